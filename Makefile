@@ -1,0 +1,57 @@
+# Rathaus: `make up` starts the platform, `make test` runs every test.
+# Both install what they need: uv, the locked Python packages, the npm assets and,
+# for browser tests, Debian's chromium.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+UV := $(PYTHON) -m uv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
+VENDOR := platform/src/rathaus/platform/kernel/static/vendor
+
+.PHONY: up test bootstrap python assets browser lint schemas clean
+
+up: bootstrap
+	$(BIN)/rathaus up $(ARGS)
+
+test: bootstrap browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/python -m rathaus.contracts check
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+bootstrap: python assets
+
+python:
+	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv>=0.5"
+	$(UV) sync --frozen --all-packages --quiet
+
+assets: $(VENDOR)/.stamp
+
+$(VENDOR)/.stamp: package.json package-lock.json
+	@command -v npm >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq nodejs npm; }
+	npm ci --no-audit --no-fund --loglevel=error
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/kern
+	cp -r node_modules/@kern-ux/native/dist/. $(VENDOR)/kern/
+	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/
+	cp node_modules/axe-core/axe.min.js $(VENDOR)/
+	touch $@
+
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "browser tests need /usr/bin/chromium: sudo apt-get install chromium"; fi; \
+	fi
+
+schemas: python
+	$(BIN)/python -m rathaus.contracts generate
+
+lint: python
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy && $(BIN)/lint-imports
+
+clean:
+	rm -rf $(VENV) node_modules $(VENDOR)

@@ -1,0 +1,38 @@
+"""Composition root of the data broker."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rathaus.broker.handlers import Broker
+from rathaus.broker.seed import seed_registers, seed_street_directory
+from rathaus.broker.store import metadata
+from rathaus.broker.web import routes
+from rathaus.contracts.broker.v1 import FETCH_EVIDENCE, LOOKUP_ADDRESS, QUERY_TRANSPARENCY
+from rathaus.platform.kernel import Kernel, ModuleApp
+
+HERE = Path(__file__).parent
+
+
+def bootstrap(kernel: Kernel) -> ModuleApp:
+    broker = Broker(kernel)
+    kernel.answer(FETCH_EVIDENCE, broker.fetch_evidence)
+    kernel.answer(QUERY_TRANSPARENCY, broker.transparency)
+    kernel.answer(LOOKUP_ADDRESS, broker.lookup_address)
+
+    async def seed() -> None:
+        async with kernel.db.session() as session:
+            await seed_registers(session)
+
+    async def complete_street_directory() -> None:
+        async with kernel.db.session() as session:
+            await seed_street_directory(session)
+
+    return ModuleApp(
+        routes=routes(broker),
+        templates=HERE / "templates",
+        migrations=HERE / "migrations",
+        metadata=metadata,
+        seed=seed,
+        on_start=[complete_street_directory],
+    )

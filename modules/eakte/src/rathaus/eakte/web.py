@@ -1,0 +1,174 @@
+"""The staff workspace (Arbeitsplatz): login, inbox, case page, decision; a JSON API."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+
+from litestar import Request, Response, get, post
+from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import URLEncodedBody
+from litestar.response import Redirect, Template
+
+from rathaus.contracts.eakte.rpc_v1 import StaffCredentials
+from rathaus.eakte import PREFIX
+from rathaus.eakte.domain import OUTCOMES, STATUS_TEXT, DecisionRefused, Staff
+from rathaus.eakte.handlers import EAkte
+
+
+def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
+    async def member_of(request: Request[Any, Any, Any]) -> Staff | None:
+        staff_id = request.session.get("staff_id") if request.session else None
+        return await eakte.staff_member(staff_id) if staff_id else None
+
+    async def require(request: Request[Any, Any, Any]) -> Staff:
+        member = await member_of(request)
+        if member is None:
+            raise NotAuthorizedException("Bitte melden Sie sich an.")
+        return member
+
+    def page(name: str, member: Staff | None, **context: Any) -> Template:
+        return Template(name, context={"member": member, "status_text": STATUS_TEXT, **context})
+
+    @get(f"{PREFIX}/anmelden", include_in_schema=False)
+    async def login_form() -> Template:
+        return page("login.html", None, error=None, username="")
+
+    @post(f"{PREFIX}/anmelden", include_in_schema=False)
+    async def login(
+        request: Request[Any, Any, Any], data: URLEncodedBody[dict[str, str]]
+    ) -> Template | Redirect:
+        identity = await eakte.authenticate(
+            StaffCredentials(username=data.get("username", "").strip(), password=data.get("password", ""))
+        )
+        if not identity.ok:
+            return page(
+                "login.html",
+                None,
+                error="Benutzername oder Passwort ist falsch.",
+                username=data.get("username", ""),
+            )
+        request.set_session({"staff_id": identity.staff_id})
+        return Redirect(f"{PREFIX}/")
+
+    @post(f"{PREFIX}/abmelden", include_in_schema=False)
+    async def logout(request: Request[Any, Any, Any]) -> Redirect:
+        request.clear_session()
+        return Redirect(f"{PREFIX}/anmelden")
+
+    @get(f"{PREFIX}/", include_in_schema=False)
+    async def inbox(request: Request[Any, Any, Any]) -> Template | Redirect:
+        member = await member_of(request)
+        if member is None:
+            return Redirect(f"{PREFIX}/anmelden")
+        return page(
+            "inbox.html",
+            member,
+            cases=await eakte.inbox(member),
+            fragment=request.headers.get("hx-request") == "true",
+        )
+
+    @get(f"{PREFIX}/vorgaenge/{{case_id:str}}", include_in_schema=False)
+    async def case_page(request: Request[Any, Any, Any], case_id: str) -> Template | Redirect:
+        member = await member_of(request)
+        if member is None:
+            return Redirect(f"{PREFIX}/anmelden")
+        data = await eakte.case(member, case_id)
+        if data is None:
+            raise PermissionDeniedException("Dieser Vorgang gehört nicht zu Ihrer Organisationseinheit.")
+        return page("case.html", member, outcomes=OUTCOMES, error=None, **data)
+
+    @post(f"{PREFIX}/vorgaenge/{{case_id:str}}/entscheidung", include_in_schema=False)
+    async def decide(
+        request: Request[Any, Any, Any], case_id: str, data: URLEncodedBody[dict[str, str]]
+    ) -> Template | Redirect:
+        member = await member_of(request)
+        if member is None:
+            return Redirect(f"{PREFIX}/anmelden")
+        try:
+            await eakte.decide(member, case_id, data.get("outcome", ""), data.get("reasons", ""))
+        except PermissionError:
+            raise PermissionDeniedException(
+                "Dieser Vorgang gehört nicht zu Ihrer Organisationseinheit."
+            ) from None
+        except DecisionRefused as refused:
+            found = await eakte.case(member, case_id)
+            if found is None:
+                raise NotFoundException() from None
+            return page(
+                "case.html",
+                member,
+                outcomes=OUTCOMES,
+                error=str(refused),
+                chosen=data.get("outcome", ""),
+                reasons=data.get("reasons", ""),
+                **found,
+            )
+        return Redirect(f"{PREFIX}/vorgaenge/{case_id}")
+
+    @get(f"{PREFIX}/vorgaenge/{{case_id:str}}/dokumente/{{pk:int}}/original", include_in_schema=False)
+    async def original(request: Request[Any, Any, Any], case_id: str, pk: int) -> Response[bytes]:
+        member = await require(request)
+        doc = await eakte.document(member, case_id, pk)
+        if doc is None:
+            raise PermissionDeniedException("Dieses Dokument gehört nicht zu Ihrer Organisationseinheit.")
+        import msgspec
+
+        from rathaus.contracts.common import BlobRef
+
+        ref = msgspec.convert(doc["blob"], BlobRef)
+        body = await eakte.kernel.blobs.get(ref)
+        return Response(
+            body,
+            media_type=ref.media_type,
+            headers={
+                "Content-Disposition": f'inline; filename="{ref.filename or doc["document_id"]}"',
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+
+    # -- API for programs (the benchmark decider uses it like a person would) -------------------
+
+    async def api_member(request: Request[Any, Any, Any]) -> Staff:
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("basic "):
+            raise NotAuthorizedException(
+                "HTTP Basic authentication required", headers={"WWW-Authenticate": "Basic"}
+            )
+        try:
+            username, _, password = base64.b64decode(header[6:]).decode().partition(":")
+        except ValueError:
+            raise NotAuthorizedException("malformed credentials") from None
+        identity = await eakte.authenticate(StaffCredentials(username=username, password=password))
+        member = await eakte.staff_member(identity.staff_id) if identity.ok else None
+        if member is None:
+            raise NotAuthorizedException("wrong credentials")
+        return member
+
+    @get(f"{PREFIX}/api/vorgaenge")
+    async def api_cases(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+        """The cases of the caller's unit (HTTP Basic auth with a staff account)."""
+        member = await api_member(request)
+        return [
+            {k: c[k] for k in ("case_id", "aktenzeichen", "service_id", "status", "due_at", "opened_at")}
+            for c in await eakte.inbox(member)
+        ]
+
+    @post(f"{PREFIX}/api/vorgaenge/{{case_id:str}}/entscheidung", status_code=201)
+    async def api_decide(
+        request: Request[Any, Any, Any], case_id: str, data: dict[str, str]
+    ) -> dict[str, str]:
+        """Decide a case: ``{"outcome": "granted" | "refused", "reasons": "…"}``."""
+        member = await api_member(request)
+        try:
+            await eakte.decide(member, case_id, data.get("outcome", ""), data.get("reasons", ""))
+        except PermissionError:
+            raise PermissionDeniedException("not your unit's case") from None
+        except DecisionRefused as refused:
+            from litestar.exceptions import ClientException
+
+            raise ClientException(str(refused), status_code=409) from None
+        return {"case_id": case_id, "outcome": data["outcome"]}
+
+    return [login_form, login, logout, inbox, case_page, decide, original, api_cases, api_decide]

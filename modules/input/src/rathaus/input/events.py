@@ -1,0 +1,13 @@
+"""Which events input management consumes, and the handler of each."""
+
+from __future__ import annotations
+
+from rathaus.contracts.eakte.v1 import CaseOpened
+from rathaus.contracts.portal.v1 import ApplicationSubmitted
+from rathaus.input.handlers import Input
+from rathaus.platform.kernel.consumer import Subscriptions
+
+
+def subscribe(subs: Subscriptions, handlers: Input) -> None:
+    subs.on(ApplicationSubmitted)(handlers.on_application)
+    subs.on(CaseOpened)(handlers.on_case_opened)

@@ -1,0 +1,13 @@
+"""Which events the open-data portal consumes (internal data class only, never personal)."""
+
+from __future__ import annotations
+
+from rathaus.contracts.eakte.v1 import CaseOpened
+from rathaus.contracts.output.v1 import DecisionDelivered
+from rathaus.opendata.handlers import OpenData
+from rathaus.platform.kernel.consumer import Subscriptions
+
+
+def subscribe(subs: Subscriptions, opendata: OpenData) -> None:
+    subs.on(CaseOpened)(opendata.on_case_opened)
+    subs.on(DecisionDelivered)(opendata.on_decision_delivered)

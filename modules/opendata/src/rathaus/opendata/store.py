@@ -1,0 +1,134 @@
+"""The open-data portal's database: one fact per case (only what the statistics need)
+and the state of each dataset. Portable SQLAlchemy Core: SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rathaus.opendata.domain.datasets import ANTRAEGE, ERTEILT
+
+metadata = sa.MetaData()
+
+# One row per case, whatever the order and number of deliveries of its events; no names,
+# no addresses, no Aktenzeichen, no timestamps finer than the month.
+faelle = sa.Table(
+    "faelle",
+    metadata,
+    sa.Column("case_id", sa.String(64), primary_key=True),  # the join key; never published
+    sa.Column("service_id", sa.String(64), nullable=False),
+    sa.Column("stadtbezirk", sa.String(80)),  # from CaseOpened, normalised
+    sa.Column("antrag_monat", sa.String(7)),  # YYYY-MM the case was opened; None until then
+    sa.Column("ergebnis", sa.String(16)),  # granted | refused, from DecisionDelivered
+    sa.Column("bescheid_monat", sa.String(7)),  # YYYY-MM the Bescheid was delivered
+)
+sa.Index("ix_faelle_service", faelle.c.service_id)
+
+datensaetze = sa.Table(
+    "datensaetze",
+    metadata,
+    sa.Column("id", sa.String(100), primary_key=True),
+    sa.Column("angelegt", sa.String(40), nullable=False),  # ISO datetime, UTC
+    sa.Column("geaendert", sa.String(40), nullable=False),  # last change of its numbers
+    sa.Column("version", sa.Integer, nullable=False, server_default="0"),
+)
+
+
+@dataclass(frozen=True)
+class Stand:
+    created: str
+    modified: str
+    version: int
+
+
+async def _insert_ignore(session: AsyncSession, table: sa.Table, values: dict[str, Any]) -> None:
+    """INSERT unless the primary key exists. Never an IntegrityError: the kernel takes an
+    IntegrityError in a handler for a duplicate delivery and would drop the event."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
+        await session.execute(sqlite.insert(table).values(values).on_conflict_do_nothing())
+    elif dialect == "postgresql":
+        await session.execute(postgresql.insert(table).values(values).on_conflict_do_nothing())
+    else:
+        key = table.primary_key.columns.values()[0]
+        found = await session.execute(sa.select(key).where(key == values[key.name]))
+        if found.first() is None:
+            await session.execute(table.insert().values(values))
+
+
+async def record_opened(
+    session: AsyncSession, case_id: str, service_id: str, stadtbezirk: str, monat: str
+) -> bool:
+    """The opened half of a case; True if it is new (a case is opened once)."""
+    await _insert_ignore(session, faelle, {"case_id": case_id, "service_id": service_id})
+    result = await session.execute(
+        faelle.update()
+        .where(faelle.c.case_id == case_id, faelle.c.antrag_monat.is_(None))
+        .values(stadtbezirk=stadtbezirk, antrag_monat=monat)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def record_delivered(
+    session: AsyncSession, case_id: str, service_id: str, ergebnis: str, monat: str
+) -> bool:
+    """The delivered half of a case; True if it is new (the first delivery counts)."""
+    await _insert_ignore(session, faelle, {"case_id": case_id, "service_id": service_id})
+    result = await session.execute(
+        faelle.update()
+        .where(faelle.c.case_id == case_id, faelle.c.ergebnis.is_(None))
+        .values(ergebnis=ergebnis, bescheid_monat=monat)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def ensure_dataset(session: AsyncSession, dataset_id: str, now: str) -> None:
+    await _insert_ignore(session, datensaetze, {"id": dataset_id, "angelegt": now, "geaendert": now})
+
+
+async def touch(session: AsyncSession, dataset_id: str, now: str) -> None:
+    """The numbers of a dataset changed."""
+    await ensure_dataset(session, dataset_id, now)
+    await session.execute(
+        datensaetze.update()
+        .where(datensaetze.c.id == dataset_id)
+        .values(geaendert=now, version=datensaetze.c.version + 1)
+    )
+
+
+async def stand(session: AsyncSession, dataset_id: str) -> Stand | None:
+    row = (
+        await session.execute(
+            sa.select(datensaetze.c.angelegt, datensaetze.c.geaendert, datensaetze.c.version).where(
+                datensaetze.c.id == dataset_id
+            )
+        )
+    ).first()
+    return Stand(row.angelegt, row.geaendert, row.version) if row else None
+
+
+async def counts(session: AsyncSession, service_id: str) -> dict[str, Mapping[tuple[str, str], int]]:
+    """Applications per (Stadtbezirk, month opened); granted permits per (Stadtbezirk,
+    month delivered), counted only once the case's opened half (its district) is known."""
+    n = sa.func.count()
+    opened = faelle.c.antrag_monat.is_not(None)
+    of_service = faelle.c.service_id == service_id
+    antraege = await session.execute(
+        sa.select(faelle.c.stadtbezirk, faelle.c.antrag_monat, n)
+        .where(of_service, opened)
+        .group_by(faelle.c.stadtbezirk, faelle.c.antrag_monat)
+    )
+    erteilt = await session.execute(
+        sa.select(faelle.c.stadtbezirk, faelle.c.bescheid_monat, n)
+        .where(of_service, opened, faelle.c.ergebnis == "granted")
+        .group_by(faelle.c.stadtbezirk, faelle.c.bescheid_monat)
+    )
+    return {
+        ANTRAEGE.key: {(r, m): int(c) for r, m, c in antraege.all()},
+        ERTEILT.key: {(r, m): int(c) for r, m, c in erteilt.all()},
+    }

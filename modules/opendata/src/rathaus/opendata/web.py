@@ -1,0 +1,142 @@
+"""Public pages, downloads, CKAN Action API and DCAT-AP.de catalogue of the open-data
+portal. Open data is public: no login anywhere here; nothing here is personal."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from litestar import MediaType, Request, Response, get, route
+from litestar.exceptions import NotFoundException
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
+from litestar.response import Template
+
+from rathaus.opendata import PREFIX, ckan, dcat
+from rathaus.opendata.domain.catalogue import LICENCE, PUBLISHER
+from rathaus.opendata.domain.datasets import GEHEIMHALTUNG, PublishedDataset
+from rathaus.opendata.domain.formats import (
+    downloads,
+    german_date,
+    german_datetime,
+    german_month,
+    period,
+    records,
+    totals,
+)
+from rathaus.opendata.handlers import OpenData
+
+OPEN = {"Access-Control-Allow-Origin": "*"}  # open data may be read from any site
+API = f"{PREFIX}/api/3/action"
+
+
+def _summary(ds: PublishedDataset) -> dict[str, Any]:
+    span = period(ds)
+    return {
+        "id": ds.definition.id,
+        "title": ds.definition.title,
+        "summary": ds.definition.summary,
+        "modified": german_datetime(ds.modified),
+        "period": span,
+        "period_text": f"{german_date(span[0])} bis {german_date(span[1])}" if span else "",
+        "downloads": [{"format": d.format, "path": d.path, "size": len(d.data)} for d in downloads(ds)],
+    }
+
+
+def _tables(ds: PublishedDataset) -> dict[str, Any]:
+    """The rows of the page's tables; a suppressed value stays None (shown as „gesperrt“)."""
+    keys = [m.key for m in ds.definition.measures]
+    sums = totals(ds)
+    return {
+        "rows": [
+            {
+                "monat": german_month(r["monat"]),
+                "stadtbezirk": r["stadtbezirk"],
+                "cells": [r[k] for k in keys],
+            }
+            for r in records(ds)
+        ],
+        "by_district": [
+            *({"label": t["stadtbezirk"], "cells": [t[k] for k in keys]} for t in sums["stadtbezirke"]),
+            {"label": "Alle Stadtbezirke", "cells": [sums["insgesamt"][k] for k in keys]},
+        ],
+        "by_month": [
+            *({"label": german_month(t["monat"]), "cells": [t[k] for k in keys]} for t in sums["monate"]),
+            {"label": "Alle Monate", "cells": [sums["insgesamt"][k] for k in keys]},
+        ],
+    }
+
+
+def routes(opendata: OpenData) -> list[HTTPRouteHandler]:
+    @get(f"{PREFIX}/", name="opendata:home", include_in_schema=False)
+    async def home() -> Template:
+        datasets = [_summary(ds) for ds in await opendata.datasets()]
+        return Template(
+            "home.html",
+            context={"datasets": datasets, "licence": LICENCE, "publisher": PUBLISHER, "api": API},
+        )
+
+    @get(f"{PREFIX}/datasets/{{name:str}}", include_in_schema=False)
+    async def dataset(name: FromPath[str]) -> Template | Response[bytes]:
+        stem, dot, suffix = name.rpartition(".")
+        ds = await opendata.dataset(stem if dot else name)
+        if ds is None:
+            raise NotFoundException("Diesen Datensatz gibt es nicht.")
+        if dot:
+            for d in downloads(ds):
+                if d.suffix == suffix:
+                    media = f"{d.media_type}; charset=utf-8"
+                    return Response(d.data, media_type=media, headers=OPEN)
+            raise NotFoundException("Dieses Format gibt es nicht.")
+        return Template(
+            "dataset.html",
+            context={
+                **_summary(ds),
+                **_tables(ds),
+                "measures": ds.definition.measures,
+                "secrecy": GEHEIMHALTUNG,
+                "licence": LICENCE,
+                "publisher": PUBLISHER,
+                "api": API,
+            },
+        )
+
+    @get(f"{PREFIX}/catalog.jsonld", include_in_schema=False)
+    async def catalog_jsonld() -> Response[bytes]:
+        data = dcat.jsonld_bytes(await opendata.datasets(), opendata.base_url)
+        return Response(data, media_type="application/ld+json", headers=OPEN)
+
+    @get(f"{PREFIX}/catalog.ttl", include_in_schema=False)
+    async def catalog_turtle() -> Response[str]:
+        data = dcat.jsonld_bytes(await opendata.datasets(), opendata.base_url)
+        return Response(dcat.turtle(data), media_type="text/turtle; charset=utf-8", headers=OPEN)
+
+    async def _action(request: Request[Any, Any, Any], action: str) -> Response[dict[str, Any]]:
+        params: dict[str, Any] = dict(request.query_params)
+        if request.method == "POST":
+            body = await request.body()
+            try:
+                payload = json.loads(body) if body.strip() else {}
+            except ValueError:
+                payload = None
+            if not isinstance(payload, dict):
+                error = ckan.ActionError(400, "Bad Request", "Der Inhalt ist kein JSON-Objekt.")
+                status, content = ckan.failure(action, opendata.base_url, error)
+                return Response(content, status_code=status, media_type=MediaType.JSON, headers=OPEN)
+            params |= payload
+        status, content = ckan.call(action, params, await opendata.datasets(), opendata.base_url)
+        return Response(content, status_code=status, media_type=MediaType.JSON, headers=OPEN)
+
+    @route(f"{API}/{{action:str}}", http_method=["GET", "POST"])
+    async def ckan_action(request: Request[Any, Any, Any], action: FromPath[str]) -> Response[dict[str, Any]]:
+        """CKAN Action API: package_list, package_search, package_show, resource_show,
+        help_show, status_show; parameters in the query string or as a JSON body."""
+        return await _action(request, action)
+
+    @route(f"{PREFIX}/api/action/{{action:str}}", http_method=["GET", "POST"], include_in_schema=False)
+    async def ckan_action_unversioned(
+        request: Request[Any, Any, Any], action: FromPath[str]
+    ) -> Response[dict[str, Any]]:
+        return await _action(request, action)
+
+    return [home, dataset, catalog_jsonld, catalog_turtle, ckan_action, ckan_action_unversioned]

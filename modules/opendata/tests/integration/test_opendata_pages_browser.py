@@ -1,0 +1,94 @@
+"""The public pages of the open-data portal in real Chromium, checked with axe-core
+(WCAG 2.1 AA), reached by keyboard: the catalogue and a dataset with suppressed cells."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from rathaus.contracts.eakte.v1 import CaseOpened
+from rathaus.opendata import PREFIX, TITLE
+from rathaus.opendata.bootstrap import bootstrap
+from rathaus.platform.browser import assert_accessible, chromium, serve_asgi
+from rathaus.platform.kernel import Kernel, ModuleApp, Settings
+from rathaus.platform.kernel.web import create_module_app
+from rathaus.platform.testing import eventually
+
+pytestmark = pytest.mark.browser
+DATASET = "bewohnerparkausweise-stadtbezirk-monat"
+
+
+@pytest.fixture
+async def running(settings: Settings) -> AsyncIterator[tuple[Kernel, ModuleApp]]:
+    kernel = Kernel("opendata", settings)
+    app = bootstrap(kernel)
+    await kernel.start(app)
+    eakte = Kernel("eakte", settings)
+    await eakte.start(ModuleApp())
+    async with eakte.transaction() as uow:
+        for district, n in (("03", 4), ("02", 1), ("05", 3)):
+            for _ in range(n):
+                case_id = str(uuid.uuid4())
+                await uow.emit(
+                    CaseOpened(
+                        case_id=case_id,
+                        aktenzeichen="523.11-2026-000001",
+                        service_id="bewohnerparkausweis",
+                        unit="KVR-III/12",
+                        stadtbezirk=district,
+                        opened_at="2026-11-05T10:00:00+00:00",
+                    ),
+                    subject=case_id,
+                )
+
+    async def counted() -> bool:
+        return kernel.consumer.handled == 8
+
+    await eventually(counted)
+    yield kernel, app
+    await eakte.stop(ModuleApp())
+    await kernel.stop(app)
+
+
+async def test_catalogue_and_dataset_pages(running: tuple[Kernel, ModuleApp]) -> None:
+    kernel, app = running
+    web = create_module_app(kernel, prefix=PREFIX, title=TITLE, routes=app.routes, templates=app.templates)
+    async with serve_asgi(web) as base, chromium() as browser:
+        page: Any = await browser.new_page()
+        await page.goto(f"{base}{PREFIX}/")
+        await page.wait_for_load_state("networkidle")
+        await assert_accessible(page)
+        assert await page.locator("h1").count() == 1
+        main = await page.inner_text("main")
+        assert "Bewohnerparkausweise nach Stadtbezirk und Monat" in main and "Datenlizenz Deutschland" in main
+
+        # by keyboard: tab to the dataset's link and follow it
+        title = "Bewohnerparkausweise nach Stadtbezirk und Monat"
+        for _ in range(30):
+            await page.keyboard.press("Tab")
+            if await page.evaluate("() => document.activeElement.textContent.trim()") == title:
+                break
+        else:
+            raise AssertionError("the dataset link cannot be reached by keyboard")
+        await page.keyboard.press("Enter")
+        await page.wait_for_url(f"{base}{PREFIX}/datasets/{DATASET}")
+        await page.wait_for_load_state("networkidle")
+        await assert_accessible(page)
+
+        caption = await page.inner_text("caption >> nth=0")
+        assert "je Stadtbezirk und Monat" in caption
+        assert await page.locator("th[scope=col]").count() >= 4
+        rows = await page.locator("table >> nth=0 >> tbody tr").all_inner_texts()
+        assert any("02 Ludwigsvorstadt-Isarvorstadt" in r and "gesperrt" in r for r in rows)
+        assert any("03 Maxvorstadt" in r and "4" in r and "gesperrt" not in r for r in rows)
+        assert "Wort „gesperrt“" in await page.inner_text("#geheimhaltung + p")
+        # the downloads the page offers are there
+        for fmt in ("CSV", "JSON"):
+            href = await page.get_by_role("link", name=f"Datensatz als {fmt} herunterladen").get_attribute(
+                "href"
+            )
+            response = await page.request.get(f"{base}{href}")
+            assert response.ok

@@ -1,0 +1,13 @@
+"""Which events output management consumes."""
+
+from __future__ import annotations
+
+from rathaus.contracts.eakte.v1 import DecisionMade
+from rathaus.contracts.platform.v1 import DeliverDecision
+from rathaus.output.handlers import Output
+from rathaus.platform.kernel.consumer import Subscriptions
+
+
+def subscribe(subs: Subscriptions, output: Output) -> None:
+    subs.on(DecisionMade)(output.on_decision)
+    subs.on(DeliverDecision)(output.on_command)

@@ -1,0 +1,5 @@
+from alembic import context
+
+from rathaus.platform.kernel.db import run_env
+
+run_env(context)

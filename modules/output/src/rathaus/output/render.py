@@ -1,0 +1,95 @@
+"""Render a Bescheid: Jinja template -> HTML -> PDF/A-3b (weasyprint), then seal it (PAdES)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from io import BytesIO
+from pathlib import Path
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign import signers
+from weasyprint import HTML
+
+from rathaus.output.domain import CITY, german_date
+
+BESCHEIDE = Path(__file__).parent / "bescheide"
+_env = Environment(loader=FileSystemLoader(BESCHEIDE), autoescape=select_autoescape(["html"]))
+_env.filters["datum"] = german_date
+
+
+def render_pdf(template: str, context: dict[str, Any]) -> bytes:
+    html = _env.get_template(template).render(city=CITY, **context)
+    pdf = HTML(string=html, base_url=str(BESCHEIDE)).write_pdf(pdf_variant="pdf/a-3b", pdf_identifier=True)
+    assert pdf is not None
+    return bytes(pdf)
+
+
+class Seal:
+    """The city's electronic seal: a key and certificate under the data dir (a demo
+    certificate, self-signed, made on first use; production configures a qualified one)."""
+
+    def __init__(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.key_path, self.cert_path = folder / "siegel.key.pem", folder / "siegel.cert.pem"
+        if not self.key_path.exists():
+            self._create()
+        self.signer = signers.SimpleSigner.load(str(self.key_path), str(self.cert_path))
+
+    def _create(self) -> None:
+        key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
+        name = x509.Name(
+            [
+                x509.NameAttribute(NameOID.COUNTRY_NAME, "DE"),
+                x509.NameAttribute(NameOID.ORGANIZATION_NAME, CITY),
+                x509.NameAttribute(NameOID.COMMON_NAME, f"{CITY} – Elektronisches Siegel (Demo)"),
+            ]
+        )
+        now = dt.datetime.now(dt.UTC)
+        cert = (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(name)
+            .public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(days=1))
+            .not_valid_after(now + dt.timedelta(days=3650))
+            .add_extension(
+                x509.KeyUsage(
+                    digital_signature=True,
+                    content_commitment=True,
+                    key_encipherment=False,
+                    data_encipherment=False,
+                    key_agreement=False,
+                    key_cert_sign=True,
+                    crl_sign=False,
+                    encipher_only=False,
+                    decipher_only=False,
+                ),
+                critical=True,
+            )
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256())
+        )
+        self.key_path.write_bytes(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
+        self.key_path.chmod(0o600)
+        self.cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+    def apply(self, pdf: bytes) -> bytes:
+        """A PAdES seal as an incremental update, so the PDF/A-3b part stays untouched."""
+        writer = IncrementalPdfFileWriter(BytesIO(pdf))
+        out = signers.sign_pdf(
+            writer,
+            signers.PdfSignatureMetadata(field_name="Siegel", reason="Elektronisches Siegel"),
+            signer=self.signer,
+        )
+        return out.getvalue()

@@ -1,0 +1,30 @@
+"""Composition root of the portal module: wires the kernel's adapters into the handlers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rathaus.platform.kernel import Kernel, ModuleApp
+from rathaus.portal.events import subscribe
+from rathaus.portal.handlers import Portal
+from rathaus.portal.seed import seed
+from rathaus.portal.store import metadata
+from rathaus.portal.web import routes
+
+HERE = Path(__file__).parent
+
+
+def bootstrap(kernel: Kernel) -> ModuleApp:
+    portal = Portal(kernel)
+    subscribe(kernel.subscriptions, portal)
+
+    async def seed_demo() -> None:
+        await seed(kernel, portal)
+
+    return ModuleApp(
+        routes=routes(portal),
+        templates=HERE / "templates",
+        migrations=HERE / "migrations",
+        metadata=metadata,
+        seed=seed_demo,
+    )

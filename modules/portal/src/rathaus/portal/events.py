@@ -1,0 +1,15 @@
+"""Which events the portal consumes: what the citizen sees of their cases."""
+
+from __future__ import annotations
+
+from rathaus.contracts.eakte.v1 import CaseOpened
+from rathaus.contracts.output.v1 import DecisionDelivered
+from rathaus.contracts.platform.v1 import CaseStatusChanged
+from rathaus.platform.kernel.consumer import Subscriptions
+from rathaus.portal.handlers import Portal
+
+
+def subscribe(subs: Subscriptions, portal: Portal) -> None:
+    subs.on(CaseStatusChanged)(portal.on_status)
+    subs.on(CaseOpened)(portal.on_opened)
+    subs.on(DecisionDelivered)(portal.on_delivered)

@@ -1,0 +1,32 @@
+"""Pages and API of the citizens' portal: thin, they hand over to the handlers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, Response, Router
+
+from rathaus.portal.handlers import Portal
+from rathaus.portal.web import antrag, catalogue, konto, postfach
+from rathaus.portal.web.common import LoginRequired, Pages
+
+
+def to_login(_: Request[Any, Any, Any], exc: LoginRequired) -> Response[Any]:
+    return exc.redirect
+
+
+def routes(portal: Portal) -> list[Router]:
+    """Every page of the portal; a page that needs an account sends a visitor without one to the login."""
+    pages = Pages(portal)
+    return [
+        Router(
+            path="/",
+            route_handlers=[
+                *catalogue.routes(pages),
+                *konto.routes(pages),
+                *antrag.routes(pages),
+                *postfach.routes(pages),
+            ],
+            exception_handlers={LoginRequired: to_login},
+        )
+    ]

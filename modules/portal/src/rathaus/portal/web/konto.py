@@ -1,0 +1,116 @@
+"""The citizen's account: register, log in and out, the account page, who used my data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Request, get, post
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromQuery
+from litestar.response import Redirect, Template
+
+from rathaus.platform.kernel.rpc import RpcFailed
+from rathaus.portal import PREFIX
+from rathaus.portal.domain import safe_next, validate_registration
+from rathaus.portal.web.common import LOGIN, Pages
+
+REGISTRATION_FIELDS = ("given_name", "family_name", "birth_date", "email")
+
+
+async def form_of(request: Request[Any, Any, Any]) -> dict[str, str]:
+    """The text fields of a posted form (anything else is ignored)."""
+    form = await request.form()
+    return {k: v for k, v in form.items() if isinstance(v, str)}
+
+
+def routes(pages: Pages) -> list[HTTPRouteHandler]:
+    portal = pages.portal
+
+    @get(LOGIN, include_in_schema=False)
+    async def login_form(request: Request[Any, Any, Any], next: FromQuery[str] = "") -> Template:
+        return pages.render(
+            "login.html",
+            await pages.visitor(request),
+            nav="anmelden",
+            error=None,
+            email="",
+            next=safe_next(next),
+        )
+
+    @post(LOGIN, include_in_schema=False)
+    async def login(request: Request[Any, Any, Any]) -> Template | Redirect:
+        data = await form_of(request)
+        target = safe_next(data.get("next"))
+        account, message = await portal.login(data.get("email", ""), data.get("password", ""))
+        if account is None:
+            return pages.render(
+                "login.html",
+                await pages.visitor(request),
+                status_code=400,
+                nav="anmelden",
+                error=message,
+                email=data.get("email", "")[:200],
+                next=target,
+            )
+        request.set_session({"account_id": account.account_id})
+        return Redirect(target, status_code=303)
+
+    @post(f"{PREFIX}/konto/abmelden", include_in_schema=False)
+    async def logout(request: Request[Any, Any, Any]) -> Redirect:
+        request.clear_session()
+        return Redirect(f"{PREFIX}/", status_code=303)
+
+    @get(f"{PREFIX}/konto/registrieren", include_in_schema=False)
+    async def register_form(request: Request[Any, Any, Any]) -> Template:
+        return pages.render(
+            "register.html", await pages.visitor(request), nav="anmelden", errors={}, values={}
+        )
+
+    @post(f"{PREFIX}/konto/registrieren", include_in_schema=False)
+    async def register(request: Request[Any, Any, Any]) -> Template | Redirect:
+        data = await form_of(request)
+        values = {k: data.get(k, "").strip()[:200] for k in REGISTRATION_FIELDS}
+        errors = validate_registration(
+            {**values, **{k: data.get(k, "") for k in ("password", "password_repeat")}}
+        )
+        if not errors:
+            try:
+                account_id = await portal.register(
+                    email=values["email"],
+                    password=data.get("password", ""),
+                    given_name=values["given_name"],
+                    family_name=values["family_name"],
+                    birth_date=values["birth_date"],
+                )
+            except ValueError as refused:
+                errors["email"] = str(refused)
+            else:
+                request.set_session({"account_id": account_id})
+                return Redirect(f"{PREFIX}/konto?neu=1", status_code=303)
+        return pages.render(
+            "register.html",
+            await pages.visitor(request),
+            status_code=400,
+            nav="anmelden",
+            errors=errors,
+            values=values,
+        )
+
+    @get(f"{PREFIX}/konto", include_in_schema=False)
+    async def account(request: Request[Any, Any, Any], neu: FromQuery[str] = "") -> Template:
+        visitor = await pages.citizen(request)
+        return pages.render("account.html", visitor, nav="konto", new=bool(neu))
+
+    @get(f"{PREFIX}/konto/datennutzung", include_in_schema=False)
+    async def transparency(request: Request[Any, Any, Any]) -> Template:
+        visitor = await pages.citizen(request)
+        assert visitor.account is not None
+        try:
+            entries, unavailable = await portal.transparency(visitor.account), False
+        except RpcFailed:
+            entries, unavailable = [], True
+        return pages.render(
+            "datennutzung.html", visitor, nav="datennutzung", entries=entries, unavailable=unavailable
+        )
+
+    return [login_form, login, logout, register_form, register, account, transparency]

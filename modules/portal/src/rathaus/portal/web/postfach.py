@@ -1,0 +1,121 @@
+"""What comes back: "Meine Anträge" (updating in place), the Postkorb and its downloads."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from litestar import Request, Response, get
+from litestar.exceptions import PermissionDeniedException
+from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath, FromQuery
+from litestar.response import Template
+
+from rathaus.contracts.procedures import all_procedures
+from rathaus.portal import PREFIX
+from rathaus.portal.web.common import FORMAT, PRIVATE, Pages
+
+MSG_NOT_YOURS = "Dieses Dokument gibt es nicht oder es gehört nicht zu Ihrem Konto."
+
+
+def version_of(rows: list[dict[str, Any]]) -> str:
+    """A short fingerprint of what the list shows: the page polls until it changes."""
+    shown = [(r["case_id"], r["status"], r["aktenzeichen"]) for r in rows]
+    return hashlib.sha256(json.dumps(shown).encode()).hexdigest()[:16]
+
+
+def routes(pages: Pages) -> list[HTTPRouteHandler]:
+    portal = pages.portal
+    titles = {p.id: p.title for p in all_procedures().values()}
+
+    @get(f"{PREFIX}/antraege", include_in_schema=False)
+    async def applications(request: Request[Any, Any, Any]) -> Template:
+        visitor = await pages.citizen(request)
+        assert visitor.account is not None
+        rows = await portal.applications_of(visitor.account)
+        return pages.render(
+            "antraege.html", visitor, nav="antraege", rows=rows, titles=titles, stand=version_of(rows)
+        )
+
+    @get(f"{PREFIX}/antraege/liste", include_in_schema=False)
+    async def applications_fragment(
+        request: Request[Any, Any, Any], stand: FromQuery[str] = ""
+    ) -> Template | Response[None]:
+        """The list alone, for htmx polling: 204 (nothing to swap) while nothing changed."""
+        account = await pages.api_citizen(request)
+        rows = await portal.applications_of(account)
+        version = version_of(rows)
+        if stand == version:
+            return Response(None, status_code=204, headers=PRIVATE)
+        return Template(
+            "antraege_liste.html",
+            context={**FORMAT, "rows": rows, "titles": titles, "stand": version},
+            headers=PRIVATE,
+        )
+
+    @get(f"{PREFIX}/antraege/{{case_id:str}}", include_in_schema=False)
+    async def application(
+        request: Request[Any, Any, Any], case_id: FromPath[str], eingegangen: FromQuery[str] = ""
+    ) -> Template:
+        visitor = await pages.citizen(request)
+        assert visitor.account is not None
+        row = await portal.application(visitor.account, case_id)
+        if row is None:
+            raise PermissionDeniedException(
+                "Diesen Antrag gibt es nicht oder er gehört nicht zu Ihrem Konto."
+            )
+        return pages.render(
+            "antrag_eingegangen.html",
+            visitor,
+            nav="antraege",
+            app=row,
+            title=titles.get(row["service_id"], row["service_id"]),
+            fresh=bool(eingegangen),
+        )
+
+    @get(f"{PREFIX}/api/antraege", summary="Meine Anträge")
+    async def api_applications(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+        """The logged-in citizen's applications with status and Aktenzeichen (session cookie; 401 otherwise)."""
+        account = await pages.api_citizen(request)
+        return [
+            {
+                "case_id": r["case_id"],
+                "service_id": r["service_id"],
+                "status": r["status"],
+                "aktenzeichen": r["aktenzeichen"],
+                "submitted_at": r["submitted_at"],
+            }
+            for r in await portal.applications_of(account)
+        ]
+
+    @get(f"{PREFIX}/postkorb", include_in_schema=False)
+    async def postkorb(request: Request[Any, Any, Any]) -> Template:
+        visitor = await pages.citizen(request)
+        assert visitor.account is not None
+        return pages.render(
+            "postkorb.html", visitor, nav="postkorb", entries=await portal.postkorb_of(visitor.account)
+        )
+
+    @get(f"{PREFIX}/postkorb/{{entry_id:str}}/herunterladen", include_in_schema=False)
+    async def download(request: Request[Any, Any, Any], entry_id: FromPath[str]) -> Response[bytes]:
+        visitor = await pages.citizen(request)
+        assert visitor.account is not None
+        opened = await portal.open_entry(visitor.account, entry_id)
+        if opened is None:
+            raise PermissionDeniedException(MSG_NOT_YOURS)
+        entry, body = opened
+        name = "Bescheid-" + "".join(
+            ch if ch.isalnum() or ch in ".-" else "-" for ch in entry["aktenzeichen"]
+        )
+        return Response(
+            body,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": f'attachment; filename="{name}.pdf"',
+                "X-Content-Type-Options": "nosniff",
+                **PRIVATE,
+            },
+        )
+
+    return [applications, applications_fragment, application, api_applications, postkorb, download]

@@ -1,0 +1,119 @@
+"""The portal as a citizen meets it: the portal module and the real data broker on a real
+nats-server, the portal's HTTP app on a real port, and an HTTP client that handles the CSRF
+token the way a browser does (cookie plus the hidden form field of the page it came from)."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from rathaus.platform.browser import serve_asgi
+from rathaus.platform.kernel import Kernel, ModuleApp, Settings
+from rathaus.platform.kernel.web import create_module_app
+from rathaus.portal import PREFIX, TITLE
+from rathaus.portal.bootstrap import bootstrap
+
+SCAN = Path(__file__).parents[3] / "e2e" / "data" / "fahrzeugschein-scan.pdf"
+PASSWORD = "Ein-gutes-Passwort-2026"
+ERIKA = {"given_name": "Erika", "family_name": "Mustermann", "birth_date": "1964-08-12"}
+TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
+
+
+class Citizen:
+    """One browser-like HTTP client: cookies, CSRF token from the page, no JavaScript."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.http = client
+        self.email = f"buergerin-{uuid.uuid4().hex[:8]}@example.org"
+
+    async def token(self, page: str) -> str:
+        response = await self.http.get(page)
+        match = TOKEN.search(response.text)
+        assert match, (page, response.status_code, response.text[:500])
+        return match.group(1)
+
+    async def post(
+        self, path: str, data: dict[str, str], *, page: str | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        """Submit a form of ``page`` (default: the path itself) to ``path``."""
+        token = await self.token(page or path)
+        return await self.http.post(path, data={**data, "_csrf_token": token}, **kwargs)
+
+    async def register(self, **person: str) -> httpx.Response:
+        data = {**ERIKA, **person, "email": self.email, "password": PASSWORD, "password_repeat": PASSWORD}
+        return await self.post(f"{PREFIX}/konto/registrieren", data)
+
+    async def login(self, password: str = PASSWORD, next: str = "") -> httpx.Response:
+        page = f"{PREFIX}/konto/anmelden" + (f"?next={next}" if next else "")
+        return await self.post(
+            f"{PREFIX}/konto/anmelden", {"email": self.email, "password": password, "next": next}, page=page
+        )
+
+    async def logout(self) -> httpx.Response:
+        return await self.post(f"{PREFIX}/konto/abmelden", {}, page=f"{PREFIX}/konto")
+
+
+@dataclass
+class World:
+    portal: Kernel
+    app: ModuleApp
+    broker: Kernel | None
+    base_url: str
+    settings: Settings
+    clients: list[httpx.AsyncClient]
+
+    async def citizen(self) -> Citizen:
+        client = httpx.AsyncClient(base_url=self.base_url, follow_redirects=False, timeout=30)
+        self.clients.append(client)
+        return Citizen(client)
+
+
+async def start_world(settings: Settings, *, with_broker: bool) -> AsyncIterator[World]:
+    broker_app: ModuleApp | None = None
+    broker: Kernel | None = None
+    if with_broker:
+        from rathaus.broker.bootstrap import bootstrap as broker_bootstrap
+
+        broker = Kernel("broker", settings)
+        broker_app = broker_bootstrap(broker)
+        await broker.start(broker_app, seed=True)
+    portal = Kernel("portal", settings)
+    app = bootstrap(portal)
+    await portal.start(app)
+    web = create_module_app(portal, prefix=PREFIX, title=TITLE, routes=app.routes, templates=app.templates)
+    async with serve_asgi(web) as base:
+        world = World(portal, app, broker, base, settings, [])
+        try:
+            yield world
+        finally:
+            for client in world.clients:
+                await client.aclose()
+    await portal.stop(app)
+    if broker is not None and broker_app is not None:
+        await broker.stop(broker_app)
+
+
+@pytest.fixture
+async def world(settings: Settings) -> AsyncIterator[World]:
+    """Portal and data broker on one nats-server; the portal's pages on a real port."""
+    async for w in start_world(settings, with_broker=True):
+        yield w
+
+
+@pytest.fixture
+async def world_without_broker(settings: Settings) -> AsyncIterator[World]:
+    """The portal alone: the registers cannot be reached."""
+    async for w in start_world(settings, with_broker=False):
+        yield w
+
+
+@pytest.fixture
+def scan() -> Callable[[], bytes]:
+    return SCAN.read_bytes

@@ -1,0 +1,136 @@
+"""The ``rathaus`` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from rathaus.platform.kernel.settings import COMPONENTS, MODULE_NAMES, Settings, load_settings
+from rathaus.platform.runtime.processes import RuntimeProblem
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    overrides = {}
+    if getattr(args, "data_dir", None):
+        overrides["data_dir"] = Path(args.data_dir)
+    settings = load_settings(**overrides)
+    if getattr(args, "port", None):
+        settings.web.port = args.port
+    users = settings.data_dir / "nats" / "users.json"
+    if settings.nats.user is None and users.exists():  # the embedded platform's NATS
+        from rathaus.platform.runtime import natsauth
+
+        settings.nats.user = natsauth.PLATFORM_USER
+        settings.nats.password = natsauth.credentials(settings.data_dir)[natsauth.PLATFORM_USER]
+        settings.nats.url = f"nats://127.0.0.1:{settings.nats.port}"
+    return settings
+
+
+async def _deadletters(settings: Settings, args: argparse.Namespace) -> int:
+    import nats
+
+    from rathaus.platform.kernel.deadletters import list_dead_letters, replay
+
+    nc = await nats.connect(settings.nats.url, user=settings.nats.user, password=settings.nats.password)
+    try:
+        letters = await list_dead_letters(nc, args.consumer)
+        if args.action == "list":
+            if not letters:
+                print("no dead letters")
+            for dl in letters:
+                when = datetime.fromtimestamp(dl.failed_at, UTC).isoformat(timespec="seconds")
+                print(
+                    f"{dl.seq:>6}  {when}  {dl.consumer:8}  {dl.event_type}  id={dl.event_id}  "
+                    f"deliveries={dl.deliveries}\n        {dl.error}"
+                )
+            return 0
+        chosen = [dl for dl in letters if args.all or dl.seq in args.seq]
+        if not chosen:
+            print("nothing to replay (give sequence numbers from `list`, or --all)", file=sys.stderr)
+            return 1
+        for dl in chosen:
+            await replay(nc, dl)
+            print(f"replayed {dl.seq} to {dl.consumer}: {dl.event_type} id={dl.event_id}")
+        return 0
+    finally:
+        await nc.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rathaus", description="Rathaus: digital services of a city")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_up = sub.add_parser("up", help="start the whole platform on its embedded defaults")
+    p_up.add_argument("--data-dir", help="where all data lives (default ./.rathaus)")
+    p_up.add_argument("--port", type=int, help="web port (default 8000)")
+    p_serve = sub.add_parser("serve", help="run one module against configured NATS, Temporal, database")
+    p_serve.add_argument("module", choices=COMPONENTS)
+    p_serve.add_argument("--data-dir")
+    p_serve.add_argument("--port", type=int)
+    p_dl = sub.add_parser("deadletters", help="inspect and replay dead letters")
+    p_dl.add_argument("action", choices=["list", "replay"])
+    p_dl.add_argument("seq", nargs="*", type=int, help="sequence numbers to replay")
+    p_dl.add_argument("--all", action="store_true", help="replay every listed dead letter")
+    p_dl.add_argument("--consumer", choices=MODULE_NAMES, help="only this module's dead letters")
+    p_dl.add_argument("--data-dir")
+    p_trace = sub.add_parser("trace", help="print one case's spans across modules as a tree")
+    p_trace.add_argument("case_id")
+    p_trace.add_argument("--data-dir")
+    from rathaus.platform.runtime import commands
+
+    commands.add_parser(sub)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for noisy in ("alembic", "faststream", "faststream.access.nats"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        settings = _settings(args)
+        if args.command == "up":
+            from rathaus.platform.runtime.serve import up
+
+            up(settings, sys.stdout)
+            return 0
+        if args.command == "serve":
+            from rathaus.platform.runtime.serve import serve
+
+            serve(settings, args.module, sys.stdout)
+            return 0
+        if args.command == "deadletters":
+            return asyncio.run(_deadletters(settings, args))
+        if args.command == "users":
+            print(commands.run(settings, args))
+            return 0
+        if args.command == "trace":
+            from rathaus.platform.runtime.trace import print_trace
+
+            return print_trace(settings.data_dir, args.case_id, sys.stdout)
+    except (RuntimeProblem, ValueError, LookupError) as problem:
+        print(f"rathaus: {problem}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+def run() -> None:
+    """The console entry point: ``main``, then an exit that cannot abort.
+
+    After a Temporal worker has shut down, CPython's own finalisation can abort the process
+    ("PyGILState_Release", exit code 134) although everything stopped cleanly. Everything
+    that matters is closed by then, so flush the output and leave without finalisation.
+    """
+    code = main()
+    from rathaus.platform.kernel.telemetry import shutdown_providers
+
+    shutdown_providers()  # os._exit skips atexit: export the last spans first
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+if __name__ == "__main__":
+    run()

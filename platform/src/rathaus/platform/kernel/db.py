@@ -1,0 +1,105 @@
+"""One database per module: SQLAlchemy 2 async, SQLite with WAL by default, PostgreSQL
+in production; Alembic migrations per module, applied on start."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Connection, MetaData, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+class Database:
+    """A module's database: engine, sessions and migrations."""
+
+    def __init__(self, url: str, *, module: str) -> None:
+        self.module = module
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        if self.is_sqlite and self.url.database:
+            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        self.engine: AsyncEngine = create_async_engine(
+            self.url,
+            pool_pre_ping=not self.is_sqlite,
+            hide_parameters=True,  # an error in a log must not quote a citizen's data
+            **({"connect_args": {"timeout": 30}} if self.is_sqlite else {}),
+        )
+        if self.is_sqlite:
+            _sqlite_pragmas(self.engine)
+        self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A session in one transaction: committed on success, rolled back on error."""
+        async with self.sessions() as session, session.begin():
+            yield session
+
+    async def migrate(self, migrations: Path | None, metadata: MetaData | None = None) -> None:
+        """Apply the kernel's migrations, then the module's, up to head."""
+        await self._upgrade(KERNEL_MIGRATIONS, "alembic_version_kernel", None)
+        if migrations is not None:
+            await self._upgrade(migrations, "alembic_version", metadata)
+
+    async def _upgrade(self, location: Path, version_table: str, metadata: MetaData | None) -> None:
+        def run(connection: Connection) -> None:
+            config = alembic_config(location, version_table, metadata)
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+        async with self.engine.begin() as conn:
+            await conn.run_sync(run)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def alembic_config(location: Path, version_table: str, metadata: MetaData | None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(location))
+    config.attributes["version_table"] = version_table
+    config.attributes["metadata"] = metadata
+    return config
+
+
+def _sqlite_pragmas(engine: AsyncEngine) -> None:
+    # pysqlite's own transaction handling is turned off so that every transaction starts
+    # with BEGIN IMMEDIATE: writers queue on the lock instead of failing with "database
+    # is locked" when a read transaction tries to upgrade.
+    sync = engine.sync_engine
+
+    @event.listens_for(sync, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000", "foreign_keys=ON"):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(sync, "begin")
+    def on_begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def run_env(context: Any) -> None:
+    """Body of every ``migrations/env.py``: run against the connection the kernel passes."""
+    config = context.config
+    connection = config.attributes["connection"]
+    context.configure(
+        connection=connection,
+        target_metadata=config.attributes.get("metadata"),
+        version_table=config.attributes.get("version_table", "alembic_version"),
+        render_as_batch=True,
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+MigrationHook = Callable[[Connection], None]

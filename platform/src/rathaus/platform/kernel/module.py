@@ -1,0 +1,140 @@
+"""The kernel as a module sees it: one object with its database, bus, outbox, blobs
+and telemetry, built the same way for every module."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import msgspec
+from faststream.nats import NatsBroker
+from litestar.types import ControllerRouterHandler
+from opentelemetry import context, propagate
+from sqlalchemy import MetaData
+from txoutbox import OutboxMessage
+
+from rathaus.contracts.rpc import Rpc
+from rathaus.platform.kernel import rpc
+from rathaus.platform.kernel.blobs import BlobStore
+from rathaus.platform.kernel.bus import ensure_streams, make_broker, stream_name
+from rathaus.platform.kernel.consumer import EventConsumer, Subscriptions
+from rathaus.platform.kernel.db import Database
+from rathaus.platform.kernel.outbox import SqlAlchemyOutboxStorage, make_relay
+from rathaus.platform.kernel.settings import Settings
+from rathaus.platform.kernel.telemetry import instrument_engine, tracer_provider
+from rathaus.platform.kernel.uow import Transactions
+
+log = logging.getLogger("rathaus.kernel")
+Req = TypeVar("Req", bound=msgspec.Struct)
+Res = TypeVar("Res", bound=msgspec.Struct)
+Hook = Callable[[], Awaitable[None]]
+
+
+@dataclass
+class ModuleApp:
+    """What a module's bootstrap hands back to the runtime."""
+
+    routes: Sequence[ControllerRouterHandler] = ()
+    templates: Path | None = None
+    migrations: Path | None = None
+    metadata: MetaData | None = None
+    on_start: list[Hook] = field(default_factory=list)
+    on_stop: list[Hook] = field(default_factory=list)
+    health: dict[str, Callable[[], Awaitable[bool]]] = field(default_factory=dict)
+    seed: Hook | None = None  # demo data for a fresh data dir; must be idempotent
+
+
+class Kernel:
+    """Everything the kernel gives one module, wired and owned in one place."""
+
+    def __init__(self, module: str, settings: Settings, blobs: BlobStore | None = None) -> None:
+        self.module = module
+        self.settings = settings
+        self.provider = tracer_provider(
+            module, data_dir=settings.data_dir, otlp_endpoint=settings.otlp_endpoint
+        )
+        self.tracer = self.provider.get_tracer(f"rathaus.{module}")
+        self.db = Database(settings.database_url(module), module=module)
+        instrument_engine(self.db, self.provider)
+        self.blobs = blobs or BlobStore(settings.blob_location())
+        self.broker: NatsBroker = make_broker(settings, module, self.provider)
+        self.subscriptions = Subscriptions(module)
+        replica = os.environ.get("RATHAUS_REPLICA", "0")
+        self.worker_id = f"{module}@{socket.gethostname()}#{replica}"
+        self.outbox_storage = SqlAlchemyOutboxStorage(self.db)
+        self.relay = make_relay(self.db, self._publish, worker_id=self.worker_id)
+        self.transaction = Transactions(self.db, self.relay.wake)
+        self.consumer = EventConsumer(
+            self.subscriptions,
+            self.broker,
+            self.transaction,
+            max_deliver=settings.nats.max_deliver,
+            ack_wait=settings.nats.ack_wait_seconds,
+            tracer=self.tracer,
+        )
+        self._relay_task: asyncio.Task[None] | None = None
+
+    async def _publish(self, message: OutboxMessage) -> None:
+        headers = dict(message.headers)
+        token = context.attach(propagate.extract(headers))
+        try:
+            with self.tracer.start_as_current_span(f"{self.module} publish {message.topic}"):
+                await self.broker.publish(
+                    message.payload,
+                    message.topic,
+                    headers={k: v for k, v in headers.items() if k != "traceparent"},
+                    stream=stream_name(message.topic.split(".")[1]),
+                    timeout=5.0,
+                )
+        finally:
+            context.detach(token)
+
+    async def start(self, app: ModuleApp, *, seed: bool = False) -> None:
+        """Migrate, seed, connect, consume, relay: in that order, so nothing runs on an old schema."""
+        await self.db.migrate(app.migrations, app.metadata)
+        if seed and app.seed is not None:
+            await app.seed()
+        self.consumer.attach()
+        await self.broker.connect()
+        await ensure_streams(self.broker.connection.jetstream(), self.settings.nats.replicas)
+        await self.broker.start()
+        await self.outbox_storage.release_own_leases(self.worker_id)
+        await self.outbox_storage.purge_sent()
+        self._relay_task = asyncio.create_task(self.relay.run(), name=f"relay-{self.module}")
+        for hook in app.on_start:
+            await hook()
+
+    async def stop(self, app: ModuleApp) -> None:
+        for hook in app.on_stop:
+            await hook()
+        self.relay.stop()
+        if self._relay_task is not None:
+            await self._relay_task
+        await self.broker.stop()
+        await self.db.dispose()
+
+    async def healthy(self) -> dict[str, Any]:
+        stats = await self.outbox_storage.stats()
+        connected = self.broker._connection is not None and self.broker.connection.is_connected
+        return {
+            "ok": connected,
+            "nats": "connected" if connected else "disconnected",
+            "outbox_pending": stats.pending,
+            "outbox_dead": stats.dead,
+            "handled": self.consumer.handled,
+            "dead_lettered": self.consumer.dead_lettered,
+        }
+
+    def answer(self, contract: Rpc[Req, Res], handler: Callable[[Req], Awaitable[Res]]) -> None:
+        """Serve a request/reply contract (register in bootstrap, before start)."""
+        rpc.serve(self.broker, self.module, contract, handler)
+
+    async def ask(self, contract: Rpc[Req, Res], request: Req, timeout: float = 5.0) -> Res:
+        """Call another module's request/reply contract; raises ``RpcFailed``."""
+        return await rpc.call(self.broker, contract, request, timeout)

@@ -1,0 +1,89 @@
+"""The signal bridge: turns the modules' events into signals of the case workflow.
+
+Every event signals with start (signal-with-start), so the order in which the
+streams deliver does not matter: the first event of a case starts its workflow.
+Only ids, types and outcomes cross into Temporal, never a citizen's data.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+from rathaus.contracts.eakte.v1 import CaseOpened, DecisionMade, DocumentFiled
+from rathaus.contracts.output.v1 import DecisionDelivered
+from rathaus.contracts.portal.v1 import ApplicationSubmitted
+from rathaus.contracts.procedures import procedure
+from rathaus.platform.kernel import Kernel, UnitOfWork
+from rathaus.platform.orchestration.model import (
+    CASE_OPENED,
+    DECISION_DELIVERED,
+    DECISION_MADE,
+    DOCUMENT_FILED,
+    SUBMITTED,
+    CaseSignal,
+)
+
+log = logging.getLogger("rathaus.orchestration")
+
+
+class Bridge:
+    def __init__(self, kernel: Kernel) -> None:
+        self.kernel = kernel
+        self.client: Client | None = None
+        subs = kernel.subscriptions
+        subs.on(ApplicationSubmitted)(self.on_submitted)
+        subs.on(CaseOpened)(self.on_case_opened)
+        subs.on(DocumentFiled)(self.on_document_filed)
+        subs.on(DecisionMade)(self.on_decision_made)
+        subs.on(DecisionDelivered)(self.on_delivered)
+
+    async def on_submitted(self, event: ApplicationSubmitted, uow: UnitOfWork) -> None:
+        proc = procedure(event.service_id)
+        scale = self.kernel.settings.deadline_scale
+        deadlines = proc.deadlines
+        fields = {
+            "service_id": event.service_id,
+            "unit": proc.unit,
+            "attachments_expected": str(len(event.attachments)),
+            "decision_seconds": str((deadlines.decision_seconds if deadlines else 14 * 86400) * scale),
+            "escalation_seconds": str((deadlines.escalation_seconds if deadlines else 7 * 86400) * scale),
+            "channel": proc.delivery.channel,
+            **{f"template:{outcome}": name for outcome, name in proc.templates.items()},
+        }
+        await self.signal(event.case_id, SUBMITTED, uow, fields)
+
+    async def on_case_opened(self, event: CaseOpened, uow: UnitOfWork) -> None:
+        await self.signal(event.case_id, CASE_OPENED, uow, {})
+
+    async def on_document_filed(self, event: DocumentFiled, uow: UnitOfWork) -> None:
+        fields = {"document_id": event.document_id, "document_type": event.document_type}
+        await self.signal(event.case_id, DOCUMENT_FILED, uow, fields)
+
+    async def on_decision_made(self, event: DecisionMade, uow: UnitOfWork) -> None:
+        await self.signal(event.case_id, DECISION_MADE, uow, {"outcome": event.outcome})
+
+    async def on_delivered(self, event: DecisionDelivered, uow: UnitOfWork) -> None:
+        await self.signal(event.case_id, DECISION_DELIVERED, uow, {})
+
+    async def signal(self, case_id: str, type_: str, uow: UnitOfWork, fields: dict[str, str]) -> None:
+        if self.client is None:
+            raise RuntimeError("Temporal client not connected yet")
+        assert uow.envelope is not None
+        signal = CaseSignal(type=type_, event_id=uow.envelope.id, fields=fields)
+        try:
+            await self.client.start_workflow(
+                "CaseWorkflow",
+                case_id,
+                id=case_id,
+                task_queue=self.kernel.settings.temporal.task_queue,
+                start_signal="event",
+                start_signal_args=[signal],
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+        except WorkflowAlreadyStartedError:
+            log.info("case %s is closed; late event %s ignored", case_id, type_)

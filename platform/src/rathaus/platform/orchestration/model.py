@@ -1,0 +1,50 @@
+"""Inputs and signals of the case workflow: plain dataclasses, no personal data.
+
+The workflow's history lives in Temporal; only ids, types, outcomes and procedure
+parameters go in, never a citizen's data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+STATUSES = ("eingegangen", "in_pruefung", "zur_entscheidung", "entschieden", "zugestellt")
+
+
+@dataclass
+class CaseSignal:
+    """One module event as the workflow sees it."""
+
+    type: str  # CloudEvents type
+    event_id: str
+    fields: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ProcedureParams:
+    """The part of a procedure (Leistung) the workflow interprets."""
+
+    service_id: str
+    unit: str
+    attachments_expected: int
+    decision_seconds: float
+    escalation_seconds: float
+    channel: str
+    templates: dict[str, str]
+
+
+@dataclass
+class EmitCommand:
+    """What the workflow asks the emit activity to publish."""
+
+    case_id: str
+    step: str  # makes the event id deterministic, so a retried activity publishes once
+    kind: str  # "status" | "request_decision" | "overdue" | "deliver"
+    fields: dict[str, str]
+
+
+SUBMITTED = "de.rathaus.portal.application.submitted.v1"
+CASE_OPENED = "de.rathaus.eakte.case.opened.v1"
+DOCUMENT_FILED = "de.rathaus.eakte.document.filed.v1"
+DECISION_MADE = "de.rathaus.eakte.decision.made.v1"
+DECISION_DELIVERED = "de.rathaus.output.decision.delivered.v1"

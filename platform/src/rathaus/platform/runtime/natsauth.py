@@ -1,0 +1,62 @@
+"""NATS users of the embedded platform, derived from the contracts.
+
+``rathaus`` (the modules) may do everything. ``integrator`` may only subscribe, and
+receives events of data class public and internal: every subject of a personal
+contract, the request/reply subjects and the dead letters (which hold whole
+messages) are denied, so a subscription to ``rathaus.>`` never delivers them.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+
+from rathaus.contracts.catalogue import contracts
+from rathaus.contracts.envelope import DataClass
+from rathaus.platform.kernel.bus import DEADLETTER_PREFIX, REPLAY_PREFIX
+
+PLATFORM_USER = "rathaus"
+INTEGRATOR_USER = "integrator"
+
+
+def credentials(data_dir: Path) -> dict[str, str]:
+    """User -> password, created once per data dir (mode 0600)."""
+    path = data_dir / "nats" / "users.json"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(
+            json.dumps({PLATFORM_USER: secrets.token_urlsafe(24), INTEGRATOR_USER: secrets.token_urlsafe(18)})
+        )
+        path.chmod(0o600)
+    data: dict[str, str] = json.loads(path.read_text())
+    return data
+
+
+def denied_for_integrators() -> list[str]:
+    personal = [c.subject for c in contracts() if c.data_class is DataClass.PERSONAL]
+    return [*personal, "rathaus.rpc.>", f"{DEADLETTER_PREFIX}.>", f"{REPLAY_PREFIX}.>"]
+
+
+def write_config(data_dir: Path) -> Path:
+    """The nats-server configuration with both users; rewritten at every start."""
+    users = credentials(data_dir)
+    config = {
+        "authorization": {
+            "users": [
+                {"user": PLATFORM_USER, "password": users[PLATFORM_USER]},
+                {
+                    "user": INTEGRATOR_USER,
+                    "password": users[INTEGRATOR_USER],
+                    "permissions": {
+                        "publish": {"deny": [">"]},
+                        "subscribe": {"allow": ["rathaus.>"], "deny": denied_for_integrators()},
+                    },
+                },
+            ]
+        }
+    }
+    path = data_dir / "nats" / "nats.conf"
+    path.write_text(json.dumps(config, indent=2))  # nats-server reads JSON as its config syntax
+    path.chmod(0o600)
+    return path

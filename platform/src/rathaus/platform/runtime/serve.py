@@ -1,0 +1,169 @@
+"""``rathaus up`` (everything, embedded) and ``rathaus serve <module>`` (one module,
+against configured NATS, Temporal and databases)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import logging
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TextIO
+
+import uvicorn
+
+from rathaus.platform.kernel.settings import COMPONENTS, Settings
+from rathaus.platform.runtime import natsauth
+from rathaus.platform.runtime.mailsink import MailSink
+from rathaus.platform.runtime.platform import Gateway, Platform
+from rathaus.platform.runtime.processes import RuntimeProblem, nats_server, require_free, temporal_server
+
+log = logging.getLogger("rathaus.runtime")
+
+
+@contextmanager
+def data_dir_lock(data_dir: Path) -> Iterator[None]:
+    """One embedded platform per data directory."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    handle = (data_dir / ".lock").open("w")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        raise RuntimeProblem(f"another Rathaus is already running on {data_dir}") from None
+    try:
+        yield
+    finally:
+        handle.close()
+
+
+async def temporal_health(settings: Settings) -> dict[str, Any]:
+    from temporalio.client import Client
+
+    try:
+        client = await asyncio.wait_for(
+            Client.connect(settings.temporal.address, namespace=settings.temporal.namespace), 3
+        )
+        ok = await client.service_client.check_health()
+        return {"ok": bool(ok), "address": settings.temporal.address}
+    except Exception as exc:
+        return {"ok": False, "address": settings.temporal.address, "error": str(exc) or type(exc).__name__}
+
+
+def run_web(platform: Platform, settings: Settings, on_ready: Any = None) -> None:
+    config = uvicorn.Config(
+        Gateway(platform),
+        host=settings.web.host,
+        port=settings.web.port,
+        lifespan="on",
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=10,
+    )
+    server = uvicorn.Server(config)
+
+    async def main() -> None:
+        task = asyncio.create_task(server.serve())
+        while not server.started:
+            if task.done():
+                break
+            await asyncio.sleep(0.05)
+        if server.started and on_ready is not None:
+            on_ready()
+        await task
+        if not server.started:
+            raise RuntimeProblem("the platform did not start; see the log above")
+
+    # uvicorn re-raises Ctrl-C after its graceful shutdown: that is a normal stop
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+
+
+def urls(settings: Settings) -> dict[str, str]:
+    base = settings.web.public_url or f"http://{settings.web.host}:{settings.web.port}"
+    return {
+        "Portal (Bürgerinnen und Bürger)": f"{base}/",
+        "Arbeitsplatz (Sachbearbeitung)": f"{base}/arbeitsplatz/",
+        "Open-Data-Portal": f"{base}/opendaten/",
+        "AsyncAPI": f"{base}/asyncapi.json",
+        "Health": f"{base}/health",
+        "Temporal UI": f"http://127.0.0.1:{settings.temporal.ui_port}/",
+        "NATS": settings.nats.url,
+    }
+
+
+def up(settings: Settings, out: TextIO) -> None:
+    """Start nats-server, the Temporal dev server and all modules; stop them on Ctrl-C."""
+    data_dir = settings.data_dir.resolve()
+    settings.data_dir = data_dir
+    settings.nats.url = f"nats://127.0.0.1:{settings.nats.port}"  # the embedded server
+    fresh = not (data_dir / "db").exists()  # never seed into a data dir that holds data
+    with data_dir_lock(data_dir):
+        require_free(settings.web.port, "the web server", settings.web.host)
+        require_free(settings.temporal.ui_port, "the Temporal UI")
+        temporal_port = int(settings.temporal.address.rsplit(":", 1)[1])
+        nats = nats_server(data_dir, settings.nats.port, config=natsauth.write_config(data_dir))
+        users = natsauth.credentials(data_dir)
+        settings.nats.user, settings.nats.password = natsauth.PLATFORM_USER, users[natsauth.PLATFORM_USER]
+        temporal = temporal_server(
+            data_dir, temporal_port, settings.temporal.ui_port, settings.temporal.namespace
+        )
+        sink = None
+        if settings.smtp.host is None:
+            require_free(settings.smtp.port, "the local mail sink")
+            sink = MailSink(data_dir, settings.smtp.port)
+            sink.start()
+            settings.smtp.host = "127.0.0.1"
+        nats.start()
+        try:
+            temporal.start(timeout=120)
+            try:
+                platform = Platform(settings)
+                platform.seed_on_start = settings.seed_demo and fresh
+                platform.extra_health["temporal"] = lambda: temporal_health(settings)
+
+                def ready() -> None:
+                    out.write(f"Rathaus läuft (data dir {data_dir}).\n")
+                    for name, url in urls(settings).items():
+                        out.write(f"  {name:34} {url}\n")
+                    out.write(
+                        f"  {'NATS-Zugang für Integratoren':34} Benutzer {natsauth.INTEGRATOR_USER}, "
+                        f"Passwort {users[natsauth.INTEGRATOR_USER]}\n"
+                    )
+                    if sink is not None:
+                        out.write(f"  {'E-Mails (lokaler Mail-Server)':34} {sink.path}\n")
+                    accounts = data_dir / "demo-zugaenge.txt"
+                    if accounts.exists():
+                        out.write(f"Demo-Zugänge (aus {accounts}):\n")
+                        for line in accounts.read_text(encoding="utf-8").splitlines():
+                            role, login, password, unit = [*line.split("\t"), "", "", ""][:4]
+                            out.write(f"  {role:16} {login:34} Passwort {password:20} Einheit {unit}\n")
+                    out.write("Beenden mit Strg-C.\n")
+                    out.flush()
+
+                run_web(platform, settings, ready)
+            finally:
+                temporal.stop()
+        finally:
+            nats.stop()
+            if sink is not None:
+                sink.stop()
+    out.write("Rathaus beendet.\n")
+
+
+def serve(settings: Settings, module: str, out: TextIO) -> None:
+    """One module alone: the distributed shape (NATS, Temporal, database from settings)."""
+    if module not in COMPONENTS:
+        raise RuntimeProblem(f"unknown module {module!r}; one of {', '.join(COMPONENTS)}")
+    require_free(settings.web.port, f"module {module}", settings.web.host)
+    platform = Platform(settings, (module,))
+    platform.extra_health["temporal"] = lambda: temporal_health(settings)
+    run_web(
+        platform,
+        settings,
+        lambda: out.write(
+            f"rathaus {module} on http://{settings.web.host}:{settings.web.port} (pid {os.getpid()})\n"
+        ),
+    )

@@ -1,0 +1,214 @@
+"""The kernel's delivery guarantees against a real nats-server."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+import nats
+import pytest
+import sqlalchemy as sa
+
+from rathaus.contracts import DataClass, Event, contract, encode_event, new_event
+from rathaus.platform.kernel import Kernel, ModuleApp, Settings, UnitOfWork
+from rathaus.platform.kernel.bus import stream_name
+from rathaus.platform.kernel.deadletters import list_dead_letters, replay
+from rathaus.platform.testing import eventually
+
+
+@contract(producer="platform", entity="probe", happened="sent", version=1, data_class=DataClass.INTERNAL)
+class ProbeSent(Event, frozen=True, kw_only=True):
+    """A test-only contract."""
+
+    n: int
+
+
+applied_md = sa.MetaData()
+applied = sa.Table(
+    "applied", applied_md, sa.Column("event_id", sa.String, primary_key=True), sa.Column("n", sa.Integer)
+)
+
+
+class Consumer:
+    def __init__(self, settings: Settings) -> None:
+        self.kernel = Kernel("eakte", settings)
+        self.broken = False
+        self.conflicts = 0  # deliveries that hit a duplicate key of the handler's own table
+        self.calls = 0
+
+        @self.kernel.subscriptions.on(ProbeSent)
+        async def on_probe(event: ProbeSent, uow: UnitOfWork) -> None:
+            self.calls += 1
+            if self.broken:
+                raise RuntimeError("the handler's cause is not fixed yet")
+            assert uow.envelope is not None
+            if self.conflicts:
+                self.conflicts -= 1
+                await uow.session.execute(applied.insert().values(event_id="taken", n=0))
+            await uow.session.execute(applied.insert().values(event_id=uow.envelope.id, n=event.n))
+
+    async def rows(self) -> list[tuple[str, int]]:
+        async with self.kernel.db.session() as s:
+            return [tuple(r) for r in (await s.execute(sa.select(applied))).all()]  # type: ignore[misc]
+
+
+@pytest.fixture
+async def pair(settings: Settings) -> AsyncIterator[tuple[Kernel, Consumer]]:
+    producer = Kernel("portal", settings)
+    consumer = Consumer(settings)
+    app = ModuleApp()
+    await producer.start(app)
+    async with consumer.kernel.db.engine.begin() as conn:
+        await conn.run_sync(applied_md.create_all)
+    await consumer.kernel.start(app)
+    yield producer, consumer
+    await consumer.kernel.stop(app)
+    await producer.stop(app)
+
+
+async def test_event_from_outbox_is_applied_once_even_when_delivered_twice(
+    pair: tuple[Kernel, Consumer], settings: Settings
+) -> None:
+    producer, consumer = pair
+    case_id = str(uuid.uuid4())
+    async with producer.transaction() as uow:
+        sent = await uow.emit(ProbeSent(n=7), subject=case_id)
+
+    async def applied_once() -> bool:
+        return len(await consumer.rows()) == 1
+
+    await eventually(applied_once)
+    # the same event again (a redelivery, a replayed outbox row): ignored by the consumer
+    nc = await nats.connect(settings.nats.url)
+    js = nc.jetstream()
+    await js.publish(sent.contract.subject, encode_event(sent), headers={"Nats-Msg-Id": "again"})
+    await js.publish(sent.contract.subject, encode_event(new_event(ProbeSent(n=8))))
+    await nc.close()
+
+    async def second_event_applied() -> bool:
+        return len(await consumer.rows()) == 2
+
+    await eventually(second_event_applied)
+    assert sorted(n for _, n in await consumer.rows()) == [7, 8]
+    assert (sent.id, 7) in await consumer.rows()
+    assert consumer.kernel.consumer.handled == 2
+
+
+async def test_rolled_back_transaction_publishes_nothing(
+    pair: tuple[Kernel, Consumer], settings: Settings
+) -> None:
+    producer, consumer = pair
+    with pytest.raises(RuntimeError):
+        async with producer.transaction() as uow:
+            await uow.emit(ProbeSent(n=1))
+            raise RuntimeError("the state change failed")
+    async with producer.transaction() as uow:
+        await uow.emit(ProbeSent(n=2))
+    nc = await nats.connect(settings.nats.url)
+
+    async def stream_settled() -> bool:
+        info = await nc.jetstream().stream_info(stream_name("platform"))
+        return info.state.messages >= 1 and len(await consumer.rows()) == 1
+
+    await eventually(stream_settled)
+    info = await nc.jetstream().stream_info(stream_name("platform"))
+    await nc.close()
+    assert info.state.messages == 1
+    assert [n for _, n in await consumer.rows()] == [2]
+
+
+async def test_poison_message_is_dead_lettered_then_replayed_once(
+    pair: tuple[Kernel, Consumer], settings: Settings
+) -> None:
+    producer, consumer = pair
+    consumer.broken = True
+    async with producer.transaction() as uow:
+        poison = await uow.emit(ProbeSent(n=13), subject="case-poison")
+    nc = await nats.connect(settings.nats.url)
+
+    async def dead_lettered() -> bool:
+        return len(await list_dead_letters(nc, "eakte")) == 1
+
+    await eventually(dead_lettered, timeout=30)
+    (letter,) = await list_dead_letters(nc, "eakte")
+    assert letter.event_id == poison.id
+    assert letter.deliveries == settings.nats.max_deliver == consumer.calls
+    assert "not fixed yet" in letter.error
+    assert await consumer.rows() == []
+
+    consumer.broken = False  # the operator fixes the cause
+    await replay(nc, letter)
+
+    async def replayed() -> bool:
+        return len(await consumer.rows()) == 1
+
+    await eventually(replayed)
+    assert await consumer.rows() == [(poison.id, 13)]
+    assert await list_dead_letters(nc, "eakte") == []
+    await nc.close()
+
+
+async def test_malformed_envelope_goes_to_dead_letters_without_retries(
+    pair: tuple[Kernel, Consumer], settings: Settings
+) -> None:
+    _, consumer = pair
+    nc = await nats.connect(settings.nats.url)
+    await nc.jetstream().publish(ProbeSent.__contract__.subject, b'{"not": "a cloudevent"}')
+
+    async def dead_lettered() -> bool:
+        return len(await list_dead_letters(nc, "eakte")) == 1
+
+    await eventually(dead_lettered)
+    (letter,) = await list_dead_letters(nc, "eakte")
+    assert letter.deliveries == 1 and "Object missing required field" in letter.error
+    await nc.close()
+    assert consumer.calls == 0
+
+
+async def test_spans_of_a_case_carry_its_id_across_producer_and_consumer(
+    pair: tuple[Kernel, Consumer], settings: Settings
+) -> None:
+    from rathaus.platform.runtime.trace import read_spans
+
+    producer, consumer = pair
+    case_id = f"case-{uuid.uuid4()}"
+    from rathaus.platform.kernel.telemetry import case_context
+
+    with case_context(case_id), producer.tracer.start_as_current_span("portal submit"):
+        async with producer.transaction() as uow:
+            await uow.emit(ProbeSent(n=5), subject=case_id)
+
+    async def applied() -> bool:
+        return len(await consumer.rows()) == 1
+
+    await eventually(applied)
+
+    async def spans_written() -> bool:
+        producer.provider.force_flush()
+        consumer.kernel.provider.force_flush()
+        services = {
+            s.service for s in read_spans(settings.data_dir) if s.attributes.get("rathaus.case_id") == case_id
+        }
+        return {"rathaus-portal", "rathaus-eakte"} <= services
+
+    await eventually(spans_written)
+    names = {s.name for s in read_spans(settings.data_dir) if s.attributes.get("rathaus.case_id") == case_id}
+    assert "portal submit" in names
+    assert "eakte handle de.rathaus.platform.probe.sent.v1" in names
+
+
+async def test_a_handlers_own_integrity_error_is_retried_not_taken_for_a_duplicate(
+    pair: tuple[Kernel, Consumer],
+) -> None:
+    producer, consumer = pair
+    async with consumer.kernel.db.session() as s:
+        await s.execute(applied.insert().values(event_id="taken", n=0))
+    consumer.conflicts = 2  # the first two deliveries fail on a duplicate key of the handler's table
+    async with producer.transaction() as uow:
+        sent = await uow.emit(ProbeSent(n=3), subject=str(uuid.uuid4()))
+
+    async def applied_after_retries() -> bool:
+        return (sent.id, 3) in await consumer.rows()
+
+    await eventually(applied_after_retries)
+    assert consumer.calls == 3 and consumer.kernel.consumer.dead_lettered == 0
