@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
+import secrets
+import time
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -15,6 +19,9 @@ from rathaus.contracts.eakte.rpc_v1 import StaffCredentials
 from rathaus.eakte import PREFIX
 from rathaus.eakte.domain import OUTCOMES, STATUS_TEXT, DecisionRefused, Staff
 from rathaus.eakte.handlers import EAkte
+
+API_CACHE_SECONDS = 30.0
+API_CACHE_KEY = secrets.token_bytes(32)
 
 
 def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
@@ -130,6 +137,8 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
 
     # -- API for programs (the benchmark decider uses it like a person would) -------------------
 
+    verified: dict[bytes, tuple[str, float]] = {}
+
     async def api_member(request: Request[Any, Any, Any]) -> Staff:
         header = request.headers.get("authorization", "")
         if not header.lower().startswith("basic "):
@@ -140,8 +149,22 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
             username, _, password = base64.b64decode(header[6:]).decode().partition(":")
         except ValueError:
             raise NotAuthorizedException("malformed credentials") from None
-        identity = await eakte.authenticate(StaffCredentials(username=username, password=password))
-        member = await eakte.staff_member(identity.staff_id) if identity.ok else None
+        # Verifying an argon2 hash costs tens of milliseconds of CPU on purpose; a program
+        # calling the API many times a second would spend a core on it. A successful check
+        # is remembered for a short while under an HMAC of the credentials with a key of
+        # this process (the cache holds nothing that could be replayed elsewhere); the
+        # account itself is looked up on every call, so a removed account stops at once.
+        key = hmac.new(API_CACHE_KEY, f"{username}\0{password}".encode(), hashlib.sha256).digest()
+        cached = verified.get(key)
+        staff_id = cached[0] if cached and cached[1] > time.monotonic() else None
+        if staff_id is None:
+            identity = await eakte.authenticate(StaffCredentials(username=username, password=password))
+            if identity.ok:
+                staff_id = identity.staff_id
+                if len(verified) > 1000:
+                    verified.clear()
+                verified[key] = (staff_id, time.monotonic() + API_CACHE_SECONDS)
+        member = await eakte.staff_member(staff_id) if staff_id else None
         if member is None:
             raise NotAuthorizedException("wrong credentials")
         return member

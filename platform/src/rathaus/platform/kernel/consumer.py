@@ -13,14 +13,15 @@ import logging
 import time
 import traceback
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import msgspec
-import sqlalchemy as sa
 from faststream.middlewares import AckPolicy
 from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
 from faststream.nats.annotations import NatsMessage
 from opentelemetry import trace
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from rathaus.contracts import CloudEvent, Event, decode_event
@@ -63,6 +64,15 @@ class Subscriptions:
 async def _raw_body(message: Any) -> bytes:
     # the envelope is decoded by the kernel, against the registered contract
     return bytes(message.body)
+
+
+def _insert_for(dialect: str) -> Any:
+    """``INSERT … ON CONFLICT DO NOTHING`` of the database at hand (SQLite or PostgreSQL)."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    return sqlite_insert
 
 
 class _AlreadyApplied(Exception):
@@ -163,22 +173,18 @@ class EventConsumer:
         """Run the handler once per event id; False when it had already been applied."""
         try:
             async with self.transactions(envelope) as uow:
-                done = await uow.session.execute(
-                    sa.select(processed_table.c.event_id).where(
-                        processed_table.c.consumer == self.module,
-                        processed_table.c.event_id == envelope.id,
-                    )
-                )
-                if done.first() is not None:
-                    return False
+                # one statement records the event id and tells whether it was there already
+                insert = _insert_for(uow.session.bind.dialect.name)
                 try:
-                    await uow.session.execute(
-                        processed_table.insert().values(
-                            consumer=self.module, event_id=envelope.id, processed_at=time.time()
-                        )
+                    recorded = await uow.session.execute(
+                        insert(processed_table)
+                        .values(consumer=self.module, event_id=envelope.id, processed_at=time.time())
+                        .on_conflict_do_nothing()
                     )
                 except IntegrityError:
                     raise _AlreadyApplied from None
+                if cast(CursorResult[Any], recorded).rowcount == 0:
+                    return False
                 # an IntegrityError of the handler's own is a failure like any other: retried,
                 # then dead-lettered, never taken for a duplicate delivery
                 await handler(payload, uow)

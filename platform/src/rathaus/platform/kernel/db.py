@@ -3,6 +3,7 @@ in production; Alembic migrations per module, applied on start."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -35,12 +36,33 @@ class Database:
         if self.is_sqlite:
             _sqlite_pragmas(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._lock: asyncio.Lock | None = None
+        self._lock_loop: asyncio.AbstractEventLoop | None = None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
-        """A session in one transaction: committed on success, rolled back on error."""
-        async with self.sessions() as session, session.begin():
+        """A session in one transaction: committed on success, rolled back on error.
+
+        On SQLite every transaction takes the write lock (BEGIN IMMEDIATE), so only one runs
+        at a time anyway. Within a process they queue on an asyncio lock, which hands over
+        at once; left to SQLite's busy handler, a waiting transaction sleeps in steps of up
+        to 100 ms, and a consumer handling 32 messages at a time spent most of its time
+        asleep (bus benchmark: about 90 instead of several hundred events per second).
+        Other processes on the same file still wait through the busy timeout.
+        """
+        if not self.is_sqlite:
+            async with self.sessions() as session, session.begin():
+                yield session
+            return
+        async with self._writer_lock(), self.sessions() as session, session.begin():
             yield session
+
+    def _writer_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._lock_loop is not loop:  # a lock belongs to one event loop
+            self._lock, self._lock_loop = asyncio.Lock(), loop
+        assert self._lock is not None
+        return self._lock
 
     async def migrate(self, migrations: Path | None, metadata: MetaData | None = None) -> None:
         """Apply the kernel's migrations, then the module's, up to head."""
