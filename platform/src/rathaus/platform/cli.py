@@ -80,6 +80,18 @@ def main(argv: list[str] | None = None) -> int:
     p_trace = sub.add_parser("trace", help="print one case's spans across modules as a tree")
     p_trace.add_argument("case_id")
     p_trace.add_argument("--data-dir")
+    p_bench = sub.add_parser("bench", help="measure cases/s, the Temporal ceiling, HTTP and bus throughput")
+    p_bench.add_argument(
+        "--duration", type=float, default=180.0, help="seconds of end-to-end load (default 180)"
+    )
+    p_bench.add_argument("--in-flight", type=int, default=16, help="cases kept in flight (default 16)")
+    p_bench.add_argument("--concurrency", type=int, default=32, help="concurrent HTTP users (default 32)")
+    p_bench.add_argument(
+        "--http-duration", type=float, default=30.0, help="seconds per HTTP run (default 30)"
+    )
+    p_bench.add_argument("--messages", type=int, default=5000, help="events in the bus run (default 5000)")
+    p_bench.add_argument("--only", action="append", choices=["cases", "ceiling", "http", "bus"])
+    p_bench.add_argument("--output", default="BENCHMARKS.md", help="append the table here ('' = do not)")
     from rathaus.platform.runtime import commands
 
     commands.add_parser(sub)
@@ -104,6 +116,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "users":
             print(commands.run(settings, args))
             return 0
+        if args.command == "bench":
+            from rathaus.platform import bench
+
+            return bench.run(args, sys.stdout)
         if args.command == "trace":
             from rathaus.platform.runtime.trace import print_trace
 

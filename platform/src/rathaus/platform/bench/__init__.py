@@ -1,0 +1,220 @@
+"""``rathaus bench``: how close Rathaus comes to the limits of its own engines.
+
+Sections (all on this machine, on the embedded stack, in one run):
+
+- ``cases``: end-to-end cases/s through the running platform (``rathaus up``) with
+  p50/p95/p99 of submission → filed and decision → delivered (see ``cases``);
+- ``ceiling``: a bare Temporal workflow with the steps of a case on the same dev server;
+- ``http``: durable submissions over HTTP (locust) against a bare Litestar endpoint;
+- ``bus``: publish + consume through the kernel against raw nats-py;
+- memory: the peak RSS of every process involved.
+
+The figures are printed as one table and appended to BENCHMARKS.md with the date and
+the machine. Targets are goals to report against, never asserts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import platform as host
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+SECTIONS = ("cases", "ceiling", "http", "bus")
+
+
+def pct(values: Sequence[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def machine() -> str:
+    cpu = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return f"{os.cpu_count()} cores ({cpu or host.machine()}), {mem:.0f} GiB, {host.system()} {host.release()}, Python {host.python_version()}"
+
+
+def children(pid: int) -> list[tuple[int, str]]:
+    """Direct child processes (pid, name) of a process."""
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        ppid = int(stat[stat.rindex(")") + 2 :].split()[1])
+        if ppid == pid:
+            out.append((int(entry.name), name))
+    return out
+
+
+class Table:
+    def __init__(self) -> None:
+        self.rows: list[tuple[str, str, str, str]] = []
+
+    def add(self, what: str, figure: str, target: str = "", note: str = "") -> None:
+        self.rows.append((what, figure, target, note))
+
+    def markdown(self) -> str:
+        lines = ["| what | figure | target | note |", "|---|---|---|---|"]
+        lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in self.rows]
+        return "\n".join(lines)
+
+
+def _cli_user(platform: Any, *args: str) -> None:
+    subprocess.run(  # noqa: S603 - our own command
+        [str(Path(sys.executable).parent / "rathaus"), "users", *args, "--data-dir", str(platform.data_dir)],
+        env=platform.env(),
+        check=True,
+        capture_output=True,
+    )
+
+
+async def _cases_and_ceiling(
+    workdir: Path, seconds: float, in_flight: int, sections: set[str], table: Table, memory: dict[str, int]
+) -> None:
+    from rathaus.platform.bench import cases, ceiling
+    from rathaus.platform.bench.http import rss_peak_kib
+    from rathaus.platform.testing import EmbeddedPlatform
+
+    platform = EmbeddedPlatform(workdir / "platform")
+    platform.start()
+    try:
+        citizens = []
+        for i in range(4):
+            email, password = f"bench-{i}@example.org", f"Bench-Passwort-{i:04d}"
+            _cli_user(
+                platform, "add-citizen", "--email", email, "--given-name", "Bench", "--family-name", "Mark",
+                "--birth-date", "1980-01-01", "--password", password,
+            )  # fmt: skip
+            citizens.append((email, password))
+        staff = next(
+            (login, password)
+            for role, login, password, unit in (
+                line.split("\t")
+                for line in (platform.data_dir / "demo-zugaenge.txt").read_text().splitlines()
+            )
+            if role == "sachbearbeitung" and unit == "KVR-III/12"
+        )
+        e2e = None
+        if "cases" in sections:
+            e2e = await cases.run(
+                platform.base_url,
+                platform.nats_credentials(),
+                citizens,
+                staff,
+                seconds=seconds,
+                in_flight=in_flight,
+            )
+            table.add(
+                f"end to end: cases/s ({in_flight} in flight, {seconds:.0f} s)",
+                f"{e2e.per_s:.2f} ({e2e.completed} delivered)",
+                "≥ 0.8 × ceiling",
+                f"{len(e2e.errors)} errors" + (f": {e2e.errors[0]}" if e2e.errors else ""),
+            )
+            table.add(
+                "submission → filed p50 / p95 / p99",
+                " / ".join(f"{pct(e2e.filed_latencies, p) * 1000:.0f} ms" for p in (50, 95, 99)),
+            )
+            table.add(
+                "decision → delivered p50 / p95 / p99",
+                " / ".join(f"{pct(e2e.delivery_latencies, p) * 1000:.0f} ms" for p in (50, 95, 99)),
+            )
+        if "ceiling" in sections:
+            bare = await ceiling.run(
+                f"127.0.0.1:{platform.temporal_port}", "default", seconds=seconds, in_flight=in_flight
+            )
+            table.add(
+                f"ceiling: bare workflow/s, 7 activities, 5 signals, 2 timers ({in_flight} in flight)",
+                f"{bare.per_s:.2f} (p50 {statistics.median(bare.latencies) * 1000:.0f} ms)"
+                if bare.latencies
+                else "0",
+            )
+            if e2e is not None and bare.per_s:
+                table.add("Rathaus / ceiling", f"{e2e.per_s / bare.per_s:.2f}", "≥ 0.8")
+        assert platform.proc is not None
+        memory["rathaus up (all six modules, orchestration, web)"] = rss_peak_kib(platform.proc.pid)
+        for pid, name in children(platform.proc.pid):
+            memory[f"{name} (embedded)"] = rss_peak_kib(pid)
+    finally:
+        platform.stop()
+
+
+async def _run(args: Any, out: TextIO) -> Table:
+    from rathaus.platform.bench import bus, http
+    from rathaus.platform.bench.http import rss_peak_kib
+
+    sections = set(args.only or SECTIONS)
+    table = Table()
+    memory: dict[str, int] = {}
+    with tempfile.TemporaryDirectory(prefix="rathaus-bench-") as tmp:
+        workdir = Path(tmp)
+        if sections & {"cases", "ceiling"}:
+            out.write("cases and ceiling …\n")
+            out.flush()
+            await _cases_and_ceiling(workdir, args.duration, args.in_flight, sections, table, memory)
+        if "http" in sections:
+            out.write("durable submissions over HTTP …\n")
+            out.flush()
+            results, mem = await asyncio.to_thread(
+                http.run, workdir, users=args.concurrency, seconds=int(args.http_duration)
+            )
+            memory.update(mem)
+            by_name = {r.name: r for r in results}
+            for r in results:
+                label = "portal: durable submissions" if r.name == "Citizen" else "bare Litestar endpoint"
+                table.add(
+                    f"{label} ({args.concurrency} concurrent users)",
+                    f"{r.per_s:.0f} req/s, p50 {r.p50_ms:.0f} ms, p99 {r.p99_ms:.0f} ms",
+                    "≥ 1000 req/s, p99 ≤ 50 ms" if r.name == "Citizen" else "",
+                    f"{r.failures} failures of {r.requests}",
+                )
+            if by_name.get("Bare") and by_name["Bare"].per_s:
+                table.add("portal / bare", f"{by_name['Citizen'].per_s / by_name['Bare'].per_s:.2f}")
+        if "bus" in sections:
+            out.write("bus …\n")
+            out.flush()
+            b = await bus.run(args.messages)
+            table.add(
+                f"bus: kernel publish + consume ({b.messages} events)", f"{b.kernel_per_s:.0f} events/s"
+            )
+            table.add("bus: raw nats-py publish + consume", f"{b.raw_per_s:.0f} events/s")
+            table.add("kernel / raw", f"{b.ratio:.2f}", "≥ 0.7")
+    memory["rathaus bench (this process: load drivers, ceiling worker, bus)"] = rss_peak_kib(os.getpid())
+    for name, kib in memory.items():
+        table.add(f"peak RSS: {name}", f"{kib / 1024:.0f} MiB")
+    return table
+
+
+def run(args: Any, out: TextIO) -> int:
+    started = datetime.now().astimezone()
+    table = asyncio.run(_run(args, out))
+    command = "rathaus bench " + " ".join(sys.argv[2:]) if len(sys.argv) > 2 else "rathaus bench"
+    text = table.markdown()
+    out.write(text + "\n")
+    if args.output:
+        path = Path(args.output)
+        entry = f"\n## {started:%Y-%m-%d %H:%M %Z}: `{command}`\n\nMachine: {machine()}.\n\n{text}\n"
+        with path.open("a", encoding="utf-8") as f:
+            f.write(entry)
+        out.write(f"appended to {path}\n")
+    return 0
