@@ -98,7 +98,7 @@ async def test_apply_with_register_data_and_follow_the_case(world: Any, scan: An
     assert (await erika.http.get(f"{PREFIX}/api/antraege")).status_code == 401
     assert (await erika.http.get(f"{PREFIX}/antraege/liste")).status_code == 401
     openapi = (await erika.http.get(f"{PREFIX}/schema/openapi.json")).json()
-    assert list(openapi["paths"]) == ["/api/antraege"]  # the pages are not an API
+    assert list(openapi["paths"]) == ["/api/antraege", "/api/antraege/{case_id}"]  # the pages are not an API
     r = await erika.register()
     assert r.status_code == 303, r.text
     assert "niedrig" in (await erika.http.get(f"{PREFIX}/konto")).text

@@ -18,6 +18,7 @@ from rathaus.contracts.broker.v1 import (
 from rathaus.contracts.common import Address, BlobRef, Person
 from rathaus.contracts.portal.v1 import Applicant, ApplicationSubmitted, Attachment, EvidenceUse
 from rathaus.contracts.procedures import Procedure
+from rathaus.platform.kernel import UnitOfWork
 from rathaus.platform.kernel.rpc import RpcFailed
 from rathaus.platform.kernel.telemetry import case_context
 from rathaus.portal.domain import (
@@ -231,58 +232,14 @@ class Forms(Base):
             ).first() is not None
 
     async def submit(self, account: Account, proc: Procedure, draft: dict[str, Any]) -> str:
-        """Store the application and emit ApplicationSubmitted in one transaction; idempotent:
-        a second submission of the same draft (a double click) changes nothing."""
+        """Submit the draft and delete it, in one transaction; idempotent: a second submission
+        of the same draft (a double click) changes nothing."""
         case_id = draft["case_id"]
-        values = {k: str(v) for k, v in draft["values"].items()}
-        event = ApplicationSubmitted(
-            case_id=case_id,
-            service_id=proc.id,
-            account_id=account.account_id,
-            applicant=Applicant(
-                person=Person(
-                    given_name=values.get("given_name", account.given_name),
-                    family_name=values.get("family_name", account.family_name),
-                    birth_date=values.get("birth_date", account.birth_date),
-                ),
-                address=Address(
-                    street=values.get("street", ""),
-                    house_number=values.get("house_number", ""),
-                    postal_code=values.get("postal_code", ""),
-                ),
-                email=account.email,
-            ),
-            form=values,
-            attachments=[
-                Attachment(kind=a["kind"], blob=msgspec.convert(a["blob"], BlobRef))
-                for a in draft["attachments"]
-            ],
-            evidence=[
-                EvidenceUse(
-                    evidence_id=e["evidence_id"], registers=e["registers"], confirmed_at=e["confirmed_at"]
-                )
-                for e in draft["evidence"]
-            ],
-            submitted_at=now(),
-        )
         with case_context(case_id):
             async with self.kernel.transaction() as uow:
-                exists = (
-                    await uow.session.execute(
-                        sa.select(applications.c.case_id).where(applications.c.case_id == case_id)
-                    )
-                ).first()
-                if exists is None:
-                    await uow.session.execute(
-                        applications.insert().values(
-                            case_id=case_id,
-                            account_id=account.account_id,
-                            service_id=proc.id,
-                            status="eingegangen",
-                            submitted_at=event.submitted_at,
-                        )
-                    )
-                    await uow.emit(event, subject=case_id)
+                await self.stage_application(
+                    uow, account, proc, case_id, draft["values"], draft["attachments"], draft["evidence"]
+                )
                 await uow.session.execute(
                     drafts.delete().where(
                         drafts.c.account_id == account.account_id,
@@ -291,3 +248,80 @@ class Forms(Base):
                     )
                 )
         return case_id
+
+    async def stage_application(
+        self,
+        uow: UnitOfWork,
+        account: Account,
+        proc: Procedure,
+        case_id: str,
+        values: dict[str, Any],
+        attachments: list[dict[str, Any]],
+        evidence: list[dict[str, Any]],
+    ) -> str | None:
+        """Record an application in ``uow``'s transaction, for the form and the API alike:
+        the application row, and ApplicationSubmitted built from the values, the attachments
+        (``{"kind", "blob"}``) and the confirmed register data uses, staged in the outbox.
+
+        Idempotent per case id: when the case id is taken, nothing is written and the account
+        id that owns it is returned; None when the application was recorded now.
+        """
+        owner = (
+            await uow.session.execute(
+                sa.select(applications.c.account_id).where(applications.c.case_id == case_id)
+            )
+        ).scalar()
+        if owner is not None:
+            return str(owner)
+        event = application_event(account, proc, case_id, values, attachments, evidence)
+        await uow.session.execute(
+            applications.insert().values(
+                case_id=case_id,
+                account_id=account.account_id,
+                service_id=proc.id,
+                status="eingegangen",
+                submitted_at=event.submitted_at,
+            )
+        )
+        await uow.emit(event, subject=case_id)
+        return None
+
+
+def application_event(
+    account: Account,
+    proc: Procedure,
+    case_id: str,
+    values: dict[str, Any],
+    attachments: list[dict[str, Any]],
+    evidence: list[dict[str, Any]],
+) -> ApplicationSubmitted:
+    form = {k: str(v) for k, v in values.items()}
+    return ApplicationSubmitted(
+        case_id=case_id,
+        service_id=proc.id,
+        account_id=account.account_id,
+        applicant=Applicant(
+            person=Person(
+                given_name=form.get("given_name", account.given_name),
+                family_name=form.get("family_name", account.family_name),
+                birth_date=form.get("birth_date", account.birth_date),
+            ),
+            address=Address(
+                street=form.get("street", ""),
+                house_number=form.get("house_number", ""),
+                postal_code=form.get("postal_code", ""),
+            ),
+            email=account.email,
+        ),
+        form=form,
+        attachments=[
+            Attachment(kind=a["kind"], blob=msgspec.convert(a["blob"], BlobRef)) for a in attachments
+        ],
+        evidence=[
+            EvidenceUse(
+                evidence_id=e["evidence_id"], registers=e["registers"], confirmed_at=e["confirmed_at"]
+            )
+            for e in evidence
+        ],
+        submitted_at=now(),
+    )

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, Router
 
 from rathaus.portal.handlers import Portal
-from rathaus.portal.web import antrag, catalogue, konto, postfach
+from rathaus.portal.web import antrag, api, catalogue, konto, postfach
 from rathaus.portal.web.common import LoginRequired, Pages
 
 
@@ -16,7 +16,8 @@ def to_login(_: Request[Any, Any, Any], exc: LoginRequired) -> Response[Any]:
 
 
 def routes(portal: Portal) -> list[Router]:
-    """Every page of the portal; a page that needs an account sends a visitor without one to the login."""
+    """Every page and the JSON API of the portal; a page that needs an account sends a visitor
+    without one to the login (the API answers 401)."""
     pages = Pages(portal)
     return [
         Router(
@@ -26,6 +27,7 @@ def routes(portal: Portal) -> list[Router]:
                 *konto.routes(pages),
                 *antrag.routes(pages),
                 *postfach.routes(pages),
+                *api.routes(pages),
             ],
             exception_handlers={LoginRequired: to_login},
         )

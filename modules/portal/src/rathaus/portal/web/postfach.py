@@ -1,4 +1,6 @@
-"""What comes back: "Meine Anträge" (updating in place), the Postkorb and its downloads."""
+"""What comes back: "Meine Anträge" (updating in place), the Postkorb and its downloads.
+
+The same as JSON is in ``api.py``."""
 
 from __future__ import annotations
 
@@ -74,21 +76,6 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             fresh=bool(eingegangen),
         )
 
-    @get(f"{PREFIX}/api/antraege", summary="Meine Anträge")
-    async def api_applications(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
-        """The logged-in citizen's applications with status and Aktenzeichen (session cookie; 401 otherwise)."""
-        account = await pages.api_citizen(request)
-        return [
-            {
-                "case_id": r["case_id"],
-                "service_id": r["service_id"],
-                "status": r["status"],
-                "aktenzeichen": r["aktenzeichen"],
-                "submitted_at": r["submitted_at"],
-            }
-            for r in await portal.applications_of(account)
-        ]
-
     @get(f"{PREFIX}/postkorb", include_in_schema=False)
     async def postkorb(request: Request[Any, Any, Any]) -> Template:
         visitor = await pages.citizen(request)
@@ -118,4 +105,4 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             },
         )
 
-    return [applications, applications_fragment, application, api_applications, postkorb, download]
+    return [applications, applications_fragment, application, postkorb, download]

@@ -1,0 +1,218 @@
+"""The portal's JSON API (in the OpenAPI document): a citizen's applications, and submitting
+one in a single request, for integrators and load tests."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import uuid
+from typing import Any
+
+import msgspec
+from litestar import Request, Response, get, post
+from litestar.exceptions import HTTPException, NotFoundException
+from litestar.handlers import HTTPRouteHandler
+from litestar.openapi import ResponseSpec
+from litestar.params import FromPath
+
+from rathaus.portal import PREFIX
+from rathaus.portal.handlers import ApplicationRefused, CaseIdTaken, Received, SubmitApplication, Upload
+from rathaus.portal.web.common import PRIVATE, Pages
+
+API = f"{PREFIX}/api/antraege"
+MSG_JSON_ONLY = "Bitte senden Sie den Antrag als JSON (Content-Type: application/json)."
+MSG_NOT_JSON = "Der Inhalt ist kein gültiges JSON."
+MSG_CASE_ID = "Die Vorgangsnummer muss eine UUID sein, zum Beispiel 3f2b8c1e-5d4a-4c6b-9e7f-0a1b2c3d4e5f."
+MSG_CASE_ID_TAKEN = "Diese Vorgangsnummer ist bereits vergeben. Bitte wählen Sie eine neue."
+MSG_BASE64 = "Der Inhalt der Datei ist nicht gültig Base64-kodiert."
+MSG_NOT_YOURS = "Diesen Antrag gibt es nicht oder er gehört nicht zu Ihrem Konto."
+
+
+class Nachweis(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    art: str  # the evidence it answers, e.g. "fahrzeugschein"
+    dateiname: str
+    inhalt_base64: str
+
+
+class Antrag(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    service_id: str
+    angaben: dict[str, str]  # the fields of every step, named as in the HTML form
+    nachweise: list[Nachweis] = []
+    vorgangsnummer: str | None = None  # a client-chosen UUID: the case id and idempotency key
+
+
+class Eingang(msgspec.Struct, frozen=True, kw_only=True):
+    vorgangsnummer: str
+    status: str
+    status_url: str
+
+
+class Fehler(msgspec.Struct, frozen=True, kw_only=True):
+    fehler: dict[str, str]  # field -> German message
+
+
+class Antragsstatus(msgspec.Struct, frozen=True, kw_only=True):
+    case_id: str
+    service_id: str
+    status: str
+    aktenzeichen: str | None
+    submitted_at: str
+
+
+def status_of(row: dict[str, Any]) -> Antragsstatus:
+    return Antragsstatus(
+        case_id=row["case_id"],
+        service_id=row["service_id"],
+        status=row["status"],
+        aktenzeichen=row["aktenzeichen"],
+        submitted_at=row["submitted_at"],
+    )
+
+
+def refused(errors: dict[str, str], status_code: int = 400) -> Response[Fehler]:
+    return Response(Fehler(fehler=errors), status_code=status_code, headers=PRIVATE)
+
+
+def require_json(request: Request[Any, Any, Any]) -> None:
+    media_type, _ = request.content_type
+    if media_type.lower() != "application/json":
+        raise HTTPException(status_code=415, detail=MSG_JSON_ONLY)
+
+
+EXPECTED = {
+    "str": "ein Text",
+    "object": "ein Objekt",
+    "array": "eine Liste",
+    "str | null": "ein Text oder null",
+}
+FIELDS = {"": Antrag.__struct_fields__, "nachweise": Nachweis.__struct_fields__}
+MSGSPEC_ERROR = re.compile(r"(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?")
+
+
+def german(error: msgspec.ValidationError) -> dict[str, str]:
+    """msgspec's English message as field -> German message ("antrag" for the whole body)."""
+    match = MSGSPEC_ERROR.fullmatch(str(error))
+    message, path = (match["message"], match["path"] or "") if match else (str(error), "")
+    path = path.replace("[...]", "").lstrip(".")
+
+    def at(name: str) -> str:
+        return f"{path}.{name}" if path else name
+
+    if found := re.fullmatch(r"Object contains unknown field `(.+)`", message):
+        allowed = FIELDS["nachweise" if path.startswith("nachweise") else ""]
+        return {at(found[1]): f"Dieses Feld gibt es nicht. Erlaubt sind: {', '.join(allowed)}."}
+    if found := re.fullmatch(r"Object missing required field `(.+)`", message):
+        return {at(found[1]): "Diese Angabe fehlt."}
+    if found := re.fullmatch(r"Expected `(.+)`, got `(.+)`", message):
+        return {path or "antrag": f"Hier wird {EXPECTED.get(found[1], found[1])} erwartet."}
+    return {path or "antrag": "Dieser Wert ist ungültig."}
+
+
+def routes(pages: Pages) -> list[HTTPRouteHandler]:
+    portal = pages.portal
+
+    @get(API, summary="Meine Anträge")
+    async def list_applications(request: Request[Any, Any, Any]) -> Response[list[Antragsstatus]]:
+        """The logged-in citizen's applications with status and Aktenzeichen (session cookie; 401 otherwise)."""
+        account = await pages.api_citizen(request)
+        rows = await portal.applications_of(account)
+        return Response([status_of(r) for r in rows], headers=PRIVATE)
+
+    @get(f"{API}/{{case_id:str}}", summary="Status eines Antrags")
+    async def application_status(
+        request: Request[Any, Any, Any], case_id: FromPath[str]
+    ) -> Response[Antragsstatus]:
+        """One application of the logged-in citizen (session cookie; 401 otherwise); 404 for a
+        case that is not theirs."""
+        account = await pages.api_citizen(request)
+        row = await portal.application(account, case_id)
+        if row is None:
+            raise NotFoundException(MSG_NOT_YOURS)
+        return Response(status_of(row), headers=PRIVATE)
+
+    @post(
+        API,
+        summary="Antrag stellen",
+        status_code=201,
+        responses={
+            201: ResponseSpec(Eingang, description="Eingegangen: gespeichert und weitergegeben"),
+            200: ResponseSpec(Eingang, description="Diese Vorgangsnummer hat das Konto schon eingereicht"),
+            400: ResponseSpec(Fehler, description="Fehlerhafte Angaben; nichts wurde gespeichert"),
+            409: ResponseSpec(Fehler, description="Die Vorgangsnummer gehört zu einem anderen Konto"),
+        },
+    )
+    async def submit(request: Request[Any, Any, Any]) -> Response[Any]:
+        """Submit an application in one request, as the logged-in citizen (session cookie of
+        the portal's login; 401 otherwise).
+
+        Body (``Content-Type: application/json``, anything else is answered 415): ``{"service_id":
+        "bewohnerparkausweis", "angaben": {field: value, …}, "nachweise": [{"art":
+        "fahrzeugschein", "dateiname": "…", "inhalt_base64": "…"}], "vorgangsnummer": null}``.
+        ``angaben`` holds the fields of every step under the names of the HTML form. The same
+        rules as the form apply: every field, the address (Stadtbezirk and Parkzone from the
+        street directory), each file by its content (PDF, PNG or JPEG, size limit), the
+        required evidence. Register data (once-only) is not available here in this version:
+        every required evidence must be uploaded.
+
+        ``vorgangsnummer`` (optional, a UUID the client chooses) becomes the case id and is
+        the idempotency key: sent again by the same account it answers 200 with the existing
+        case and changes nothing; another account's answers 409.
+
+        Answers 201 ``{"vorgangsnummer", "status": "eingegangen", "status_url"}`` once the
+        application is stored together with its event; 400 ``{"fehler": {field: message}}``
+        (German, as in the form) when anything is wrong, and then nothing is stored.
+
+        CSRF: /api/ is exempt from the CSRF token; requiring ``application/json`` protects
+        it, since a cross-site HTML form cannot send that content type and a script on
+        another origin cannot without a CORS preflight, which this app does not allow.
+        """
+        account = await pages.api_citizen(request)
+        require_json(request)
+        try:
+            antrag = msgspec.json.decode(await request.body(), type=Antrag)
+        except msgspec.ValidationError as error:
+            return refused(german(error))
+        except msgspec.DecodeError:
+            return refused({"antrag": MSG_NOT_JSON})
+        errors: dict[str, str] = {}
+        uploads = []
+        for i, n in enumerate(antrag.nachweise):
+            try:
+                data = base64.b64decode("".join(n.inhalt_base64.split()), validate=True)
+            except binascii.Error:
+                errors[f"nachweise[{i}].inhalt_base64"] = MSG_BASE64
+                continue
+            uploads.append(Upload(kind=n.art, filename=n.dateiname, data=data))
+        case_id = None
+        if antrag.vorgangsnummer is not None:
+            try:
+                case_id = str(uuid.UUID(antrag.vorgangsnummer))
+            except ValueError:
+                errors["vorgangsnummer"] = MSG_CASE_ID
+        if errors:  # the body is malformed: said before the content is checked
+            return refused(errors)
+        command = SubmitApplication(
+            account=account,
+            service_id=antrag.service_id,
+            values=antrag.angaben,
+            uploads=uploads,
+            case_id=case_id,
+        )
+        try:
+            received = await portal.submit_application(command)
+        except ApplicationRefused as refusal:
+            return refused(refusal.errors)
+        except CaseIdTaken:
+            return refused({"vorgangsnummer": MSG_CASE_ID_TAKEN}, status_code=409)
+        return accepted(received)
+
+    def accepted(received: Received) -> Response[Eingang]:
+        url = f"{API}/{received.case_id}"
+        return Response(
+            Eingang(vorgangsnummer=received.case_id, status=received.status, status_url=url),
+            status_code=201 if received.new else 200,
+            headers={**PRIVATE, **({"Location": url} if received.new else {})},
+        )
+
+    return [list_applications, application_status, submit]

@@ -1,0 +1,213 @@
+"""An integrator (or a load test) submits the Bewohnerparkausweis as JSON through the portal's
+real HTTP app, with the real data broker's street directory on a real nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import msgspec
+import nats
+
+from rathaus.contracts.common import BlobRef
+from rathaus.contracts.procedures import procedure
+from rathaus.platform.testing import eventually
+from rathaus.portal import PREFIX
+
+API = f"{PREFIX}/api/antraege"
+SUBMITTED = "rathaus.portal.application.submitted.v1"
+ANGABEN = {
+    "given_name": "Erika",
+    "family_name": "Mustermann",
+    "birth_date": "1964-08-12",
+    "street": "Zenettistraße",
+    "house_number": "12",
+    "postal_code": "80337",
+    "kennzeichen": "M-EM 1964",
+    "halter": "ja",
+}
+FAHRZEUGSCHEIN = "Zulassungsbescheinigung Teil I (Fahrzeugschein)"
+
+
+def antrag(scan: bytes | None, **changes: Any) -> dict[str, Any]:
+    """A complete application as JSON; ``scan`` None: without the vehicle registration."""
+    nachweise = [
+        {
+            "art": "fahrzeugschein",
+            "dateiname": "fahrzeugschein-scan.pdf",
+            "inhalt_base64": base64.b64encode(data).decode(),
+        }
+        for data in ([scan] if scan is not None else [])
+    ]
+    return {"service_id": "bewohnerparkausweis", "angaben": ANGABEN, "nachweise": nachweise, **changes}
+
+
+async def submitted_events(world: Any, case_id: str) -> list[dict[str, Any]]:
+    """Every ApplicationSubmitted of this case on JetStream (after the outbox has drained)."""
+
+    async def drained() -> bool:
+        return (await world.portal.outbox_storage.stats()).pending == 0
+
+    await eventually(drained)
+    nc = await nats.connect(world.settings.nats.url)
+    try:
+        js = nc.jetstream()
+        info = await js.stream_info("RATHAUS_PORTAL")
+        sub = await js.subscribe(
+            SUBMITTED, ordered_consumer=True, deliver_policy=nats.js.api.DeliverPolicy.ALL
+        )
+        events = []
+        for _ in range(info.state.messages):
+            event = msgspec.json.decode((await sub.next_msg(timeout=5)).data)
+            if event["subject"] == case_id:
+                events.append(event)
+        return events
+    finally:
+        await nc.close()
+
+
+async def test_submit_as_json_once_and_follow_its_status(world: Any, scan: Any) -> None:
+    erika = await world.citizen()
+    assert (await erika.register()).status_code == 303
+    vorgangsnummer = str(uuid.uuid4())
+    body = antrag(scan(), vorgangsnummer=vorgangsnummer)
+
+    # sent twice at once (a client retrying): one case, one event
+    first, second = await asyncio.gather(erika.http.post(API, json=body), erika.http.post(API, json=body))
+    assert sorted([first.status_code, second.status_code]) == [200, 201], (first.text, second.text)
+    expected = {
+        "vorgangsnummer": vorgangsnummer,
+        "status": "eingegangen",
+        "status_url": f"/api/antraege/{vorgangsnummer}",
+    }
+    assert first.json() == second.json() == expected
+    created = first if first.status_code == 201 else second
+    assert created.headers["location"] == expected["status_url"]
+    again = await erika.http.post(API, json=body)
+    assert again.status_code == 200 and again.json() == expected
+
+    status = await erika.http.get(expected["status_url"])
+    assert status.status_code == 200
+    assert status.json() | {"submitted_at": ""} == {
+        "case_id": vorgangsnummer,
+        "service_id": "bewohnerparkausweis",
+        "status": "eingegangen",
+        "aktenzeichen": None,
+        "submitted_at": "",
+    }
+
+    events = await submitted_events(world, vorgangsnummer)
+    assert len(events) == 1
+    data = events[0]["data"]
+    assert data["form"] == {
+        **ANGABEN,
+        "stadtbezirk": "02 Ludwigsvorstadt-Isarvorstadt",
+        "parkzone": "Schlachthofviertel",
+    }
+    assert data["applicant"]["email"] == erika.email and data["account_id"]
+    assert data["evidence"] == []  # no register data through the API
+    assert [a["kind"] for a in data["attachments"]] == ["fahrzeugschein"]
+    blob = msgspec.convert(data["attachments"][0]["blob"], BlobRef)
+    assert blob.media_type == "application/pdf" and blob.filename == "fahrzeugschein-scan.pdf"
+    assert await world.portal.blobs.get(blob) == scan()
+
+    # without a Vorgangsnummer the portal chooses one
+    r = await erika.http.post(API, json=antrag(scan()))
+    assert r.status_code == 201, r.text
+    other = r.json()["vorgangsnummer"]
+    assert other != vorgangsnummer and str(uuid.UUID(other)) == other
+    listed = (await erika.http.get(API)).json()
+    assert {a["case_id"] for a in listed} == {vorgangsnummer, other}
+    assert len(await submitted_events(world, other)) == 1
+
+    # another account can neither take the Vorgangsnummer nor see the case
+    max_ = await world.citizen()
+    assert (await max_.register(given_name="Max", family_name="Huber")).status_code == 303
+    r = await max_.http.post(API, json=antrag(scan(), vorgangsnummer=vorgangsnummer))
+    assert r.status_code == 409 and set(r.json()["fehler"]) == {"vorgangsnummer"}, r.text
+    r = await max_.http.get(expected["status_url"])
+    assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
+    assert (await max_.http.get(API)).json() == []
+    assert len(await submitted_events(world, vorgangsnummer)) == 1
+
+
+async def test_refused_without_login_as_a_form_or_with_wrong_content(world: Any, scan: Any) -> None:
+    visitor = await world.citizen()
+    r = await visitor.http.post(API, json=antrag(scan()))
+    assert r.status_code == 401 and r.json()["detail"] == "Bitte melden Sie sich an."
+    assert (await visitor.http.get(f"{API}/{uuid.uuid4()}")).status_code == 401
+
+    erika = await world.citizen()
+    assert (await erika.register()).status_code == 303
+
+    async def refused(body: Any, status: int = 400) -> dict[str, str]:
+        r = await erika.http.post(API, json=body)
+        assert r.status_code == status, r.text
+        fehler: dict[str, str] = r.json()["fehler"]
+        return fehler
+
+    # what a cross-site HTML form can send is not accepted (and needs no CSRF token)
+    r = await erika.http.post(API, data={"service_id": "bewohnerparkausweis"})
+    assert r.status_code == 415, r.text
+    r = await erika.http.post(
+        API, content=msgspec.json.encode(antrag(scan())), headers={"Content-Type": "text/plain"}
+    )
+    assert r.status_code == 415, r.text
+
+    # the form's rules and German messages
+    postal_code = next(f for f in procedure("bewohnerparkausweis").fields if f.name == "postal_code")
+    fehler = await refused(antrag(scan(), angaben={**ANGABEN, "postal_code": "12345"}))
+    assert fehler == {"postal_code": postal_code.pattern_message}
+    fehler = await refused(antrag(None))
+    assert fehler == {"nachweis-fahrzeugschein": f"Bitte laden Sie „{FAHRZEUGSCHEIN}“ hoch."}
+    gif = b"GIF89a\x01\x00\x01\x00\x00\x00\x00;"
+    body = antrag(scan())
+    body["nachweise"][0] |= {
+        "dateiname": "fahrzeugschein.pdf",
+        "inhalt_base64": base64.b64encode(gif).decode(),
+    }
+    fehler = await refused(body)
+    assert fehler == {
+        "nachweis-fahrzeugschein": f"{FAHRZEUGSCHEIN}: Diese Datei ist keine erlaubte Datei. "
+        "Erlaubt sind: PDF, PNG, JPEG."
+    }
+    fehler = await refused(antrag(scan(), angaben={**ANGABEN, "street": "Gibtesnichtweg"}))
+    assert set(fehler) == {"street"} and "Anschrift" in fehler["street"]
+    fehler = await refused(antrag(scan(), angaben={**ANGABEN, "kennzeichen": "", "parkzone": "Altstadt"}))
+    assert set(fehler) == {"kennzeichen", "parkzone"}  # a field the form has not, e.g. the zone
+
+    # a malformed body
+    fehler = await refused({**antrag(scan()), "farbe": "blau"})
+    assert set(fehler) == {"farbe"} and "Erlaubt sind: service_id, angaben" in fehler["farbe"]
+    fehler = await refused({"angaben": ANGABEN})
+    assert fehler == {"service_id": "Diese Angabe fehlt."}
+    fehler = await refused(antrag(scan(), vorgangsnummer="123"))
+    assert set(fehler) == {"vorgangsnummer"}
+    fehler = await refused(antrag(scan(), service_id="hundesteuer"))
+    assert set(fehler) == {"service_id"}
+    r = await erika.http.post(API, content=b"{", headers={"Content-Type": "application/json"})
+    assert r.status_code == 400 and set(r.json()["fehler"]) == {"antrag"}
+
+    # nothing was stored: no application, no file, no event
+    assert (await erika.http.get(API)).json() == []
+    blobs = Path(urlparse(world.settings.blob_location()).path) / "portal"
+    assert not blobs.exists() or not any(p.is_file() for p in blobs.rglob("*"))
+    assert await published(world) == 0
+
+
+async def published(world: Any) -> int:
+    """How many events the portal has published (after its outbox has drained)."""
+
+    async def drained() -> bool:
+        return (await world.portal.outbox_storage.stats()).pending == 0
+
+    await eventually(drained)
+    nc = await nats.connect(world.settings.nats.url)
+    try:
+        return int((await nc.jetstream().stream_info("RATHAUS_PORTAL")).state.messages)
+    finally:
+        await nc.close()
