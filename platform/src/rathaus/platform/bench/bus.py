@@ -121,7 +121,7 @@ async def _raw(url: str, messages: int) -> float:
         nonlocal consumed
         while consumed < messages:
             try:
-                batch = await sub.fetch(32, timeout=1.0)
+                batch = await sub.fetch(32, timeout=0.2)
             except nats.errors.TimeoutError:
                 continue
             for msg in batch:

@@ -66,6 +66,9 @@ async def _raw_body(message: Any) -> bytes:
     return bytes(message.body)
 
 
+FETCH_TIMEOUT = 0.2  # seconds
+
+
 def _insert_for(dialect: str) -> Any:
     """``INSERT … ON CONFLICT DO NOTHING`` of the database at hand (SQLite or PostgreSQL)."""
     if dialect == "postgresql":
@@ -127,7 +130,11 @@ class EventConsumer:
             stream=JStream(stream, declare=False),
             durable=durable,
             config=config,
-            pull_sub=PullSub(batch_size=32, timeout=1.0),
+            # nats-py's fetch returns what is there at once, but once its lingering request
+            # got a first message it waits for a full batch or the timeout: with 1 s, every
+            # hop of a case at light load waited up to a second. A short timeout bounds
+            # that wait; an idle consumer polls a few times a second instead of once.
+            pull_sub=PullSub(batch_size=32, timeout=FETCH_TIMEOUT),
             ack_policy=AckPolicy.MANUAL,
             decoder=_raw_body,
             title=f"{self.module}:{stream}",
