@@ -171,13 +171,20 @@ async def _run(args: Any, out: TextIO) -> Table:
         if sections & {"cases", "ceiling"}:
             out.write("cases and ceiling …\n")
             out.flush()
-            await _cases_and_ceiling(workdir, args.duration, args.in_flight, sections, table, memory)
+            try:
+                await _cases_and_ceiling(workdir, args.duration, args.in_flight, sections, table, memory)
+            except Exception as exc:  # a failed section is reported; the others still run
+                table.add("cases and ceiling", "failed", "", f"{type(exc).__name__}: {exc}"[:300])
         if "http" in sections:
             out.write("durable submissions over HTTP …\n")
             out.flush()
-            results, mem = await asyncio.to_thread(
-                http.run, workdir, users=args.concurrency, seconds=int(args.http_duration)
-            )
+            try:
+                results, mem = await asyncio.to_thread(
+                    http.run, workdir, users=args.concurrency, seconds=int(args.http_duration)
+                )
+            except Exception as exc:
+                results, mem = [], {}
+                table.add("durable submissions over HTTP", "failed", "", f"{type(exc).__name__}: {exc}"[:300])
             memory.update(mem)
             by_name = {r.name: r for r in results}
             for r in results:
@@ -188,7 +195,7 @@ async def _run(args: Any, out: TextIO) -> Table:
                     "≥ 1000 req/s, p99 ≤ 50 ms" if r.name == "Citizen" else "",
                     f"{r.failures} failures of {r.requests}",
                 )
-            if by_name.get("Bare") and by_name["Bare"].per_s:
+            if by_name.get("Bare") and by_name.get("Citizen") and by_name["Bare"].per_s:
                 table.add("portal / bare", f"{by_name['Citizen'].per_s / by_name['Bare'].per_s:.2f}")
         if "bus" in sections:
             out.write("bus …\n")
