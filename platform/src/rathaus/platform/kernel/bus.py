@@ -28,6 +28,24 @@ def stream_name(producer: str) -> str:
     return f"RATHAUS_{producer.upper()}"
 
 
+class _FetchTimeoutNoise(logging.Filter):
+    """Drop faststream's "raised an exception, retrying" record for a pull fetch timeout.
+
+    nats-py's ``fetch`` raises a plain ``asyncio.TimeoutError`` on some idle paths where
+    faststream only expects ``nats.errors.TimeoutError``; its supervisor restarts the
+    consume task at once (nothing is lost) but logs an ERROR with a traceback that says
+    nothing to an operator. Every other supervisor record passes.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not (isinstance(exc, TimeoutError) and "retrying" in record.getMessage())
+
+
+BUS_LOG = logging.getLogger("rathaus.bus")
+BUS_LOG.addFilter(_FetchTimeoutNoise())
+
+
 def make_broker(settings: Settings, name: str, provider: TracerProvider) -> NatsBroker:
     """A broker for one module; connects on ``start()``."""
     auth: dict[str, Any] = {}
@@ -41,6 +59,7 @@ def make_broker(settings: Settings, name: str, provider: TracerProvider) -> Nats
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         connect_timeout=5,
+        logger=BUS_LOG,  # the platform's logging configuration, not faststream's own handler
         log_level=logging.DEBUG,  # access logs ("Received", "Processed") only when debugging
         **auth,
     )

@@ -56,7 +56,9 @@ class Platform:
 
     async def start(self) -> None:
         """Start every module; on a fresh data dir, seed the demo city first."""
-        marker = self.settings.data_dir / "seeded"
+        # one marker for the whole platform; in the distributed shape one per module process
+        alone = len(self.modules) == 1
+        marker = self.settings.data_dir / (f"seeded-{self.modules[0].name}" if alone else "seeded")
         seed = self.seed_on_start and not marker.exists()
         for module in self.modules:
             await module.kernel.start(module.app, seed=seed)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 import uvicorn
+from sqlalchemy.engine import make_url
 
 from rathaus.platform.kernel.settings import COMPONENTS, Settings
 from rathaus.platform.runtime import natsauth
@@ -153,12 +154,20 @@ def up(settings: Settings, out: TextIO) -> None:
     out.write("Rathaus beendet.\n")
 
 
+def fresh_database(settings: Settings, module: str) -> bool:
+    """True for a module whose SQLite file does not exist yet (never for PostgreSQL)."""
+    url = make_url(settings.database_url(module))
+    return url.get_backend_name() == "sqlite" and bool(url.database) and not Path(str(url.database)).exists()
+
+
 def serve(settings: Settings, module: str, out: TextIO) -> None:
     """One module alone: the distributed shape (NATS, Temporal, database from settings)."""
     if module not in COMPONENTS:
         raise RuntimeProblem(f"unknown module {module!r}; one of {', '.join(COMPONENTS)}")
     require_free(settings.web.port, f"module {module}", settings.web.host)
     platform = Platform(settings, (module,))
+    # like `rathaus up`, a module whose own database is new gets its part of the demo city
+    platform.seed_on_start = settings.seed_demo and fresh_database(settings, module)
     platform.extra_health["temporal"] = lambda: temporal_health(settings)
     run_web(
         platform,
