@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
+from unittest.mock import AsyncMock
 
 import nats
 import pytest
@@ -12,6 +14,7 @@ import sqlalchemy as sa
 from rathaus.contracts import DataClass, Event, contract, encode_event, new_event
 from rathaus.platform.kernel import Kernel, ModuleApp, Settings, UnitOfWork
 from rathaus.platform.kernel.bus import stream_name
+from rathaus.platform.kernel.consumer import RetryLater
 from rathaus.platform.kernel.deadletters import list_dead_letters, replay
 from rathaus.platform.testing import eventually
 
@@ -33,6 +36,7 @@ class Consumer:
     def __init__(self, settings: Settings) -> None:
         self.kernel = Kernel("eakte", settings)
         self.broken = False
+        self.unavailable = 0  # deliveries that find what the handler needs away (Temporal down)
         self.conflicts = 0  # deliveries that hit a duplicate key of the handler's own table
         self.calls = 0
 
@@ -41,6 +45,9 @@ class Consumer:
             self.calls += 1
             if self.broken:
                 raise RuntimeError("the handler's cause is not fixed yet")
+            if self.unavailable:
+                self.unavailable -= 1
+                raise RetryLater("the service the handler calls is down")
             assert uow.envelope is not None
             if self.conflicts:
                 self.conflicts -= 1
@@ -212,3 +219,47 @@ async def test_a_handlers_own_integrity_error_is_retried_not_taken_for_a_duplica
 
     await eventually(applied_after_retries)
     assert consumer.calls == 3 and consumer.kernel.consumer.dead_lettered == 0
+
+
+async def test_a_handler_whose_dependency_is_down_is_retried_past_max_deliver_never_parked(
+    pair: tuple[Kernel, Consumer], settings: Settings
+) -> None:
+    """An outage (Temporal restarting) is not the message's fault: it must not use up the
+    retries a poison message gets and park a good event of a case in the dead letters."""
+    producer, consumer = pair
+    consumer.unavailable = settings.nats.max_deliver + 1
+    async with producer.transaction() as uow:
+        sent = await uow.emit(ProbeSent(n=21), subject=str(uuid.uuid4()))
+
+    async def applied_once_it_is_back() -> bool:
+        return (sent.id, 21) in await consumer.rows()
+
+    await eventually(applied_once_it_is_back, timeout=60)
+    assert consumer.calls == settings.nats.max_deliver + 2
+    assert consumer.kernel.consumer.dead_lettered == 0
+
+
+async def test_a_poison_message_delivered_again_is_parked_once(
+    pair: tuple[Kernel, Consumer], settings: Settings
+) -> None:
+    """A consumer that stood still past ack_wait (SIGSTOP, a long GC pause) gets the message it
+    was parking once more; the dead-letter stream keeps one entry for it. A failed replay that
+    happens to have the same sequence number in the dead-letter stream is an entry of its own."""
+    _, consumer = pair
+    meta = SimpleNamespace(stream=stream_name("platform"), sequence=SimpleNamespace(stream=41))
+    raw = SimpleNamespace(
+        subject=ProbeSent.__contract__.subject, data=b"{not json", metadata=meta, ack=AsyncMock()
+    )
+    for deliveries in (1, 2):
+        await consumer.kernel.consumer._dead_letter(raw, ValueError("undecodable"), deliveries)
+    replayed = SimpleNamespace(
+        subject=f"rathaus.replay.eakte.{ProbeSent.__contract__.subject}",
+        data=b"{not json",
+        metadata=SimpleNamespace(stream="RATHAUS_DEADLETTER", sequence=SimpleNamespace(stream=41)),
+        ack=AsyncMock(),
+    )
+    await consumer.kernel.consumer._dead_letter(replayed, ValueError("undecodable"), 1)
+    nc = await nats.connect(settings.nats.url)
+    letters = await list_dead_letters(nc, "eakte")
+    await nc.close()
+    assert [dl.deliveries for dl in letters] == [1, 1]  # the original once, its failed replay once

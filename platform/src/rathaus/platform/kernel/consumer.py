@@ -4,7 +4,8 @@ Each module has one durable pull consumer per producer stream, filtered to the
 subjects it handles, plus one on its replay subject. A message is handled in one
 transaction that also records its event id, then acked; a message whose handler
 keeps failing goes to ``rathaus.deadletter.<module>.<subject>`` after
-``max_deliver`` attempts; an envelope that cannot be decoded goes there at once.
+``max_deliver`` attempts; an envelope that cannot be decoded goes there at once. A
+handler that raises ``RetryLater`` (what it needs is away) is retried without limit.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
 
@@ -84,6 +86,11 @@ class _AlreadyApplied(Exception):
 
 class PermanentError(Exception):
     """A message that can never be handled: dead-lettered without retries."""
+
+
+class RetryLater(Exception):
+    """What the handler needs is unavailable (Temporal restarting, a service away): not the
+    message's fault, so it is retried for as long as that lasts and never dead-lettered."""
 
 
 class EventConsumer:
@@ -159,6 +166,16 @@ class EventConsumer:
         ):
             try:
                 applied = await self._apply(envelope, payload, handler)
+            except RetryLater as exc:
+                log.warning(
+                    "%s cannot handle %s yet (delivery %d), retrying: %s",
+                    self.module,
+                    envelope.type,
+                    deliveries,
+                    exc,
+                )
+                await message.nack(delay=min(0.2 * 2 ** min(deliveries, 6), 10.0))
+                return
             except Exception as exc:
                 log.warning("%s failed on %s (delivery %d): %s", self.module, envelope.type, deliveries, exc)
                 if deliveries >= self.max_deliver:
@@ -205,9 +222,13 @@ class EventConsumer:
         if original.startswith(f"{REPLAY_PREFIX}.{self.module}."):
             original = original.removeprefix(f"{REPLAY_PREFIX}.{self.module}.")
         error = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-        seq = raw.metadata.sequence.stream if raw.metadata else 0
+        # one entry per message and consumer, however often it came: a message delivered
+        # again because its ack was late (the process stood still past ack_wait) is parked
+        # once. The stream's name keeps a replay's sequence apart from the original's.
+        meta = raw.metadata
+        key = f"{meta.stream}:{meta.sequence.stream}" if meta else str(uuid.uuid4())
         headers = {
-            "Nats-Msg-Id": f"dl:{self.module}:{original}:{seq}:{deliveries}",
+            "Nats-Msg-Id": f"dl:{self.module}:{key}",
             "Rathaus-Consumer": self.module,
             "Rathaus-Subject": original,
             "Rathaus-Error": error[:1000],

@@ -12,12 +12,14 @@ import logging
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
 
 from rathaus.contracts.eakte.v1 import CaseOpened, DecisionMade, DocumentFiled
 from rathaus.contracts.output.v1 import DecisionDelivered
 from rathaus.contracts.portal.v1 import ApplicationSubmitted
 from rathaus.contracts.procedures import procedure
 from rathaus.platform.kernel import Kernel, UnitOfWork
+from rathaus.platform.kernel.consumer import RetryLater
 from rathaus.platform.orchestration.model import (
     CASE_OPENED,
     DECISION_DELIVERED,
@@ -28,6 +30,7 @@ from rathaus.platform.orchestration.model import (
 )
 
 log = logging.getLogger("rathaus.orchestration")
+TEMPORAL_AWAY = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
 
 
 class Bridge:
@@ -70,8 +73,8 @@ class Bridge:
         await self.signal(event.case_id, DECISION_DELIVERED, uow, {})
 
     async def signal(self, case_id: str, type_: str, uow: UnitOfWork, fields: dict[str, str]) -> None:
-        if self.client is None:
-            raise RuntimeError("Temporal client not connected yet")
+        if self.client is None:  # the consumers start before the Temporal client connects
+            raise RetryLater("Temporal client not connected yet")
         assert uow.envelope is not None
         signal = CaseSignal(type=type_, event_id=uow.envelope.id, fields=fields)
         try:
@@ -87,3 +90,9 @@ class Bridge:
             )
         except WorkflowAlreadyStartedError:
             log.info("case %s is closed; late event %s ignored", case_id, type_)
+        except RPCError as exc:
+            # Temporal away (restarting, overloaded) is no fault of the event: were it
+            # retried only max_deliver times, a longer outage would park the case's events
+            if exc.status in TEMPORAL_AWAY:
+                raise RetryLater(f"Temporal unavailable: {exc}") from exc
+            raise
