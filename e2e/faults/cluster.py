@@ -1,0 +1,239 @@
+"""The distributed shape on one host: nats-server, the Temporal dev server, a mail sink and
+one ``rathaus serve <component>`` process per component, all on one data directory, each
+of which the fault suite can SIGKILL, restart, stop and continue."""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import signal
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nats
+from nats.js.api import ConsumerInfo
+
+from rathaus.platform.kernel import Kernel, ModuleApp, Settings
+from rathaus.platform.kernel.settings import COMPONENTS, NatsSettings, SmtpSettings, TemporalSettings
+from rathaus.platform.runtime.mailsink import MailSink
+from rathaus.platform.runtime.processes import ChildProcess, free_port, nats_server, temporal_server
+from rathaus.platform.testing import eventually
+
+RATHAUS = str(Path(sys.executable).parent / "rathaus")
+STAFF_USER, STAFF_PASSWORD = "fault-sachbearbeitung", "fault-suite-passwort-1"
+SECRET = "fault-suite-secret-fault-suite-secret-00"
+# short, so a message a killed process had fetched is delivered again soon; handlers slower
+# than this (a Bescheid rendered on a busy machine) get a second, concurrent delivery
+ACK_WAIT = 10.0
+# as in the kernel's tests: an outage outlasts a poison message's retries in seconds
+MAX_DELIVER = 3
+
+
+@dataclass
+class ServeProcess:
+    """One ``rathaus serve <component>`` process on a fixed port (kept across restarts)."""
+
+    component: str
+    port: int
+    env: dict[str, str]
+    log_path: Path
+    proc: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    _log_offset: int = 0
+
+    def launch(self) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [RATHAUS, "serve", self.component, "--port", str(self.port)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                env=self.env,
+                start_new_session=True,
+            )
+
+    async def wait_ready(self, timeout: float = 180.0) -> None:
+        """Until it prints that it serves (all of its consumers and its relay run by then)."""
+        ready = f"rathaus {self.component} on http://"
+
+        async def serving() -> bool:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"rathaus serve {self.component} died:\n{self.log_tail()}")
+            return ready in self.log_text()
+
+        await eventually(serving, timeout=timeout, interval=0.1)
+
+    async def start(self) -> None:
+        self.launch()
+        await self.wait_ready()
+
+    def kill(self) -> None:
+        """SIGKILL, as a power cut or the OOM killer would."""
+        self._signal(signal.SIGKILL)
+        if self.proc is not None:
+            self.proc.wait()
+
+    def pause(self) -> None:
+        self._signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self._signal(signal.SIGCONT)
+
+    def stop(self) -> None:
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self._signal(signal.SIGCONT)  # a stopped process cannot act on SIGINT
+        self._signal(signal.SIGINT)
+        try:
+            self.proc.wait(30)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+    def _signal(self, sig: signal.Signals) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+
+    def log_text(self) -> str:
+        """What this process printed since its last start."""
+        with self.log_path.open("rb") as log:
+            log.seek(self._log_offset)
+            return log.read().decode(errors="replace")
+
+    def log_tail(self, lines: int = 30) -> str:
+        text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+        return "\n".join(text.splitlines()[-lines:])
+
+
+class Distributed:
+    """Every component in its own process against one NATS, one Temporal, one data dir."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.data_dir = root / "data"
+        self.nats_port, self.temporal_port, self.smtp_port = free_port(), free_port(), free_port()
+        self.nats_url = f"nats://127.0.0.1:{self.nats_port}"
+        self.nats: ChildProcess = nats_server(root / "nats-server", self.nats_port)
+        self.temporal: ChildProcess = temporal_server(root / "temporal-server", self.temporal_port, None)
+        self.mail = MailSink(root / "mailsink", self.smtp_port)
+        self.config = root / "rathaus.toml"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("RATHAUS_")}
+        env["RATHAUS_CONFIG"] = str(self.config)
+        self.env = env
+        self.processes = {
+            c: ServeProcess(c, free_port(), env, root / "logs" / f"{c}.log") for c in COMPONENTS
+        }
+
+    @property
+    def eakte_url(self) -> str:
+        return f"http://127.0.0.1:{self.processes['eakte'].port}"
+
+    def settings(self) -> Settings:
+        """What ``rathaus.toml`` below says, for the test's own kernels."""
+        return Settings(
+            data_dir=self.data_dir,
+            seed_demo=False,
+            secret_key=SECRET,
+            nats=NatsSettings(
+                url=self.nats_url, port=self.nats_port, ack_wait_seconds=ACK_WAIT, max_deliver=MAX_DELIVER
+            ),
+            temporal=TemporalSettings(address=f"127.0.0.1:{self.temporal_port}"),
+            smtp=SmtpSettings(host="127.0.0.1", port=self.smtp_port),
+        )
+
+    def write_config(self) -> None:
+        """The operator's ``rathaus.toml``, read by every ``rathaus`` command through ``RATHAUS_CONFIG``."""
+        self.config.write_text(
+            f"""data_dir = "{self.data_dir}"
+seed_demo = false
+secret_key = "{SECRET}"
+
+[nats]
+url = "{self.nats_url}"
+port = {self.nats_port}
+ack_wait_seconds = {ACK_WAIT}
+max_deliver = {MAX_DELIVER}
+
+[temporal]
+address = "127.0.0.1:{self.temporal_port}"
+
+[smtp]
+host = "127.0.0.1"
+port = {self.smtp_port}
+""",
+            encoding="utf-8",
+        )
+
+    async def start(self) -> None:
+        self.write_config()
+        self.nats.start()
+        self.temporal.start(timeout=120)
+        self.mail.start()
+        await seed_demo_city(self.settings())
+        staff = subprocess.Popen(
+            [
+                RATHAUS, "users", "add-staff", "--username", STAFF_USER, "--name", "Fault Suite",
+                "--role", "sachbearbeitung", "--unit", "KVR-III/12", "--password", STAFF_PASSWORD,
+            ],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        for process in self.processes.values():  # in parallel: imports take a while
+            process.launch()
+        assert staff.wait(120) == 0, staff.stdout.read() if staff.stdout else b""
+        for process in self.processes.values():
+            await process.wait_ready()
+
+    async def restart(self, component: str) -> None:
+        """SIGKILL one component and start it again on the same port and data dir."""
+        self.processes[component].kill()
+        await self.processes[component].start()
+
+    async def consumer(self, stream: str, durable: str) -> ConsumerInfo:
+        nc = await nats.connect(self.nats_url, allow_reconnect=False, connect_timeout=5)
+        try:
+            return await nc.jetstream(timeout=10).consumer_info(stream, durable)
+        finally:
+            await nc.close()
+
+    async def backlog(self, stream: str, durable: str) -> int:
+        """Messages waiting for a consumer, or delivered to it and not acked yet."""
+        info = await self.consumer(stream, durable)
+        return int(info.num_pending or 0) + int(info.num_ack_pending or 0)
+
+    async def deliveries(self, stream: str, durable: str) -> int:
+        """How many deliveries a consumer has had: first ones and redeliveries."""
+        info = await self.consumer(stream, durable)
+        return int(info.delivered.consumer_seq or 0) if info.delivered else 0
+
+    def stop(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+        self.temporal.stop()
+        self.nats.stop()
+        with contextlib.suppress(Exception):
+            self.mail.stop()
+
+    def logs(self) -> str:
+        return "\n".join(
+            f"--- {c} ---\n{p.log_tail()}" for c, p in self.processes.items() if p.log_path.exists()
+        )
+
+
+async def seed_demo_city(settings: Settings) -> None:
+    """What ``rathaus up`` does on a fresh data dir: each module's own seed (the E-Akte's
+    units and file plan, the broker's registers, the portal's demo citizen). ``rathaus
+    serve`` never seeds, so a distributed installation runs the same hooks once."""
+    for module in ("eakte", "broker", "portal"):
+        bootstrap = importlib.import_module(f"rathaus.{module}.bootstrap")
+        kernel = Kernel(module, settings)
+        app: ModuleApp = bootstrap.bootstrap(kernel)
+        await kernel.db.migrate(app.migrations, app.metadata)
+        if app.seed is not None:
+            await app.seed()
+        await kernel.db.dispose()

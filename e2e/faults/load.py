@@ -1,0 +1,208 @@
+"""The load of the fault suite: citizens who apply, a clerk who decides, a watcher of the
+case statuses, and a sender of malformed messages."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections import defaultdict
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import nats
+from nats.aio.client import Client as NatsClient
+
+from rathaus.contracts.procedures import procedure
+from rathaus.platform.kernel import Kernel, Settings
+from rathaus.portal.domain import Account
+from rathaus.portal.handlers import Portal
+
+SERVICE = "bewohnerparkausweis"
+STATUS_SUBJECT = "rathaus.platform.case.status-changed.v1"
+
+
+class Citizens:
+    """Applications as the portal's own submit use case stores them: the application row and
+    ``ApplicationSubmitted`` in one transaction of the portal's database, published by the
+    portal process's relay. So the application is the portal's, and its Bescheid goes to a
+    Postkorb. No attachments: nothing to read by OCR."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.kernel = Kernel("portal", settings)
+        self.portal = Portal(self.kernel)
+        self.account: Account | None = None
+        self.case_ids: list[str] = []
+
+    async def open(self) -> None:
+        email = f"fault-{uuid.uuid4().hex[:8]}@example.org"
+        account_id = await self.portal.register(
+            email=email,
+            password="fault-suite-buergerin-1",
+            given_name="Erika",
+            family_name="Fehlertest",
+            birth_date="1964-08-12",
+        )
+        self.account = Account(account_id, email, "Erika", "Fehlertest", "1964-08-12", "niedrig")
+
+    async def submit(self, count: int) -> list[str]:
+        assert self.account is not None, "open() first"
+        proc = procedure(SERVICE)
+        batch = []
+        for _ in range(count):
+            n = len(self.case_ids) + 1
+            draft = {
+                "account_id": self.account.account_id,
+                "service_id": SERVICE,
+                "case_id": str(uuid.uuid4()),
+                "values": {
+                    "given_name": "Erika",
+                    "family_name": "Fehlertest",
+                    "birth_date": "1964-08-12",
+                    "street": "Zenettistraße",
+                    "house_number": str(n),
+                    "postal_code": "80337",
+                    "stadtbezirk": "02",
+                    "parkzone": "Schlachthofviertel",
+                    "kennzeichen": f"M-FT {n}",
+                    "halter": "ja",
+                },
+                "evidence": [],
+                "attachments": [],
+            }
+            batch.append(await self.portal.submit(self.account, proc, draft))
+        self.case_ids += batch
+        return batch
+
+    async def close(self) -> None:
+        await self.kernel.db.dispose()
+
+
+class Decider:
+    """A clerk of KVR-III/12 on the workspace API: decides every case that waits for a
+    decision. A 409 means decided already (an answer lost in a crash): done."""
+
+    def __init__(self, base_url: str, username: str, password: str) -> None:
+        self.client = httpx.AsyncClient(base_url=base_url, auth=(username, password), timeout=10)
+        self.decided: set[str] = set()
+        self.conflicts = 0
+        self.paused = False
+        self._deciding = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="decider")
+
+    async def _run(self) -> None:
+        while True:
+            if not self.paused:
+                async with self._deciding:
+                    with contextlib.suppress(httpx.HTTPError):
+                        await self._round()
+            await asyncio.sleep(0.3)  # polling, as a clerk's inbox refreshes
+
+    async def pause(self) -> None:
+        """Away from the desk: decides nothing from now on (a decision being sent goes out)."""
+        self.paused = True
+        async with self._deciding:
+            pass
+
+    def resume(self) -> None:
+        self.paused = False
+
+    async def _round(self) -> None:
+        answer = await self.client.get("/arbeitsplatz/api/vorgaenge")
+        if answer.status_code != 200:
+            return  # the E-Akte is starting, or NATS (its staff login) is away
+        for case in answer.json():
+            if case["status"] != "zur_entscheidung" or case["case_id"] in self.decided:
+                continue
+            url = f"/arbeitsplatz/api/vorgaenge/{case['case_id']}/entscheidung"
+            result = await self.client.post(
+                url, json={"outcome": "granted", "reasons": "Die Voraussetzungen liegen vor."}
+            )
+            if result.status_code == 409:
+                self.conflicts += 1
+            if result.status_code in (201, 409):
+                self.decided.add(case["case_id"])
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.client.aclose()
+
+
+class StatusWatch:
+    """The case statuses as they pass on the bus (core NATS, reconnecting), for deciding
+    when to strike; the checks read the stream itself."""
+
+    def __init__(self) -> None:
+        self.seen: dict[str, set[str]] = defaultdict(set)
+        self.nc: NatsClient | None = None
+
+    async def start(self, **options: Any) -> None:
+        self.nc = await nats.connect(
+            **options, max_reconnect_attempts=-1, reconnect_time_wait=0.2, allow_reconnect=True
+        )
+
+        async def on_status(msg: Any) -> None:
+            event = json.loads(msg.data)
+            self.seen[event["subject"]].add(event["data"]["status"])
+
+        await self.nc.subscribe(STATUS_SUBJECT, cb=on_status)
+        await self.nc.flush()
+
+    def count(self, case_ids: list[str], status: str) -> int:
+        return sum(1 for c in case_ids if status in self.seen.get(c, ()))
+
+    def reached(self, case_ids: list[str], status: str, at_least: int = 1) -> Any:
+        async def condition() -> bool:
+            return self.count(case_ids, status) >= min(at_least, len(case_ids))
+
+        condition.__name__ = f"{at_least}_of_{len(case_ids)}_cases_{status}"
+        return condition
+
+    async def close(self) -> None:
+        if self.nc is not None:
+            await self.nc.close()
+
+
+class Malformed:
+    """Poison messages on subjects modules consume, each with its own ``Nats-Msg-Id``:
+    bytes that are no JSON, and CloudEvents whose data violates the contract."""
+
+    SUBJECTS = {
+        "rathaus.portal.application.submitted.v1": "de.rathaus.portal.application.submitted.v1",
+        "rathaus.eakte.case.opened.v1": "de.rathaus.eakte.case.opened.v1",
+    }
+
+    def __init__(self, nc: NatsClient) -> None:
+        self.js = nc.jetstream(timeout=10)
+        self.sent: list[tuple[str, bytes]] = []  # (subject, payload)
+
+    async def send(self, count: int) -> None:
+        subjects = list(self.SUBJECTS)
+        for _ in range(count):
+            subject = subjects[len(self.sent) % len(subjects)]
+            marker = str(uuid.uuid4())
+            if len(self.sent) % 4 < 2:  # alternate kinds across both subjects
+                payload = b'{"specversion": "1.0", "id": "' + marker.encode() + b'", "data": {'
+            else:
+                payload = json.dumps(
+                    {
+                        "specversion": "1.0",
+                        "id": marker,
+                        "source": "/rathaus/fault-suite",
+                        "type": self.SUBJECTS[subject],
+                        "time": datetime.now(UTC).isoformat(),
+                        "datacontenttype": "application/json",
+                        "subject": marker,
+                        "data": {"case_id": 42, "service_id": None},
+                    }
+                ).encode()
+            await self.js.publish(subject, payload, headers={"Nats-Msg-Id": marker})
+            self.sent.append((subject, payload))
