@@ -227,8 +227,9 @@ port = {self.smtp_port}
 
 async def seed_demo_city(settings: Settings) -> None:
     """What ``rathaus up`` does on a fresh data dir: each module's own seed (the E-Akte's
-    units and file plan, the broker's registers, the portal's demo citizen). ``rathaus
-    serve`` never seeds, so a distributed installation runs the same hooks once."""
+    units and file plan, the broker's registers, the portal's demo citizen), once, before
+    any process starts. The processes run with ``seed_demo = false``, so that ``rathaus
+    serve`` seeds nothing itself, and the staff account can be added before they start."""
     for module in ("eakte", "broker", "portal"):
         bootstrap = importlib.import_module(f"rathaus.{module}.bootstrap")
         kernel = Kernel(module, settings)
