@@ -299,7 +299,7 @@ class EAkte:
     # -- the workspace ------------------------------------------------------------------------
 
     async def inbox(self, member: Staff) -> list[dict[str, Any]]:
-        async with self.kernel.db.session() as s:
+        async with self.kernel.db.read() as s:
             rows = (
                 (
                     await s.execute(

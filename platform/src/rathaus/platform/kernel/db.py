@@ -36,6 +36,15 @@ class Database:
         if self.is_sqlite:
             _sqlite_pragmas(self.engine)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # reads: on SQLite a pool of its own whose transactions begin deferred, so that in
+        # WAL mode they read a snapshot next to the one writer instead of queueing for it
+        self.read_engine = self.engine
+        if self.is_sqlite:
+            self.read_engine = create_async_engine(
+                self.url, hide_parameters=True, connect_args={"timeout": 30}
+            )
+            _sqlite_pragmas(self.read_engine, begin="BEGIN")
+        self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
 
@@ -55,6 +64,16 @@ class Database:
                 yield session
             return
         async with self._writer_lock(), self.sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A session for reading only: a consistent snapshot that never waits for writers.
+
+        Writing in it fails on SQLite (``attempt to write a readonly database``): use
+        :meth:`session` for anything that changes data.
+        """
+        async with self.read_sessions() as session, session.begin():
             yield session
 
     def _writer_lock(self) -> asyncio.Lock:
@@ -81,6 +100,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
 
 
 def alembic_config(location: Path, version_table: str, metadata: MetaData | None) -> Config:
@@ -91,7 +112,7 @@ def alembic_config(location: Path, version_table: str, metadata: MetaData | None
     return config
 
 
-def _sqlite_pragmas(engine: AsyncEngine) -> None:
+def _sqlite_pragmas(engine: AsyncEngine, begin: str = "BEGIN IMMEDIATE") -> None:
     # pysqlite's own transaction handling is turned off so that every transaction starts
     # with BEGIN IMMEDIATE: writers queue on the lock instead of failing with "database
     # is locked" when a read transaction tries to upgrade.
@@ -101,13 +122,16 @@ def _sqlite_pragmas(engine: AsyncEngine) -> None:
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000", "foreign_keys=ON"):
+        pragmas = ["journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000", "foreign_keys=ON"]
+        if begin != "BEGIN IMMEDIATE":
+            pragmas.append("query_only=ON")  # the read pool cannot write by mistake
+        for pragma in pragmas:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
     @event.listens_for(sync, "begin")
     def on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql(begin)
 
 
 def run_env(context: Any) -> None:

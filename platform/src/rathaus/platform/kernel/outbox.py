@@ -202,7 +202,7 @@ class SqlAlchemyOutboxStorage:
 
     async def stats(self) -> OutboxStats:
         t = outbox_table
-        async with self.db.session() as session:
+        async with self.db.read() as session:
             pending, oldest = (
                 await session.execute(
                     sa.select(sa.func.count(), sa.func.min(t.c.created_at)).where(t.c.status == "pending")

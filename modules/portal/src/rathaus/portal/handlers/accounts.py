@@ -153,7 +153,7 @@ class Accounts(Base):
 
     async def account_and_unread(self, account_id: str) -> tuple[Account | None, int]:
         """The account of a session and its number of unread Postkorb entries (for the navigation)."""
-        async with self.kernel.db.session() as s:
+        async with self.kernel.db.read() as s:
             row = (
                 (await s.execute(sa.select(accounts).where(accounts.c.account_id == account_id)))
                 .mappings()

@@ -137,7 +137,7 @@ class Submissions(Forms):
 
     async def _received(self, account: Account, case_id: str) -> Received | None:
         """This account's earlier application under ``case_id``; ``CaseIdTaken`` if another's."""
-        async with self.kernel.db.session() as s:
+        async with self.kernel.db.read() as s:
             row = (
                 await s.execute(
                     sa.select(applications.c.account_id, applications.c.status).where(
