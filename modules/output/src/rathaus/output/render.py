@@ -10,10 +10,12 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from cryptography.x509.oid import NameOID
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
+from pyhanko.sign.general import get_pyca_cryptography_hash
 from weasyprint import HTML
 
 from rathaus.output.domain import CITY, german_date
@@ -30,6 +32,25 @@ def render_pdf(template: str, context: dict[str, Any]) -> bytes:
     return bytes(pdf)
 
 
+class _SealSigner(signers.SimpleSigner):
+    """pyHanko's ``SimpleSigner`` parses the private key again for every signature, and
+    OpenSSL validates an RSA key on every parse: with a 3072-bit key that was about half
+    of the platform's CPU under load (py-spy, ``rathaus bench --only cases``). This one
+    keeps the parsed key, and answers pyHanko's size estimate (``dry_run``) with a
+    placeholder of the signature's length instead of signing twice."""
+
+    key: rsa.RSAPrivateKey | None = None
+
+    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+        key = self.key
+        mechanism = self.get_signature_mechanism_for_digest(digest_algorithm).signature_algo
+        if key is None or mechanism != "rsassa_pkcs1v15":
+            return await super().async_sign_raw(data, digest_algorithm, dry_run)
+        if dry_run:
+            return bytes(key.key_size // 8)  # an RSA signature is exactly as long as the modulus
+        return key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+
+
 class Seal:
     """The city's electronic seal: a key and certificate under the data dir (a demo
     certificate, self-signed, made on first use; production configures a qualified one)."""
@@ -39,7 +60,17 @@ class Seal:
         self.key_path, self.cert_path = folder / "siegel.key.pem", folder / "siegel.cert.pem"
         if not self.key_path.exists():
             self._create()
-        self.signer = signers.SimpleSigner.load(str(self.key_path), str(self.cert_path))
+        loaded = signers.SimpleSigner.load(str(self.key_path), str(self.cert_path))
+        if loaded is None:
+            raise RuntimeError(f"the seal's key or certificate in {folder} cannot be read")
+        signer = _SealSigner(
+            signing_cert=loaded.signing_cert,
+            signing_key=loaded.signing_key,
+            cert_registry=loaded.cert_registry,
+        )
+        key = serialization.load_pem_private_key(self.key_path.read_bytes(), password=None)
+        signer.key = key if isinstance(key, rsa.RSAPrivateKey) else None
+        self.signer = signer
 
     def _create(self) -> None:
         key = rsa.generate_private_key(public_exponent=65537, key_size=3072)
