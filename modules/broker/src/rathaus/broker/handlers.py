@@ -177,7 +177,7 @@ class Broker:
         code all lie in one district and zone answers for the whole street.
         """
         street, postal = street_key(query.street), query.postal_code.strip()
-        async with self.kernel.db.session() as session:
+        async with self.kernel.db.read() as session:
             rows = (
                 await session.execute(
                     sa.select(strassen.c.house_number, strassen.c.stadtbezirk, strassen.c.parkzone).where(
