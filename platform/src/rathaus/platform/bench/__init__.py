@@ -94,7 +94,7 @@ async def _cases_and_ceiling(
 ) -> None:
     from rathaus.platform.bench import cases, ceiling
     from rathaus.platform.bench.http import rss_peak_kib
-    from rathaus.platform.testing import EmbeddedPlatform
+    from rathaus.platform.runtime.embedded import EmbeddedPlatform
 
     platform = EmbeddedPlatform(workdir / "platform")
     platform.start()
