@@ -132,8 +132,13 @@ async def run(
 
     async def decide() -> None:
         while not stop.is_set():
-            r = await decider.get("/arbeitsplatz/api/vorgaenge")
-            r.raise_for_status()
+            try:
+                r = await decider.get("/arbeitsplatz/api/vorgaenge")
+                r.raise_for_status()
+            except httpx.HTTPError as exc:  # a clerk whose inbox did not load looks again
+                result.errors.append(f"inbox: {exc}")
+                await asyncio.sleep(1.0)
+                continue
             for case in r.json():
                 t = times.get(case["case_id"])
                 if t is None or t.decided or case["status"] != "zur_entscheidung":
