@@ -116,15 +116,21 @@ async def citizen_applies(
     return v, case_id.group(0)
 
 
-async def staff_grants(browser: Any, platform: EmbeddedPlatform, case_id: str) -> str:
-    """Log in as the unit's clerk, find the case in the inbox, read the OCR text, grant."""
-    page = await browser.new_page()
-    v = Visit(page, platform.base_url)
+async def clerk_logs_in(browser: Any, platform: EmbeddedPlatform) -> Visit:
+    """The Bewohnerparken unit's clerk, logged in to the workspace."""
+    v = Visit(await browser.new_page(), platform.base_url)
     login, password = demo_login(platform, "KVR-III/12")
     await v.goto("/arbeitsplatz/anmelden")
-    await page.get_by_label("Benutzername").fill(login)
-    await page.get_by_label("Passwort").fill(password)
+    await v.page.get_by_label("Benutzername").fill(login)
+    await v.page.get_by_label("Passwort").fill(password)
     await v.click("button", "Anmelden")
+    return v
+
+
+async def staff_grants(browser: Any, platform: EmbeddedPlatform, case_id: str) -> str:
+    """Log in as the unit's clerk, find the case in the inbox, read the OCR text, grant."""
+    v = await clerk_logs_in(browser, platform)
+    page = v.page
 
     async def in_inbox_with_document() -> bool:
         await page.goto(f"{platform.base_url}/arbeitsplatz/vorgaenge/{case_id}")
@@ -292,13 +298,8 @@ async def test_a_scanned_letter_in_the_intake_folder_is_filed_in_its_case(
     email, password = f"erika-{uuid.uuid4().hex[:8]}@example.org", "Ein-gutes-Passwort-2026"
     async with chromium() as browser:
         _, case_id = await citizen_applies(browser, platform, email, password)
-        page = await browser.new_page()
-        v = Visit(page, platform.base_url)
-        login, staff_password = demo_login(platform, "KVR-III/12")
-        await v.goto("/arbeitsplatz/anmelden")
-        await page.get_by_label("Benutzername").fill(login)
-        await page.get_by_label("Passwort").fill(staff_password)
-        await v.click("button", "Anmelden")
+        v = await clerk_logs_in(browser, platform)
+        page = v.page
         found: list[str] = []
 
         async def case_has_aktenzeichen() -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import sqlite3
 import uuid
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 
 import msgspec
@@ -15,29 +14,13 @@ import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from temporalio.client import Client
 
-from rathaus.contracts.common import Address, Person
-from rathaus.contracts.portal.v1 import Applicant, ApplicationSubmitted
+from rathaus.platform.bench.bus import application
 from rathaus.platform.kernel import Kernel, ModuleApp, Settings
 from rathaus.platform.kernel.settings import NatsSettings
 from rathaus.platform.testing import EmbeddedPlatform, eventually
 
 pytestmark = pytest.mark.e2e
 CASES = 30
-
-
-def application(case_id: str) -> ApplicationSubmitted:
-    return ApplicationSubmitted(
-        case_id=case_id,
-        service_id="bewohnerparkausweis",
-        account_id=str(uuid.uuid4()),
-        applicant=Applicant(
-            person=Person(given_name="Test", family_name="Person", birth_date="1980-01-01"),
-            address=Address(street="Teststraße", house_number="1", postal_code="80331"),
-            email="test@example.org",
-        ),
-        form={},
-        submitted_at=datetime.now(UTC).isoformat(),
-    )
 
 
 async def statuses(platform: EmbeddedPlatform) -> Counter[tuple[str, str]]:
