@@ -12,11 +12,15 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
+import nats
+import nats.js.api
 import pytest
 
 from rathaus.platform.browser import serve_asgi
 from rathaus.platform.kernel import Kernel, ModuleApp, Settings
 from rathaus.platform.kernel.web import create_module_app
+from rathaus.platform.testing import eventually
 from rathaus.portal import PREFIX, TITLE
 from rathaus.portal.bootstrap import bootstrap
 
@@ -73,6 +77,31 @@ class World:
         client = httpx.AsyncClient(base_url=self.base_url, follow_redirects=False, timeout=30)
         self.clients.append(client)
         return Citizen(client)
+
+    async def submitted_events(self, case_id: str) -> list[dict[str, Any]]:
+        """Every ApplicationSubmitted of this case on JetStream (after the outbox has drained)."""
+
+        async def drained() -> bool:
+            return (await self.portal.outbox_storage.stats()).pending == 0
+
+        await eventually(drained)
+        nc = await nats.connect(self.settings.nats.url)
+        try:
+            js = nc.jetstream()
+            info = await js.stream_info("RATHAUS_PORTAL")
+            sub = await js.subscribe(
+                "rathaus.portal.application.submitted.v1",
+                ordered_consumer=True,
+                deliver_policy=nats.js.api.DeliverPolicy.ALL,
+            )
+            events = []
+            for _ in range(info.state.messages):
+                event = msgspec.json.decode((await sub.next_msg(timeout=5)).data)
+                if event["subject"] == case_id:
+                    events.append(event)
+            return events
+        finally:
+            await nc.close()
 
 
 async def start_world(settings: Settings, *, with_broker: bool) -> AsyncIterator[World]:

@@ -19,7 +19,6 @@ from rathaus.platform.testing import eventually
 from rathaus.portal import PREFIX
 
 API = f"{PREFIX}/api/antraege"
-SUBMITTED = "rathaus.portal.application.submitted.v1"
 ANGABEN = {
     "given_name": "Erika",
     "family_name": "Mustermann",
@@ -44,30 +43,6 @@ def antrag(scan: bytes | None, **changes: Any) -> dict[str, Any]:
         for data in ([scan] if scan is not None else [])
     ]
     return {"service_id": "bewohnerparkausweis", "angaben": ANGABEN, "nachweise": nachweise, **changes}
-
-
-async def submitted_events(world: Any, case_id: str) -> list[dict[str, Any]]:
-    """Every ApplicationSubmitted of this case on JetStream (after the outbox has drained)."""
-
-    async def drained() -> bool:
-        return (await world.portal.outbox_storage.stats()).pending == 0
-
-    await eventually(drained)
-    nc = await nats.connect(world.settings.nats.url)
-    try:
-        js = nc.jetstream()
-        info = await js.stream_info("RATHAUS_PORTAL")
-        sub = await js.subscribe(
-            SUBMITTED, ordered_consumer=True, deliver_policy=nats.js.api.DeliverPolicy.ALL
-        )
-        events = []
-        for _ in range(info.state.messages):
-            event = msgspec.json.decode((await sub.next_msg(timeout=5)).data)
-            if event["subject"] == case_id:
-                events.append(event)
-        return events
-    finally:
-        await nc.close()
 
 
 async def test_submit_as_json_once_and_follow_its_status(world: Any, scan: Any) -> None:
@@ -100,7 +75,7 @@ async def test_submit_as_json_once_and_follow_its_status(world: Any, scan: Any) 
         "submitted_at": "",
     }
 
-    events = await submitted_events(world, vorgangsnummer)
+    events = await world.submitted_events(vorgangsnummer)
     assert len(events) == 1
     data = events[0]["data"]
     assert data["form"] == {
@@ -122,7 +97,7 @@ async def test_submit_as_json_once_and_follow_its_status(world: Any, scan: Any) 
     assert other != vorgangsnummer and str(uuid.UUID(other)) == other
     listed = (await erika.http.get(API)).json()
     assert {a["case_id"] for a in listed} == {vorgangsnummer, other}
-    assert len(await submitted_events(world, other)) == 1
+    assert len(await world.submitted_events(other)) == 1
 
     # another account can neither take the Vorgangsnummer nor see the case
     max_ = await world.citizen()
@@ -132,7 +107,7 @@ async def test_submit_as_json_once_and_follow_its_status(world: Any, scan: Any) 
     r = await max_.http.get(expected["status_url"])
     assert r.status_code == 404 and r.headers["content-type"].startswith("application/json")
     assert (await max_.http.get(API)).json() == []
-    assert len(await submitted_events(world, vorgangsnummer)) == 1
+    assert len(await world.submitted_events(vorgangsnummer)) == 1
 
 
 async def test_refused_without_login_as_a_form_or_with_wrong_content(world: Any, scan: Any) -> None:

@@ -9,8 +9,6 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-import msgspec
-import nats
 from PIL import Image
 
 from rathaus.contracts.eakte.v1 import CaseOpened
@@ -22,36 +20,10 @@ from rathaus.portal import PREFIX, commands
 from rathaus.portal.domain import MSG_LOGIN_FAILED
 
 FORM = f"{PREFIX}/leistungen/bewohnerparkausweis/antrag"
-SUBMITTED = "rathaus.portal.application.submitted.v1"
 
 
 def now() -> str:
     return datetime.now(UTC).isoformat()
-
-
-async def submitted_events(world: Any, case_id: str) -> list[dict[str, Any]]:
-    """Every ApplicationSubmitted of this case on JetStream (after the outbox has drained)."""
-
-    async def drained() -> bool:
-        return (await world.portal.outbox_storage.stats()).pending == 0
-
-    await eventually(drained)
-    nc = await nats.connect(world.settings.nats.url)
-    try:
-        js = nc.jetstream()
-        sub = await js.subscribe(
-            SUBMITTED, ordered_consumer=True, deliver_policy=nats.js.api.DeliverPolicy.ALL
-        )
-        info = await js.stream_info("RATHAUS_PORTAL")
-        events = []
-        for _ in range(info.state.messages):
-            msg = await sub.next_msg(timeout=5)
-            event = msgspec.json.decode(msg.data)
-            if event["subject"] == case_id:
-                events.append(event)
-        return events
-    finally:
-        await nc.close()
 
 
 async def fill_in(citizen: Any, kennzeichen: str = "M-EM 1964", **person: str) -> None:
@@ -171,7 +143,7 @@ async def test_apply_with_register_data_and_follow_the_case(world: Any, scan: An
         assert r.status_code == 303 and r.headers["location"] == f"/antraege/{case_id}?eingegangen=1", r.text
     confirmation = (await erika.http.get(first.headers["location"])).text
     assert case_id in confirmation and "Vorgangsnummer" in confirmation
-    events = await submitted_events(world, case_id)
+    events = await world.submitted_events(case_id)
     assert len(events) == 1
     data = events[0]["data"]
     assert data["form"]["parkzone"] == "Schlachthofviertel" and data["form"]["kennzeichen"] == "M-EM 1964"
