@@ -77,6 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     p_dl.add_argument("--all", action="store_true", help="replay every listed dead letter")
     p_dl.add_argument("--consumer", choices=MODULE_NAMES, help="only this module's dead letters")
     p_dl.add_argument("--data-dir")
+    p_services = sub.add_parser("services", help="check and list the procedures (services as data)")
+    p_services.add_argument("action", choices=["check", "list"])
+    p_services.add_argument(
+        "--dir", action="append", default=[], help="another directory of procedures (repeatable)"
+    )
+    p_services.add_argument("--data-dir")
     p_trace = sub.add_parser("trace", help="print one case's spans across modules as a tree")
     p_trace.add_argument("case_id")
     p_trace.add_argument("--data-dir")
@@ -113,6 +119,10 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "deadletters":
             return asyncio.run(_deadletters(settings, args))
+        if args.command == "services":
+            from rathaus.platform.runtime.services import run_services
+
+            return run_services(settings, args, sys.stdout, sys.stderr)
         if args.command == "users":
             print(commands.run(settings, args))
             return 0

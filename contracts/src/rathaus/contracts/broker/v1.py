@@ -87,6 +87,7 @@ class EvidenceReleased(Event, frozen=True, kw_only=True):
     legal_basis: str
     requester: str
     released_at: str
+    attributes: list[str] = []  # which register attributes (version 2 requests)
 
 
 class AddressQuery(msgspec.Struct, frozen=True, kw_only=True):

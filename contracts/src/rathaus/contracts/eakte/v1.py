@@ -18,6 +18,8 @@ class CaseOpened(Event, frozen=True, kw_only=True):
     unit: str
     stadtbezirk: str = ""
     opened_at: str
+    service_version: int = 0  # 0: an application of version 1 contracts (before services as data)
+    submitted_at: str = ""  # ISO datetime the application came in, for processing times
 
 
 @contract(producer="eakte", entity="document", happened="filed", version=1, data_class=DataClass.INTERNAL)

@@ -26,6 +26,7 @@ class RequestDecision(Event, frozen=True, kw_only=True):
     case_id: str
     unit: str
     due_at: str
+    mode: str = "clerk"  # "automatic": the E-Akte decides by the procedure's rule (§ 35a VwVfG)
 
 
 @contract(
@@ -49,3 +50,14 @@ class DeliverDecision(Event, frozen=True, kw_only=True):
     case_id: str
     channel: str
     template: str
+
+
+@contract(producer="platform", entity="fiction", happened="reached", version=1, data_class=DataClass.INTERNAL)
+class FictionReached(Event, frozen=True, kw_only=True):
+    """Command to the E-Akte: the decision deadline passed with no decision; the permit
+    counts as granted (Genehmigungsfiktion, § 42a VwVfG) unless a decision came first."""
+
+    case_id: str
+    unit: str
+    basis: str  # the legal basis of the fiction
+    deadline: str  # ISO datetime the deadline ran out

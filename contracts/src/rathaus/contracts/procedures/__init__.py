@@ -11,6 +11,7 @@ from pathlib import Path
 import msgspec
 
 HERE = Path(__file__).parent
+DATA = HERE / "leistungen"  # the built-in procedures, code lists, catalogue, units, file plan
 
 
 class Field(msgspec.Struct, frozen=True, kw_only=True):

@@ -26,6 +26,8 @@ from rathaus.platform.kernel.bus import ensure_streams, make_broker, stream_name
 from rathaus.platform.kernel.consumer import EventConsumer, Subscriptions
 from rathaus.platform.kernel.db import Database
 from rathaus.platform.kernel.outbox import SqlAlchemyOutboxStorage, make_relay
+from rathaus.platform.kernel.procedures import ProcedureChanged, Procedures, load_procedures
+from rathaus.platform.kernel.procedures.pins import verify as verify_pins
 from rathaus.platform.kernel.settings import Settings
 from rathaus.platform.kernel.telemetry import instrument_engine, tracer_provider
 from rathaus.platform.kernel.uow import Transactions
@@ -56,6 +58,8 @@ class Kernel:
     def __init__(self, module: str, settings: Settings, blobs: BlobStore | None = None) -> None:
         self.module = module
         self.settings = settings
+        # services as data: read and checked before anything else starts
+        self.procedures: Procedures = load_procedures(settings.procedure_dirs, settings.builtin_procedures)
         self.provider = tracer_provider(
             module, data_dir=settings.data_dir, otlp_endpoint=settings.otlp_endpoint
         )
@@ -98,6 +102,10 @@ class Kernel:
     async def start(self, app: ModuleApp, *, seed: bool = False) -> None:
         """Migrate, seed, connect, consume, relay: in that order, so nothing runs on an old schema."""
         await self.db.migrate(app.migrations, app.metadata)
+        async with self.db.read() as session:
+            changed = await verify_pins(session, self.procedures)
+        if changed:
+            raise ProcedureChanged("\n".join(changed))
         if seed and app.seed is not None:
             await app.seed()
         self.consumer.attach()

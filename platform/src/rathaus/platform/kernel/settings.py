@@ -75,6 +75,9 @@ class Settings(BaseSettings):
     seed_demo: bool = True
     # multiplies every procedure deadline (Frist); tests and demos use a small factor
     deadline_scale: float = 1.0
+    # directories with the city's own procedures (services as data), beside the built-in ones
+    procedure_dirs: list[Path] = Field(default_factory=list)
+    builtin_procedures: bool = True
 
     @classmethod
     def settings_customise_sources(

@@ -95,8 +95,23 @@ def urls(settings: Settings) -> dict[str, str]:
     }
 
 
+def check_procedures(settings: Settings) -> None:
+    """The procedure files are read and checked before anything starts: an invalid one
+    stops the start with the German report, and nothing is half-started."""
+    from rathaus.platform.kernel.procedures import ProcedureProblems, load_procedures
+
+    try:
+        load_procedures(settings.procedure_dirs, settings.builtin_procedures)
+    except ProcedureProblems as problems:
+        raise RuntimeProblem(
+            f"Die Verfahrensdateien enthalten {len(problems.problems)} Fehler; Rathaus startet nicht:\n"
+            + "\n".join(f"  {p}" for p in problems.problems)
+        ) from None
+
+
 def up(settings: Settings, out: TextIO) -> None:
     """Start nats-server, the Temporal dev server and all modules; stop them on Ctrl-C."""
+    check_procedures(settings)
     data_dir = settings.data_dir.resolve()
     settings.data_dir = data_dir
     settings.nats.url = f"nats://127.0.0.1:{settings.nats.port}"  # the embedded server
@@ -164,6 +179,7 @@ def serve(settings: Settings, module: str, out: TextIO) -> None:
     """One module alone: the distributed shape (NATS, Temporal, database from settings)."""
     if module not in COMPONENTS:
         raise RuntimeProblem(f"unknown module {module!r}; one of {', '.join(COMPONENTS)}")
+    check_procedures(settings)
     require_free(settings.web.port, f"module {module}", settings.web.host)
     platform = Platform(settings, (module,))
     # like `rathaus up`, a module whose own database is new gets its part of the demo city

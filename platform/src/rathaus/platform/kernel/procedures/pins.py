@@ -1,0 +1,60 @@
+"""Which procedure versions a module's cases use, kept in the module's own database: a
+version in use must never change, so every start compares the files with these pins."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from rathaus.platform.kernel.procedures.definition import Definition
+from rathaus.platform.kernel.procedures.registry import ProcedureChanged, Procedures
+
+pins = sa.Table(
+    "rathaus_procedure_pins",
+    sa.MetaData(),
+    sa.Column("service_id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer(), primary_key=True),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("first_case", sa.String(64), nullable=False),
+    sa.Column("pinned_at", sa.String(40), nullable=False),
+)
+
+
+async def pin(session: AsyncSession, definition: Definition, case_id: str) -> None:
+    """Record that a case uses this version (once per version); raises ``ProcedureChanged``
+    when the version was pinned with another digest."""
+    found = (
+        await session.execute(
+            sa.select(pins.c.digest).where(
+                pins.c.service_id == definition.id, pins.c.version == definition.version
+            )
+        )
+    ).scalar()
+    if found is None:
+        await session.execute(
+            pins.insert().values(
+                service_id=definition.id,
+                version=definition.version,
+                digest=definition.digest,
+                first_case=case_id,
+                pinned_at=datetime.now(UTC).isoformat(),
+            )
+        )
+    elif found != definition.digest:
+        raise ProcedureChanged(
+            f"Version {definition.version} des Verfahrens {definition.id} wurde geändert, nachdem "
+            "Vorgänge sie verwendet haben."
+        )
+
+
+async def verify(session: AsyncSession, procedures: Procedures) -> list[str]:
+    """German problems for every pinned version that is missing or changed."""
+    problems = []
+    for row in (await session.execute(sa.select(pins))).mappings():
+        try:
+            procedures.pinned(row["service_id"], row["version"], row["digest"])
+        except ProcedureChanged as changed:
+            problems.append(str(changed))
+    return problems
