@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import msgspec
 import nats
@@ -13,12 +15,14 @@ import pytest
 
 from rathaus.contracts import decode_event
 from rathaus.contracts.common import Address, BlobRef, Person
+from rathaus.contracts.common_v2 import Party
 from rathaus.contracts.eakte.v1 import CaseOpened, DecisionMade, DocumentFiled, Recipient
 from rathaus.contracts.output.v1 import DecisionDelivered
 from rathaus.contracts.portal.v1 import Applicant, ApplicationSubmitted, Attachment
+from rathaus.contracts.portal.v2 import ApplicationSubmitted as ApplicationSubmittedV2
 from rathaus.platform.kernel import Kernel, ModuleApp, Settings
 from rathaus.platform.orchestration.bootstrap import bootstrap
-from rathaus.platform.testing import RunningServer, eventually
+from rathaus.platform.testing import RunningServer, eventually, write_procedure
 
 NOW = datetime.now(UTC).isoformat()
 BLOB = BlobRef(sha256="0" * 64, key="portal/sha256/00/x", size=1, media_type="application/pdf")
@@ -58,8 +62,9 @@ class World:
         return [(t, d) for c, t, d in self.seen if c == case_id]
 
 
-@pytest.fixture
-async def world(settings: Settings, temporal: RunningServer) -> AsyncIterator[World]:
+@contextlib.asynccontextmanager
+async def running(settings: Settings, temporal: RunningServer) -> AsyncIterator[World]:
+    """The orchestration on its own task queue, deadlines of days scaled to fractions of a second."""
     settings.temporal.address = temporal.url
     settings.temporal.task_queue = f"cases-{uuid.uuid4().hex[:8]}"
     settings.deadline_scale = 0.5 / 432000  # the 5-day deadline becomes half a second
@@ -74,11 +79,19 @@ async def world(settings: Settings, temporal: RunningServer) -> AsyncIterator[Wo
         w.seen.append((event.subject or "", event.type.split(".", 3)[3], msgspec.json.decode(event.data)))
 
     await nc.subscribe("rathaus.platform.>", cb=collect)
-    yield w
-    await nc.close()
-    await w.orchestration.stop(w.app)
-    for kernel in (w.portal, w.eakte, w.output):
-        await kernel.stop(ModuleApp())
+    try:
+        yield w
+    finally:
+        await nc.close()
+        await w.orchestration.stop(w.app)
+        for kernel in (w.portal, w.eakte, w.output):
+            await kernel.stop(ModuleApp())
+
+
+@pytest.fixture
+async def world(settings: Settings, temporal: RunningServer) -> AsyncIterator[World]:
+    async with running(settings, temporal) as w:
+        yield w
 
 
 async def test_a_case_runs_from_submission_to_delivery_with_reminder_and_escalation(world: World) -> None:
@@ -176,7 +189,7 @@ async def test_a_case_runs_from_submission_to_delivery_with_reminder_and_escalat
     assert deliver == {
         "case_id": case_id,
         "channel": "postkorb",
-        "template": "bewohnerparkausweis_erteilt.html",
+        "template": "bewohnerparkausweis@1/bescheid_erteilt.html",
     }
     assert world.orchestration.consumer.dead_lettered == 0
 
@@ -206,3 +219,57 @@ async def test_events_in_any_order_start_the_same_workflow_once(world: World) ->
     await eventually(in_pruefung, timeout=30)
     statuses = [d.get("status") for t, d in world.of(case_id) if t == "case.status-changed.v1"]
     assert statuses == ["eingegangen", "in_pruefung"]
+
+
+def submitted_v2(case_id: str, service_id: str) -> ApplicationSubmittedV2:
+    return ApplicationSubmittedV2(
+        case_id=case_id,
+        service_id=service_id,
+        service_version=1,
+        procedure_digest="",
+        applicant=Party(person=PERSON, email="erika@example.org", account_id="acc-1"),
+        data={"betreff": "Test"},
+        submitted_at=NOW,
+    )
+
+
+async def test_an_automatic_procedure_asks_for_an_automatic_decision_and_a_fiction_falls_due(
+    settings: Settings, temporal: RunningServer, tmp_path: Path
+) -> None:
+    write_procedure(tmp_path / "leistungen", "automatisch", decision='mode = "automatic"')
+    write_procedure(
+        tmp_path / "leistungen",
+        "fiktion",
+        decision='reminder_days = 5\nescalation_days = 5\nfiction_days = 7\nfiction_basis = "§ 42a VwVfG"',
+    )
+    settings.procedure_dirs = [tmp_path / "leistungen"]
+    async with running(settings, temporal) as world:
+        automatic, fiction = str(uuid.uuid4()), str(uuid.uuid4())
+        for case_id, service in ((automatic, "automatisch"), (fiction, "fiktion")):
+            await world.emit(world.portal, submitted_v2(case_id, service), case_id)
+            opened = CaseOpened(
+                case_id=case_id,
+                aktenzeichen=f"523.11-2026-{case_id[:6]}",
+                service_id=service,
+                unit="KVR-III/12",
+                opened_at=NOW,
+            )
+            await world.emit(world.eakte, opened, case_id)
+
+        async def both() -> bool:
+            return any(t == "decision.requested.v1" for t, _ in world.of(automatic)) and any(
+                t == "fiction.reached.v1" for t, _ in world.of(fiction)
+            )
+
+        await eventually(both, timeout=30)
+        request = next(d for t, d in world.of(automatic) if t == "decision.requested.v1")
+        assert request["mode"] == "automatic"
+        kinds = [(t, d.get("level", "")) for t, d in world.of(fiction) if t != "case.status-changed.v1"]
+        # the reminder (5 days), the fiction (7 days), then the escalation would be at 10
+        assert kinds[:3] == [
+            ("decision.requested.v1", ""),
+            ("decision.overdue.v1", 1),
+            ("fiction.reached.v1", ""),
+        ]
+        reached = next(d for t, d in world.of(fiction) if t == "fiction.reached.v1")
+        assert reached["basis"] == "§ 42a VwVfG" and reached["unit"] == "KVR-III/12"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from rathaus.contracts.procedures import all_procedures
 from rathaus.input.domain import (
     KnownCase,
     classify,
@@ -14,6 +13,7 @@ from rathaus.input.domain import (
     suggest,
     validate_assignment,
 )
+from rathaus.platform.kernel.procedures import Procedures
 
 FAHRZEUGSCHEIN = "Zulassungsbescheinigung Teil I\n(Fahrzeugschein)\nAmtliches Kennzeichen: M-EM 1964"
 CASE = KnownCase("c-1", "523.11-2026-000042", "KVR-III/12", "bewohnerparkausweis")
@@ -72,9 +72,10 @@ def test_two_running_cases_in_one_letter_need_a_person() -> None:
 
 
 def test_suggestion_by_classify_keywords() -> None:
-    found = suggest("Mein Bewohnerparkausweis läuft ab, bitte verlängern.")
+    procedures = {d.id: d.procedure for d in Procedures.load().online()}
+    found = suggest("Mein Bewohnerparkausweis läuft ab, bitte verlängern.", procedures)
     assert found is not None and found.service_id == "bewohnerparkausweis" and found.unit == "KVR-III/12"
-    assert suggest("Ich habe einen Hund angeschafft.", all_procedures()) is None
+    assert suggest("Ich habe meine Garage aufgeräumt.", procedures) is None
 
 
 def test_document_ids_are_deterministic_per_origin_and_content() -> None:

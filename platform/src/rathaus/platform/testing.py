@@ -131,3 +131,71 @@ class IntegratorClient:
 
     def for_case(self, case_id: str) -> list[dict[str, Any]]:
         return [e.json() for e in self.events if e.json().get("subject") == case_id]
+
+
+MINIMAL_PROCEDURE = """
+id = "{id}"
+version = {version}
+title = "{title}"
+summary = "Eine Leistung für Tests."
+lebenslagen = ["Test"]
+unit = "{unit}"
+aktenplan = "{aktenplan}"
+{extra}
+
+[decision]
+{decision}
+
+[template_texts]
+granted = '{{% extends "_brief.html" %}}{{% block body %}}<h1>{title}</h1><p>Bewilligt.</p>{{% endblock %}}'
+refused = '{{% extends "_brief.html" %}}{{% block body %}}<h1>{title}</h1><p>Abgelehnt.</p>{{% endblock %}}'
+
+[open_data]
+dataset = "{id}-stadtbezirk-monat"
+title = "{title} nach Stadtbezirk und Monat"
+summary = "Fallzahlen der Testleistung."
+
+[[form]]
+name = "angaben"
+kind = "group"
+label = "Angaben"
+
+[[form]]
+name = "betreff"
+parent = "angaben"
+label = "Betreff"
+{form}
+"""
+
+
+def write_procedure(
+    folder: Path,
+    service_id: str = "testleistung",
+    *,
+    version: int = 1,
+    title: str = "Testleistung beantragen",
+    unit: str = "KVR-III/12",
+    aktenplan: str = "523.11",
+    decision: str = 'mode = "clerk"',
+    extra: str = "",
+    form: str = "",
+) -> Path:
+    """A small valid procedure file (services as data) in ``folder``: one page, one text
+    field ``betreff``, inline templates; ``decision``, ``extra`` (top-level keys) and
+    ``form`` (more ``[[form]]`` elements) as TOML text. Returns the file."""
+    path = folder / service_id / f"v{version}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(
+        MINIMAL_PROCEDURE.format(
+            id=service_id,
+            version=version,
+            title=title,
+            unit=unit,
+            aktenplan=aktenplan,
+            decision=decision,
+            extra=extra,
+            form=form,
+        ),
+        encoding="utf-8",
+    )
+    return path

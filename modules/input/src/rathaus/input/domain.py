@@ -1,19 +1,32 @@
 """Rules of input management: what a document is, where a letter goes, what a file may be.
 
-Plain Python: no framework, no I/O. The procedures (services as data) come from the
-contracts, so a new service with ``classify_keywords`` needs no change here.
+Plain Python: no framework, no I/O. The procedures (services as data) are handed in,
+so a new service with ``classify_keywords`` needs no change here.
 """
 
 from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, Protocol
 
 from rathaus.contracts.aktenzeichen import find as find_aktenzeichen
-from rathaus.contracts.procedures import Procedure, all_procedures
+
+
+class Service(Protocol):
+    """What a letter's suggestion needs to know of a procedure."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def unit(self) -> str: ...
+    @property
+    def classify_keywords(self) -> Sequence[str]: ...
+
 
 # Namespace of the document ids: uuid5 of where a document came from and its SHA-256,
 # so the same bytes arriving twice (a redelivered event, a file dropped again) are one document.
@@ -108,11 +121,11 @@ class Suggestion:
     score: int
 
 
-def suggest(text: str, procedures: Mapping[str, Procedure] | None = None) -> Suggestion | None:
+def suggest(text: str, procedures: Mapping[str, Service]) -> Suggestion | None:
     """The service a letter most likely belongs to, by the procedures' ``classify_keywords``."""
     norm = normalise(text)
     best: Suggestion | None = None
-    for proc in (procedures if procedures is not None else all_procedures()).values():
+    for proc in procedures.values():
         score = _hits(norm, proc.classify_keywords)
         if score and (best is None or score > best.score):
             best = Suggestion(proc.id, proc.title, proc.unit, score)

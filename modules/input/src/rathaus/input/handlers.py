@@ -23,8 +23,9 @@ from rathaus.contracts.aktenzeichen import find as find_aktenzeichen
 from rathaus.contracts.common import BlobRef
 from rathaus.contracts.eakte.v1 import CaseOpened
 from rathaus.contracts.input.v1 import DocumentRouted
-from rathaus.contracts.portal.v1 import ApplicationSubmitted
-from rathaus.contracts.procedures import procedure
+from rathaus.contracts.portal import v1 as portal_v1
+from rathaus.contracts.portal.v2 import ApplicationSubmitted
+from rathaus.contracts.upcast import application as upcast_application
 from rathaus.input import store
 from rathaus.input.domain import (
     LETTER,
@@ -44,6 +45,7 @@ from rathaus.input.domain import (
 from rathaus.input.reading import Reading, check_file, read
 from rathaus.input.store import cases, documents, readings
 from rathaus.platform.kernel import Kernel, UnitOfWork
+from rathaus.platform.kernel.procedures import Definition
 from rathaus.platform.kernel.telemetry import case_context, current_traceparent
 
 log = logging.getLogger("rathaus.input")
@@ -63,6 +65,11 @@ def failure(exc: BaseException) -> str:
     return f"{type(exc).__name__} at {where}" if where else type(exc).__name__
 
 
+def label_of(definition: Definition, field: str, given: str) -> str:
+    """An upload's label: the form's label of its field (an upcast version-1 event names only the field)."""
+    return definition.node(field).element.label if field in definition.nodes else given
+
+
 class AssignmentRejected(Exception):
     def __init__(self, assignment: Assignment) -> None:
         super().__init__("assignment rejected")
@@ -80,13 +87,21 @@ class Input:
 
     # -- events ---------------------------------------------------------------------------
 
+    async def on_application_v1(self, event: portal_v1.ApplicationSubmitted, uow: UnitOfWork) -> None:
+        await self.on_application(upcast_application(event), uow)
+
     async def on_application(self, event: ApplicationSubmitted, uow: UnitOfWork) -> None:
         """Record each attachment of an online application, to be read and routed."""
-        proc = procedure(event.service_id)  # an unknown service is retried, then dead-lettered
+        # an unknown or changed procedure version raises: retried, then dead-lettered
+        definition = self.kernel.procedures.pinned(
+            event.service_id, event.service_version, event.procedure_digest
+        )
         s = uow.session
         if not (await s.execute(sa.select(cases.c.case_id).where(cases.c.case_id == event.case_id))).first():
             await s.execute(
-                cases.insert().values(case_id=event.case_id, unit=proc.unit, service_id=event.service_id)
+                cases.insert().values(
+                    case_id=event.case_id, unit=definition.procedure.unit, service_id=event.service_id
+                )
             )
         new = 0
         for attachment in event.attachments:
@@ -102,7 +117,8 @@ class Input:
                     sha256=attachment.blob.sha256,
                     blob=msgspec.to_builtins(attachment.blob),
                     media_type=attachment.blob.media_type,
-                    hint=attachment.kind,
+                    hint=attachment.document_type,
+                    title=label_of(definition, attachment.field, attachment.title)[:200],
                     case_id=event.case_id,
                     service_id=event.service_id,
                     received_at=event.submitted_at,
@@ -221,16 +237,18 @@ class Input:
             return await self._route_letter(uow, doc)
 
     async def _route_online(self, uow: UnitOfWork, doc: dict[str, Any]) -> int:
-        proc = procedure(doc["service_id"])
         kind = classify(doc["text"], doc["hint"])
-        label = next((e.label for e in proc.evidence if e.kind == kind.document_type), kind.label)
-        az = (
+        # the form's label of the upload, unless the text showed it is something else
+        label = doc["title"] if doc.get("title") and kind.document_type == doc["hint"] else kind.label
+        case_row = (
             await uow.session.execute(
-                sa.select(cases.c.aktenzeichen).where(cases.c.case_id == doc["case_id"])
+                sa.select(cases.c.aktenzeichen, cases.c.unit).where(cases.c.case_id == doc["case_id"])
             )
-        ).scalar()
-        doc.update(document_type=kind.document_type, title=online_title(label, proc.title))
-        case = KnownCase(doc["case_id"], az or "", proc.unit, proc.id)
+        ).one()
+        versions = self.kernel.procedures.versions(doc["service_id"])
+        title = versions[-1].title if versions else doc["service_id"]
+        doc.update(document_type=kind.document_type, title=online_title(label, title))
+        case = KnownCase(doc["case_id"], case_row.aktenzeichen or "", case_row.unit, doc["service_id"])
         log.info(
             "document %s: %s (%s), read by %s",
             doc["document_id"],
@@ -244,7 +262,7 @@ class Input:
         text = doc["text"]
         kind = classify(text, LETTER)
         route = route_letter(text, await store.cases_by_aktenzeichen(uow.session, find_aktenzeichen(text)))
-        suggestion = suggest(text)
+        suggestion = suggest(text, {d.id: d.procedure for d in self.kernel.procedures.online()})
         doc.update(
             document_type=kind.document_type,
             title=letter_title(text, kind.label),

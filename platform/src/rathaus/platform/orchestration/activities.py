@@ -10,7 +10,13 @@ from datetime import UTC, datetime
 from temporalio import activity
 
 from rathaus.contracts.envelope import Event
-from rathaus.contracts.platform.v1 import CaseStatusChanged, DecisionOverdue, DeliverDecision, RequestDecision
+from rathaus.contracts.platform.v1 import (
+    CaseStatusChanged,
+    DecisionOverdue,
+    DeliverDecision,
+    FictionReached,
+    RequestDecision,
+)
 from rathaus.platform.kernel import Kernel
 from rathaus.platform.kernel.outbox import outbox_table
 from rathaus.platform.kernel.telemetry import case_context
@@ -27,7 +33,13 @@ def build_event(command: EmitCommand) -> Event:
             case_id=command.case_id, service_id=f["service_id"], status=f["status"], at=now
         )
     if command.kind == "request_decision":
-        return RequestDecision(case_id=command.case_id, unit=f["unit"], due_at=f["due_at"])
+        return RequestDecision(
+            case_id=command.case_id, unit=f["unit"], due_at=f["due_at"], mode=f.get("mode", "clerk")
+        )
+    if command.kind == "fiction":
+        return FictionReached(
+            case_id=command.case_id, unit=f["unit"], basis=f["basis"], deadline=f["deadline"]
+        )
     if command.kind == "overdue":
         return DecisionOverdue(
             case_id=command.case_id, unit=f["unit"], level=int(f["level"]), due_at=f["due_at"]

@@ -14,18 +14,21 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from rathaus.contracts.eakte.v1 import CaseOpened, DecisionMade, DocumentFiled
+from rathaus.contracts.eakte import v1 as eakte_v1
+from rathaus.contracts.eakte.v1 import CaseOpened, DocumentFiled
+from rathaus.contracts.eakte.v2 import DecisionMade
 from rathaus.contracts.output.v1 import DecisionDelivered
-from rathaus.contracts.portal.v1 import ApplicationSubmitted
-from rathaus.contracts.procedures import procedure
+from rathaus.contracts.portal import v1 as portal_v1
+from rathaus.contracts.portal.v2 import ApplicationSubmitted
+from rathaus.contracts.upcast import application as upcast_application
 from rathaus.platform.kernel import Kernel, UnitOfWork
 from rathaus.platform.kernel.consumer import RetryLater
 from rathaus.platform.orchestration.model import (
     CASE_OPENED,
     DECISION_DELIVERED,
-    DECISION_MADE,
+    DECISION_MADE_V2,
     DOCUMENT_FILED,
-    SUBMITTED,
+    SUBMITTED_V2,
     CaseSignal,
 )
 
@@ -39,25 +42,37 @@ class Bridge:
         self.client: Client | None = None
         subs = kernel.subscriptions
         subs.on(ApplicationSubmitted)(self.on_submitted)
+        subs.on(portal_v1.ApplicationSubmitted)(self.on_submitted_v1)
         subs.on(CaseOpened)(self.on_case_opened)
         subs.on(DocumentFiled)(self.on_document_filed)
         subs.on(DecisionMade)(self.on_decision_made)
+        subs.on(eakte_v1.DecisionMade)(self.on_decision_made)
         subs.on(DecisionDelivered)(self.on_delivered)
 
+    async def on_submitted_v1(self, event: portal_v1.ApplicationSubmitted, uow: UnitOfWork) -> None:
+        await self.on_submitted(upcast_application(event), uow)
+
     async def on_submitted(self, event: ApplicationSubmitted, uow: UnitOfWork) -> None:
-        proc = procedure(event.service_id)
-        scale = self.kernel.settings.deadline_scale
-        deadlines = proc.deadlines
+        """The case's parameters from the procedure version it was submitted with."""
+        definition = self.kernel.procedures.pinned(
+            event.service_id, event.service_version, event.procedure_digest
+        )
+        proc = definition.procedure
+        day = 86400 * self.kernel.settings.deadline_scale
         fields = {
             "service_id": event.service_id,
+            "service_version": str(event.service_version),
             "unit": proc.unit,
             "attachments_expected": str(len(event.attachments)),
-            "decision_seconds": str((deadlines.decision_seconds if deadlines else 14 * 86400) * scale),
-            "escalation_seconds": str((deadlines.escalation_seconds if deadlines else 7 * 86400) * scale),
+            "decision_seconds": str(proc.decision.reminder_days * day),
+            "escalation_seconds": str(proc.decision.escalation_days * day),
+            "mode": proc.decision.mode,
+            "fiction_seconds": str(proc.decision.fiction_days * day),
+            "fiction_basis": proc.decision.fiction_basis,
             "channel": proc.delivery.channel,
-            **{f"template:{outcome}": name for outcome, name in proc.templates.items()},
+            **{f"template:{outcome}": name for outcome, name in definition.templates.items()},
         }
-        await self.signal(event.case_id, SUBMITTED, uow, fields)
+        await self.signal(event.case_id, SUBMITTED_V2, uow, fields)
 
     async def on_case_opened(self, event: CaseOpened, uow: UnitOfWork) -> None:
         await self.signal(event.case_id, CASE_OPENED, uow, {})
@@ -66,8 +81,8 @@ class Bridge:
         fields = {"document_id": event.document_id, "document_type": event.document_type}
         await self.signal(event.case_id, DOCUMENT_FILED, uow, fields)
 
-    async def on_decision_made(self, event: DecisionMade, uow: UnitOfWork) -> None:
-        await self.signal(event.case_id, DECISION_MADE, uow, {"outcome": event.outcome})
+    async def on_decision_made(self, event: DecisionMade | eakte_v1.DecisionMade, uow: UnitOfWork) -> None:
+        await self.signal(event.case_id, DECISION_MADE_V2, uow, {"outcome": event.outcome})
 
     async def on_delivered(self, event: DecisionDelivered, uow: UnitOfWork) -> None:
         await self.signal(event.case_id, DECISION_DELIVERED, uow, {})

@@ -31,6 +31,9 @@ class ProcedureParams:
     escalation_seconds: float
     channel: str
     templates: dict[str, str]
+    mode: str = "clerk"  # "automatic": the E-Akte decides by the procedure's rule (§ 35a VwVfG)
+    fiction_seconds: float = 0  # § 42a VwVfG: granted when not decided within this time
+    fiction_basis: str = ""
 
 
 @dataclass
@@ -39,12 +42,14 @@ class EmitCommand:
 
     case_id: str
     step: str  # makes the event id deterministic, so a retried activity publishes once
-    kind: str  # "status" | "request_decision" | "overdue" | "deliver"
+    kind: str  # "status" | "request_decision" | "overdue" | "deliver" | "fiction"
     fields: dict[str, str]
 
 
 SUBMITTED = "de.rathaus.portal.application.submitted.v1"
+SUBMITTED_V2 = "de.rathaus.portal.application.submitted.v2"
 CASE_OPENED = "de.rathaus.eakte.case.opened.v1"
 DOCUMENT_FILED = "de.rathaus.eakte.document.filed.v1"
 DECISION_MADE = "de.rathaus.eakte.decision.made.v1"
+DECISION_MADE_V2 = "de.rathaus.eakte.decision.made.v2"
 DECISION_DELIVERED = "de.rathaus.output.decision.delivered.v1"

@@ -12,8 +12,10 @@ with workflow.unsafe.imports_passed_through():
         CASE_OPENED,
         DECISION_DELIVERED,
         DECISION_MADE,
+        DECISION_MADE_V2,
         DOCUMENT_FILED,
         SUBMITTED,
+        SUBMITTED_V2,
         CaseSignal,
         EmitCommand,
         ProcedureParams,
@@ -21,6 +23,8 @@ with workflow.unsafe.imports_passed_through():
 
 EMIT_TIMEOUT = timedelta(seconds=60)
 DOCUMENTS_GRACE = timedelta(hours=1)  # after this, staff decide with what has arrived
+# workflow.patched ids: a case started before a change replays the code it ran with
+SERVICES_AS_DATA = "services-as-data-1"
 
 
 @workflow.defn(name="CaseWorkflow")
@@ -39,7 +43,7 @@ class CaseWorkflow:
         if signal.event_id in self.seen:  # the bridge may deliver an event twice
             return
         self.seen.add(signal.event_id)
-        if signal.type == SUBMITTED:
+        if signal.type in (SUBMITTED, SUBMITTED_V2):
             f = signal.fields
             self.params = ProcedureParams(
                 service_id=f["service_id"],
@@ -49,12 +53,15 @@ class CaseWorkflow:
                 escalation_seconds=float(f["escalation_seconds"]),
                 channel=f["channel"],
                 templates={k.removeprefix("template:"): v for k, v in f.items() if k.startswith("template:")},
+                mode=f.get("mode", "clerk"),
+                fiction_seconds=float(f.get("fiction_seconds", "0")),
+                fiction_basis=f.get("fiction_basis", ""),
             )
         elif signal.type == CASE_OPENED:
             self.opened = True
         elif signal.type == DOCUMENT_FILED and signal.fields.get("document_type") != "bescheid":
             self.documents.add(signal.fields.get("document_id", signal.event_id))
-        elif signal.type == DECISION_MADE:
+        elif signal.type in (DECISION_MADE, DECISION_MADE_V2):
             self.outcome = signal.fields["outcome"]
         elif signal.type == DECISION_DELIVERED:
             self.delivered = True
@@ -82,14 +89,16 @@ class CaseWorkflow:
             )
         if not self.outcome:
             due = workflow.now() + timedelta(seconds=params.decision_seconds)
-            await self._emit(
-                case_id,
-                "request_decision",
-                "request_decision",
-                {"unit": params.unit, "due_at": due.isoformat()},
-            )
+            request = {"unit": params.unit, "due_at": due.isoformat()}
+            patched = workflow.patched(SERVICES_AS_DATA)
+            if patched:
+                request["mode"] = params.mode
+            await self._emit(case_id, "request_decision", "request_decision", request)
             await self._status(case_id, "zur_entscheidung", params)
-            await self._await_decision(case_id, params, due.isoformat())
+            if patched:
+                await self._await_decision_or_fiction(case_id, params, due.isoformat())
+            else:
+                await self._await_decision(case_id, params, due.isoformat())
         await self._status(case_id, "entschieden", params)
         template = params.templates.get(self.outcome, "")
         await self._emit(case_id, "deliver", "deliver", {"channel": params.channel, "template": template})
@@ -111,6 +120,41 @@ class CaseWorkflow:
                     "overdue",
                     {"unit": params.unit, "level": str(level), "due_at": due},
                 )
+        await workflow.wait_condition(lambda: bool(self.outcome))
+
+    async def _await_decision_or_fiction(self, case_id: str, params: ProcedureParams, due: str) -> None:
+        """The deadlines of a decision in the order they fall due: a reminder, an escalation
+        and, where the procedure has one, the Genehmigungsfiktion (§ 42a VwVfG), after which
+        the E-Akte records the grant unless a decision came first."""
+        start = workflow.now()
+        deadlines = [
+            (params.decision_seconds, "overdue-1"),
+            (params.decision_seconds + params.escalation_seconds, "overdue-2"),
+        ]
+        if params.fiction_seconds > 0:
+            deadlines.append((params.fiction_seconds, "fiction"))
+        for seconds, step in sorted(deadlines):
+            remaining = start + timedelta(seconds=seconds) - workflow.now()
+            if remaining.total_seconds() > 0:
+                try:
+                    await workflow.wait_condition(lambda: bool(self.outcome), timeout=remaining)
+                    return
+                except TimeoutError:
+                    pass
+            if self.outcome:
+                return
+            if step == "fiction":
+                deadline = start + timedelta(seconds=seconds)
+                fields = {
+                    "unit": params.unit,
+                    "basis": params.fiction_basis,
+                    "deadline": deadline.isoformat(),
+                }
+                await self._emit(case_id, "fiction", "fiction", fields)
+            else:
+                level = step.removeprefix("overdue-")
+                fields = {"unit": params.unit, "level": level, "due_at": due}
+                await self._emit(case_id, step, "overdue", fields)
         await workflow.wait_condition(lambda: bool(self.outcome))
 
     async def _status(self, case_id: str, status: str, params: ProcedureParams) -> None:
