@@ -8,7 +8,7 @@ from rathaus.broker.handlers import Broker
 from rathaus.broker.seed import seed_registers, seed_street_directory
 from rathaus.broker.store import metadata
 from rathaus.broker.web import routes
-from rathaus.contracts.broker.v1 import FETCH_EVIDENCE, LOOKUP_ADDRESS, QUERY_TRANSPARENCY
+from rathaus.contracts.broker import v1, v2
 from rathaus.platform.kernel import Kernel, ModuleApp
 
 HERE = Path(__file__).parent
@@ -16,9 +16,12 @@ HERE = Path(__file__).parent
 
 def bootstrap(kernel: Kernel) -> ModuleApp:
     broker = Broker(kernel)
-    kernel.answer(FETCH_EVIDENCE, broker.fetch_evidence)
-    kernel.answer(QUERY_TRANSPARENCY, broker.transparency)
-    kernel.answer(LOOKUP_ADDRESS, broker.lookup_address)
+    kernel.answer(v2.FETCH_EVIDENCE, broker.fetch_evidence)
+    kernel.answer(v2.LOOKUP_ADDRESS, broker.lookup_address)
+    kernel.answer(v1.QUERY_TRANSPARENCY, broker.transparency)
+    # version 1 for clients not yet upgraded, answered by the same rules
+    kernel.answer(v1.FETCH_EVIDENCE, broker.fetch_evidence_v1)
+    kernel.answer(v1.LOOKUP_ADDRESS, broker.lookup_address_v1)
 
     async def seed() -> None:
         async with kernel.db.session() as session:

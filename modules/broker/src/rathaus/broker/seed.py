@@ -1,5 +1,6 @@
 """The synthetic registers of the demo city: residents across Munich's 25 Stadtbezirke
-and their residents' parking zones (Parklizenzgebiete), vehicles for about half of them.
+and their residents' parking zones (Parklizenzgebiete), with the day each moved in
+(Einzugsdatum), vehicles for about half of them.
 Deterministic (fixed seed) and idempotent."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from faker import Faker
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rathaus.broker.domain import house_key, normalise, street_key
+from rathaus.broker.domain import house_key, moved_in, normalise, street_key
 from rathaus.broker.store import residents, strassen, vehicles
 
 # district -> (postal codes, residents' parking zones; none at the edge of the city)
@@ -66,6 +67,7 @@ DEMO = {
     "stadtbezirk": "02 Ludwigsvorstadt-Isarvorstadt",
     "parkzone": "Schlachthofviertel",
     "main_residence": True,
+    "moved_in": "2019-03-01",
 }
 DEMO_VEHICLE = {
     "kennzeichen": "M-EM 1964",
@@ -89,21 +91,21 @@ def synthetic_residents(
     for rid in range(2, count + 1):
         district = districts[rng.randrange(len(districts))]
         codes, zones = STADTBEZIRKE[district]
-        people.append(
-            {
-                "id": rid,
-                "given_name": fake.first_name(),
-                "family_name": fake.last_name(),
-                "birth_date": fake.date_of_birth(minimum_age=18, maximum_age=95).isoformat(),
-                "street": fake.street_name(),
-                "house_number": str(rng.randint(1, 140)),
-                "postal_code": rng.choice(codes),
-                "city": "München",
-                "stadtbezirk": district,
-                "parkzone": rng.choice(zones) if zones and rng.random() < 0.9 else "",
-                "main_residence": rng.random() < 0.95,
-            }
-        )
+        person: dict[str, object] = {
+            "id": rid,
+            "given_name": fake.first_name(),
+            "family_name": fake.last_name(),
+            "birth_date": fake.date_of_birth(minimum_age=18, maximum_age=95).isoformat(),
+            "street": fake.street_name(),
+            "house_number": str(rng.randint(1, 140)),
+            "postal_code": rng.choice(codes),
+            "city": "München",
+            "stadtbezirk": district,
+            "parkzone": rng.choice(zones) if zones and rng.random() < 0.9 else "",
+            "main_residence": rng.random() < 0.95,
+        }
+        person["moved_in"] = moved_in(rid, str(person["birth_date"]))
+        people.append(person)
         if rng.random() < 0.5:
             while True:
                 letters = "".join(rng.choice("ABCDEFGHKLMNPRSTUVWXYZ") for _ in range(rng.randint(1, 2)))

@@ -27,6 +27,7 @@ residents = sa.Table(
     sa.Column("stadtbezirk", sa.String(80), nullable=False),
     sa.Column("parkzone", sa.String(80), nullable=False),
     sa.Column("main_residence", sa.Boolean, nullable=False),
+    sa.Column("moved_in", sa.String(10), nullable=False, server_default=""),  # Einzugsdatum, ISO
 )
 
 vehicles = sa.Table(
@@ -64,6 +65,7 @@ transparency_log = sa.Table(
     sa.Column("account_id", sa.String(64), nullable=False, index=True),
     sa.Column("resident_id", sa.Integer, index=True),
     sa.Column("registers", sa.JSON, nullable=False),
+    sa.Column("attributes", sa.JSON),  # asked for; NULL in entries from before broker_0003
     sa.Column("released", sa.Boolean, nullable=False),
     sa.Column("evidence_id", sa.String(64), nullable=False),
     sa.Column("prev_hash", sa.String(64), nullable=False),
@@ -71,7 +73,31 @@ transparency_log = sa.Table(
 )
 
 
+# where each attribute is kept: the resident's row, or one row per vehicle
+RESIDENT_COLUMNS: dict[str, sa.Column[Any]] = {
+    "melderegister.vorname": residents.c.given_name,
+    "melderegister.familienname": residents.c.family_name,
+    "melderegister.geburtsdatum": residents.c.birth_date,
+    "melderegister.strasse": residents.c.street,
+    "melderegister.hausnummer": residents.c.house_number,
+    "melderegister.postleitzahl": residents.c.postal_code,
+    "melderegister.ort": residents.c.city,
+    "melderegister.stadtbezirk": residents.c.stadtbezirk,
+    "melderegister.parkzone": residents.c.parkzone,
+    "melderegister.einzugsdatum": residents.c.moved_in,
+}
+VEHICLE_COLUMNS: dict[str, sa.Column[Any]] = {
+    "fahrzeugregister.kennzeichen": vehicles.c.kennzeichen,
+    "fahrzeugregister.hersteller": vehicles.c.make,
+    "fahrzeugregister.modell": vehicles.c.model,
+    "fahrzeugregister.halter_seit": vehicles.c.holder_since,
+}
+
+
 def entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
+    if entry.get("attributes", ()) is None:
+        # entries written before the column existed were hashed without it
+        entry = {k: v for k, v in entry.items() if k != "attributes"}
     body = json.dumps(entry, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
@@ -98,3 +124,53 @@ async def verify_log(session: AsyncSession) -> bool:
             return False
         prev = row["hash"]
     return True
+
+
+async def register_values(
+    session: AsyncSession, resident: dict[str, Any], attributes: list[str]
+) -> dict[str, list[str]]:
+    """The values of exactly these attributes for this resident, and nothing else.
+
+    A resident's attribute has one value, or none when the register leaves it empty; a
+    vehicle attribute has one value per vehicle, the vehicles in the order of their
+    Kennzeichen, so that the n-th values of the vehicle attributes describe one vehicle.
+    """
+    values: dict[str, list[str]] = {}
+    for attribute in attributes:
+        if attribute in RESIDENT_COLUMNS:
+            value = str(resident[RESIDENT_COLUMNS[attribute].name] or "")
+            values[attribute] = [value] if value else []
+    wanted = [a for a in attributes if a in VEHICLE_COLUMNS]
+    if wanted:
+        rows = (
+            await session.execute(
+                sa.select(*(VEHICLE_COLUMNS[a] for a in wanted))
+                .where(vehicles.c.holder_id == resident["id"])
+                .order_by(vehicles.c.kennzeichen)
+            )
+        ).all()
+        for i, attribute in enumerate(wanted):
+            values[attribute] = [str(row[i]) for row in rows]
+    return values
+
+
+async def log_summary(session: AsyncSession) -> list[tuple[str, bool, list[str], list[str] | None, int]]:
+    """Exchanges counted by purpose, outcome, registers and attributes asked for."""
+    # JSON columns compared as text: PostgreSQL has no equality on json
+    registers = sa.cast(transparency_log.c.registers, sa.Text)
+    attributes = sa.cast(transparency_log.c.attributes, sa.Text)
+    rows = (
+        await session.execute(
+            sa.select(
+                transparency_log.c.purpose,
+                transparency_log.c.released,
+                registers,
+                attributes,
+                sa.func.count(),
+            ).group_by(transparency_log.c.purpose, transparency_log.c.released, registers, attributes)
+        )
+    ).all()
+    return [
+        (purpose, released, json.loads(regs), None if attrs is None else json.loads(attrs), count)
+        for purpose, released, regs, attrs, count in rows
+    ]
