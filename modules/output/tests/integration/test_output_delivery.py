@@ -22,6 +22,7 @@ import pypdfium2
 import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from alembic import command as command_of_alembic
 from pyhanko.keys import load_cert_from_pemder
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import async_validate_pdf_signature
@@ -34,10 +35,11 @@ from rathaus.contracts.eakte.v1 import Recipient
 from rathaus.contracts.eakte.v2 import DecisionMade
 from rathaus.contracts.platform.v1 import DeliverDecision
 from rathaus.output import handlers, mail
-from rathaus.output.bootstrap import bootstrap
+from rathaus.output.bootstrap import HERE, bootstrap
 from rathaus.output.domain import local_day
 from rathaus.output.store import bescheide, uebermittlungen
 from rathaus.platform.kernel import Kernel, ModuleApp, Settings
+from rathaus.platform.kernel.db import alembic_config
 from rathaus.platform.kernel.deadletters import DeadLetter, list_dead_letters
 from rathaus.platform.runtime.processes import free_port
 from rathaus.platform.testing import eventually
@@ -141,7 +143,7 @@ async def running(settings: Settings, *procedure_dirs: Path, smtp_up: bool = Tru
         await nc.close()
         await other.stop(ModuleApp())
         await output.stop(app)
-        if controller._thread is not None:
+        if smtp_up:
             controller.stop()
 
 
@@ -410,3 +412,31 @@ async def dead_letter(world: World, case_id: str) -> DeadLetter:
     (letter,) = found
     # the kernel's header comes back as an email Header (its umlauts garbled): compare as text
     return dataclasses.replace(letter, error=str(letter.error))
+
+
+async def test_a_v1_decision_stored_before_the_upgrade_is_delivered(settings: Settings) -> None:
+    """A decision that waited for its command in the database of the previous release (the
+    schema of output_0001, the v1 event's data) is delivered after the upgrade."""
+    case_id = str(uuid.uuid4())
+    path = Path(settings.database_url("output").removeprefix("sqlite+aiosqlite:///"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        config = alembic_config(HERE / "migrations", "alembic_version", None)
+        config.attributes["connection"] = connection
+        command_of_alembic.upgrade(config, "output_0001")
+        connection.execute(
+            sa.text("INSERT INTO bescheide (case_id, decision, unit, aktenzeichen) VALUES (:c, :d, :u, :a)"),
+            {
+                "c": case_id,
+                "d": msgspec.json.encode(v1_decision(case_id)).decode(),
+                "u": "KVR-III/12",
+                "a": "523.11-2026-000077",
+            },
+        )
+    engine.dispose()
+    async with running(settings) as world:
+        await world.emit(command(case_id))
+        data = await world.delivered(case_id)
+        assert data["channel"] == "postkorb"
+        assert "Kennzeichen M-MM 70" in await world.pdf_text(data["document"])
