@@ -21,7 +21,7 @@ def bootstrap(kernel: Kernel) -> ModuleApp:
     tasks: list[asyncio.Task[None]] = []
 
     async def start_mail() -> None:
-        tasks.append(asyncio.create_task(output.mail_loop(), name="output-mail"))
+        tasks.append(asyncio.create_task(output.mailer.mail_loop(), name="output-mail"))
 
     async def stop_mail() -> None:
         for task in tasks:

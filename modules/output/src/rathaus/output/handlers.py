@@ -1,85 +1,144 @@
-"""Use cases of output management: render, seal and deliver a Bescheid once both the
-decision and the delivery command are there; notify by e-mail."""
+"""Use cases of output management: once both the decision and the delivery command of a
+case are there, render its Bescheid from the case's procedure version, seal it, deliver it
+on the recipient's channel and notify the authorities the procedure names."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
 import sqlalchemy as sa
 
-from rathaus.contracts.eakte.v1 import DecisionMade
-from rathaus.contracts.output.v1 import DecisionDelivered
+from rathaus.contracts.eakte.v1 import DecisionMade as DecisionMadeV1
+from rathaus.contracts.eakte.v2 import DecisionMade
+from rathaus.contracts.output.v1 import AuthorityNotified, DecisionDelivered
 from rathaus.contracts.platform.v1 import DeliverDecision
-from rathaus.contracts.procedures import procedure
-from rathaus.output.domain import bekanntgabe
-from rathaus.output.mail import notification, send
+from rathaus.output.bescheid import TemplateRefused, context, environment, render, template_name
+from rathaus.output.decisions import V1_CHANNEL, stored
+from rathaus.output.domain import (
+    AKTE,
+    CHANNEL_LABELS,
+    EMAIL,
+    POSTKORB,
+    bekanntgabe,
+    choose_channel,
+    forwarded_data,
+    german_date,
+    german_datetime,
+    local_day,
+)
+from rathaus.output.mail import Mailer
 from rathaus.output.render import Seal, render_pdf
-from rathaus.output.store import bescheide
+from rathaus.output.store import bescheide, uebermittlungen
 from rathaus.platform.kernel import Kernel, UnitOfWork
+from rathaus.platform.kernel.procedures import Definition
+from rathaus.platform.kernel.procedures.model import Unit
+from rathaus.platform.kernel.procedures.pins import pin
 
 log = logging.getLogger("rathaus.output")
-MAX_MAIL_ATTEMPTS = 8
+FORWARD_NAMESPACE = uuid.UUID("5f1d3c1e-8a52-4d4e-9a0b-6f7574707574")
+MAIL_LABELS = {"sent": "versandt", "pending": "ausstehend", "sending": "ausstehend", "failed": "abgewiesen"}
 
 
 class Output:
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
+        self.procedures = kernel.procedures
         self.seal = Seal(kernel.settings.data_dir / "output" / "siegel")
-        self.mail_wakeup = asyncio.Event()
+        self.mailer = Mailer(kernel)
+        environment(self.procedures)  # the template sandbox, built once for the process
+
+    # -- the two halves of a delivery ------------------------------------------------------
 
     async def _row(self, uow: UnitOfWork, case_id: str) -> dict[str, Any]:
-        row = (
-            (await uow.session.execute(sa.select(bescheide).where(bescheide.c.case_id == case_id)))
-            .mappings()
-            .first()
-        )
+        # locked (PostgreSQL; SQLite's writers queue anyway): the decision and the command of
+        # one case handled at once by two replicas must each see the other's half, or neither
+        # would deliver. Two first halves both inserting: one fails on the key and is retried.
+        query = sa.select(bescheide).where(bescheide.c.case_id == case_id).with_for_update()
+        row = (await uow.session.execute(query)).mappings().first()
         if row is None:
             await uow.session.execute(bescheide.insert().values(case_id=case_id))
             return {"case_id": case_id, "decision": None, "command": None, "sha256": None}
         return dict(row)
 
     async def on_decision(self, event: DecisionMade, uow: UnitOfWork) -> None:
-        row = await self._row(uow, event.case_id)
+        """A decision (v2) came: deliver it once its command is there too."""
+        await self._decided(uow, event.case_id, event.unit, event.aktenzeichen, msgspec.to_builtins(event), 2)
+
+    async def on_decision_v1(self, event: DecisionMadeV1, uow: UnitOfWork) -> None:
+        """A v1 decision (from before services as data): kept as it came, upcast to v2 when
+        it is rendered."""
+        await self._decided(uow, event.case_id, event.unit, event.aktenzeichen, msgspec.to_builtins(event), 1)
+
+    async def _decided(
+        self, uow: UnitOfWork, case_id: str, unit: str, aktenzeichen: str, raw: dict[str, Any], version: int
+    ) -> None:
+        row = await self._row(uow, case_id)
+        if row["sha256"] is not None:
+            return  # delivered already: the Bescheid stays what it was
         await uow.session.execute(
             bescheide.update()
-            .where(bescheide.c.case_id == event.case_id)
-            .values(decision=msgspec.to_builtins(event), unit=event.unit, aktenzeichen=event.aktenzeichen)
+            .where(bescheide.c.case_id == case_id)
+            .values(decision=raw, decision_version=version, unit=unit, aktenzeichen=aktenzeichen)
         )
-        await self._deliver_if_ready(uow, {**row, "decision": msgspec.to_builtins(event)})
+        await self._deliver_if_ready(uow, {**row, "decision": raw, "decision_version": version})
 
     async def on_command(self, event: DeliverDecision, uow: UnitOfWork) -> None:
+        """The workflow asks for the delivery. Its ``channel`` and ``template`` are not used:
+        the procedure version names the template and the recipient decides the channel."""
         row = await self._row(uow, event.case_id)
+        if row["sha256"] is not None:
+            return
+        command = msgspec.to_builtins(event)
         await uow.session.execute(
-            bescheide.update()
-            .where(bescheide.c.case_id == event.case_id)
-            .values(command=msgspec.to_builtins(event))
+            bescheide.update().where(bescheide.c.case_id == event.case_id).values(command=command)
         )
-        await self._deliver_if_ready(uow, {**row, "command": msgspec.to_builtins(event)})
+        await self._deliver_if_ready(uow, {**row, "command": command})
+
+    # -- rendering and delivery ---------------------------------------------------------------
 
     async def _deliver_if_ready(self, uow: UnitOfWork, row: dict[str, Any]) -> None:
         if row["decision"] is None or row["command"] is None or row["sha256"] is not None:
             return  # waiting for the other half, or delivered already
-        decision = msgspec.convert(row["decision"], DecisionMade)
-        command = row["command"]
-        proc = procedure(decision.service_id)
-        template = command.get("template") or proc.templates[decision.outcome]
+        version = row.get("decision_version") or 1
+        decision = stored(version, row["decision"], self.procedures)
+        # ProcedureChanged propagates: the message is retried, then dead-lettered for the operator
+        definition = self.procedures.pinned(
+            decision.service_id, decision.service_version, decision.procedure_digest
+        )
+        await pin(uow.session, definition, decision.case_id)
+        r = decision.recipient
+        channel = (
+            V1_CHANNEL
+            if version == 1
+            else choose_channel(
+                account_id=r.account_id, organisation=r.organisation is not None, email=r.email
+            )
+        )
         sent = datetime.now(UTC)
-        context = {
-            **msgspec.to_builtins(decision),
-            "datum": sent.date().isoformat(),
-            "submitted": decision.decided_at[:10],
-        }
-        pdf = await asyncio.to_thread(lambda: self.seal.apply(render_pdf(template, context)))
+        day = local_day(sent)
+        template = template_name(definition, decision.outcome, decision.mode)
+        values = context(
+            definition, decision, unit=self._unit(decision, definition), channel=channel, day=day
+        )
+        try:
+            pdf = await asyncio.to_thread(self._pdf, definition, template, values)
+        except TemplateRefused as refused:  # reported; the consumer retries, then dead-letters it
+            log.error("the Bescheid of case %s was not rendered: %s", decision.case_id, refused)
+            raise
         ref = await self.kernel.blobs.put(
             "output", pdf, media_type="application/pdf", filename=f"Bescheid-{decision.aktenzeichen}.pdf"
         )
-        notice = bekanntgabe(sent.date()).isoformat()
-        channel = command.get("channel") or proc.delivery.channel
+        notice = self._bekanntgabe(channel, day)
+        mail = {
+            POSTKORB: "pending" if definition.procedure.delivery.notify_email and r.email else "none",
+            EMAIL: "pending",
+            AKTE: "none",
+        }[channel]
         await uow.session.execute(
             bescheide.update()
             .where(bescheide.c.case_id == decision.case_id)
@@ -89,8 +148,8 @@ class Output:
                 sent_at=sent.isoformat(),
                 bekanntgabe=notice,
                 channel=channel,
-                mail_to=decision.recipient.email,
-                mail_status="pending" if proc.delivery.notify_email else "none",
+                mail_to=r.email,
+                mail_status=mail,
             )
         )
         await uow.emit(
@@ -106,52 +165,83 @@ class Output:
             ),
             subject=decision.case_id,
         )
-        self.mail_wakeup.set()
+        await self._forward(uow, decision, definition, sent)
+        if mail == "pending":  # the mail loop reads committed rows: wake it after the commit
+            sa.event.listen(
+                uow.session.sync_session, "after_commit", lambda _s: self.mailer.wake(), once=True
+            )
 
-    async def send_pending_mails(self) -> int:
-        """Send notifications not yet sent; each at most once. Returns how many went out."""
-        if self.kernel.settings.smtp.host is None:
-            return 0
-        async with self.kernel.db.session() as s:
-            rows = (
-                await s.execute(
-                    sa.select(bescheide.c.case_id, bescheide.c.mail_to, bescheide.c.aktenzeichen).where(
-                        bescheide.c.mail_status == "pending", bescheide.c.mail_attempts < MAX_MAIL_ATTEMPTS
-                    )
-                )
-            ).all()
-        sent = 0
-        for case_id, to, az in rows:
-            try:
-                await send(self.kernel.settings, notification(self.kernel.settings, to, az))
-                status, sent = "sent", sent + 1
-            except Exception as exc:  # the mail server may be down: try again later
-                log.warning("notification for a delivery could not be sent: %s", type(exc).__name__)
-                status = "pending"
-            async with self.kernel.db.session() as s:
-                await s.execute(
-                    bescheide.update()
-                    .where(bescheide.c.case_id == case_id)
-                    .values(mail_status=status, mail_attempts=bescheide.c.mail_attempts + 1)
-                )
-        return sent
+    def _pdf(self, definition: Definition, template: str, values: dict[str, Any]) -> bytes:
+        return self.seal.apply(render_pdf(render(self.procedures, definition, template, values)))
 
-    async def mail_loop(self) -> None:
-        while True:
-            self.mail_wakeup.clear()  # before the round, so a delivery during it is not missed
-            try:
-                await self.send_pending_mails()
-            except Exception:
-                log.exception("mail round failed")
-            with contextlib.suppress(TimeoutError):  # retry failed mails at least every 30 s
-                await asyncio.wait_for(self.mail_wakeup.wait(), timeout=30)
+    def _unit(self, decision: DecisionMade, definition: Definition) -> Unit:
+        units = self.procedures.units
+        unit = units.get(decision.unit) or units.get(definition.procedure.unit)
+        if unit is None:
+            raise RuntimeError(f"Die Organisationseinheit {decision.unit} steht nicht in einheiten.toml.")
+        return unit
+
+    @staticmethod
+    def _bekanntgabe(channel: str, day: date) -> str:
+        if channel == AKTE:
+            # Nothing was sent, so nothing is notified yet: legally the Bescheid takes effect
+            # when it is handed out. DecisionDelivered needs a date, and the day it was filed
+            # is the earliest it can be; no deadline may be counted from it.
+            return day.isoformat()
+        return bekanntgabe(day).isoformat()
+
+    async def _forward(
+        self, uow: UnitOfWork, decision: DecisionMade, definition: Definition, sent: datetime
+    ) -> None:
+        """The authorities the procedure names for this outcome get only their fields, once."""
+        for entry in definition.procedure.forward:
+            if decision.outcome not in entry.outcomes:
+                continue
+            event_id = str(uuid.uuid5(FORWARD_NAMESPACE, f"{decision.case_id}:{entry.recipient}"))
+            data = forwarded_data(entry.fields, decision.data)
+            await uow.session.execute(
+                uebermittlungen.insert().values(
+                    event_id=event_id,
+                    case_id=decision.case_id,
+                    aktenzeichen=decision.aktenzeichen,
+                    unit=decision.unit,
+                    recipient=entry.recipient,
+                    recipient_name=entry.name,
+                    legal_basis=entry.legal_basis,
+                    fields=sorted(data),
+                    sent_at=sent.isoformat(),
+                )
+            )
+            await uow.emit(
+                AuthorityNotified(
+                    case_id=decision.case_id,
+                    aktenzeichen=decision.aktenzeichen,
+                    service_id=decision.service_id,
+                    recipient=entry.recipient,
+                    recipient_name=entry.name,
+                    legal_basis=entry.legal_basis,
+                    data=data,
+                    sent_at=sent.isoformat(),
+                ),
+                subject=decision.case_id,
+                event_id=event_id,
+            )
+
+    # -- the staff page ------------------------------------------------------------------------
 
     async def deliveries(self, unit: str) -> list[dict[str, Any]]:
-        async with self.kernel.db.session() as s:
+        """The unit's deliveries, newest first, as the page shows them."""
+        async with self.kernel.db.read() as s:
             rows = (
                 (
                     await s.execute(
-                        sa.select(bescheide)
+                        sa.select(
+                            bescheide.c.aktenzeichen,
+                            bescheide.c.sent_at,
+                            bescheide.c.bekanntgabe,
+                            bescheide.c.channel,
+                            bescheide.c.mail_status,
+                        )
                         .where(bescheide.c.unit == unit, bescheide.c.sha256.is_not(None))
                         .order_by(bescheide.c.sent_at.desc())
                     )
@@ -159,4 +249,35 @@ class Output:
                 .mappings()
                 .all()
             )
-        return [dict(r) for r in rows]
+        return [
+            {
+                "aktenzeichen": r["aktenzeichen"],
+                "sent_at": german_datetime(r["sent_at"]),
+                "bekanntgabe": "–" if r["channel"] == AKTE else german_date(r["bekanntgabe"]),
+                "channel": CHANNEL_LABELS.get(r["channel"], r["channel"]),
+                "mail": MAIL_LABELS.get(r["mail_status"], "keine"),
+            }
+            for r in rows
+        ]
+
+    async def forwards(self, unit: str) -> list[dict[str, Any]]:
+        """What the unit's cases sent to other authorities: to whom, on which legal basis,
+        when (never the data itself)."""
+        async with self.kernel.db.read() as s:
+            rows = (
+                (
+                    await s.execute(
+                        sa.select(
+                            uebermittlungen.c.aktenzeichen,
+                            uebermittlungen.c.recipient_name,
+                            uebermittlungen.c.legal_basis,
+                            uebermittlungen.c.sent_at,
+                        )
+                        .where(uebermittlungen.c.unit == unit)
+                        .order_by(uebermittlungen.c.sent_at.desc(), uebermittlungen.c.recipient_name)
+                    )
+                )
+                .mappings()
+                .all()
+            )
+        return [{**r, "sent_at": german_datetime(r["sent_at"])} for r in rows]

@@ -1,4 +1,5 @@
-"""Staff page of output management: the delivery log of the own unit."""
+"""Staff page of output management: the own unit's deliveries and what its cases sent to
+other authorities."""
 
 from __future__ import annotations
 
@@ -20,7 +21,12 @@ def routes(output: Output) -> list[HTTPRouteHandler]:
         if staff is None:
             return Redirect(f"{PREFIX}/anmelden")
         return Template(
-            "deliveries.html", context={"staff": staff, "rows": await output.deliveries(staff.unit)}
+            "deliveries.html",
+            context={
+                "staff": staff,
+                "rows": await output.deliveries(staff.unit),
+                "forwards": await output.forwards(staff.unit),
+            },
         )
 
     return [*login_routes(output.kernel, PREFIX), deliveries]
