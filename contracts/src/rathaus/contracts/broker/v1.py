@@ -60,6 +60,8 @@ class TransparencyEntry(msgspec.Struct, frozen=True, kw_only=True):
     registers: list[str]
     case_id: str
     released: bool
+    attributes: list[str] = []  # the register attributes asked for, e.g. "melderegister.strasse"
+    data: list[str] = []  # the same in German words, a line per register
 
 
 class TransparencyLog(msgspec.Struct, frozen=True, kw_only=True):

@@ -19,7 +19,7 @@ class DecisionDelivered(Event, frozen=True, kw_only=True):
     service_id: str
     outcome: str
     document: BlobRef  # the PDF/A Bescheid
-    channel: str  # "postkorb"
+    channel: str  # "postkorb" | "email" (the Bescheid attached) | "akte" (filed only, nothing sent)
     sent_at: str  # ISO datetime
     bekanntgabe: str  # ISO date
 

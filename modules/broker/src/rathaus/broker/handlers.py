@@ -206,6 +206,8 @@ class Broker:
                     registers=e.registers,
                     case_id=e.case_id,
                     released=e.released,
+                    attributes=e.attributes,
+                    data=e.data,
                 )
                 for e in await self.exchanges(query)
             ]

@@ -16,6 +16,7 @@ import traceback
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar, cast
+from urllib.parse import quote
 
 import msgspec
 from faststream.middlewares import AckPolicy
@@ -34,6 +35,9 @@ from rathaus.platform.kernel.telemetry import case_context
 from rathaus.platform.kernel.uow import Transactions, UnitOfWork
 
 log = logging.getLogger("rathaus.consumer")
+ERROR_SAFE = (
+    " !\"#$&'()*+,-./:;<=>?@[]^_`{|}~"  # printable ASCII stays readable; "%" and the rest are encoded
+)
 E = TypeVar("E", bound=Event)
 Handler = Callable[[Any, UnitOfWork], Awaitable[None]]
 
@@ -231,7 +235,8 @@ class EventConsumer:
             "Nats-Msg-Id": f"dl:{self.module}:{key}",
             "Rathaus-Consumer": self.module,
             "Rathaus-Subject": original,
-            "Rathaus-Error": error[:1000],
+            # NATS headers carry ASCII: German messages (umlauts) travel percent-encoded
+            "Rathaus-Error": quote(error[:1000], safe=ERROR_SAFE),
             "Rathaus-Deliveries": str(deliveries),
             "Rathaus-Failed-At": str(time.time()),
         }

@@ -8,6 +8,7 @@ the replay is accepted. If the replay fails again, it comes back as a new entry.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 import msgspec
 from nats.aio.client import Client
@@ -58,7 +59,7 @@ async def list_dead_letters(nc: Client, consumer: str | None = None) -> list[Dea
                 subject=headers.get("Rathaus-Subject", ""),
                 event_id=event_id,
                 event_type=event_type,
-                error=headers.get("Rathaus-Error", ""),
+                error=unquote(headers.get("Rathaus-Error", "")),
                 deliveries=int(headers.get("Rathaus-Deliveries", "0")),
                 failed_at=float(headers.get("Rathaus-Failed-At", "0")),
                 data=msg.data or b"",

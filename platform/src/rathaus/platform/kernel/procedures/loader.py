@@ -381,7 +381,13 @@ class Compiler:
             )
         if e.compute and e.kind not in ("hidden", "locked"):
             self.problem(at, "Ein berechneter Wert steht in einem Feld der Art hidden oder locked.")
-        if e.kind == "locked" and e.prefill and e.prefill_mode != "required" and not e.compute:
+        from_directory = e.prefill.startswith(DIRECTORY_SOURCE + ".")
+        if (
+            e.kind == "locked"
+            and e.prefill
+            and e.prefill_mode != "required"
+            and not (e.compute or from_directory)
+        ):
             self.problem(
                 at,
                 'Ein gesperrtes Feld mit Quelle wird verpflichtend vorbefüllt (prefill_mode = "required").',
