@@ -94,6 +94,7 @@ async def test_a_v1_application_opens_a_case_documents_follow_and_a_clerk_decide
     assert "Angaben zum Fahrzeug" in page and "M-EM 1964" in page
     assert "Ich bin Halterin oder Halter des Fahrzeugs</dd>" in page.replace("\n", "")
     assert "12.08.1964" in page
+    assert "fs.pdf" in page  # the file field names the uploaded file
     # the proposed reasons come from the procedure
     assert "§ 45 Abs. 1b Nr. 2a StVO liegen vor" in page
     original = await clerk.http.get(f"{PREFIX}/vorgaenge/{case_id}/dokumente/1/original")

@@ -40,7 +40,8 @@ OLD_CASE = {
 }
 
 
-async def test_an_old_database_upgrades_and_gains_new_units(settings: Settings, tmp_path: Path) -> None:
+async def test_an_old_database_upgrades_and_gains_new_units(any_database: Settings, tmp_path: Path) -> None:
+    settings = any_database
     kernel = Kernel("eakte", settings)
     app = bootstrap(kernel)
 

@@ -1,5 +1,4 @@
-"""Deciding a case: by a clerk, automatically (§ 35a VwVfG) or by fiction (§ 42a VwVfG),
-and the co-signing units' part before it (Mitzeichnung)."""
+"""Deciding a case: by a clerk, automatically (§ 35a VwVfG) or by fiction (§ 42a VwVfG)."""
 
 from __future__ import annotations
 
@@ -16,28 +15,23 @@ from rathaus.contracts.platform.v1 import FictionReached, RequestDecision
 from rathaus.eakte.domain import (
     COSIGNED,
     DECIDING_ROLES,
-    MITZEICHNUNG,
-    PENDING,
     SYSTEM,
     Cosignature,
     DecisionRefused,
     Staff,
     automatic_reasons,
-    check_cosign,
     check_decision,
     decision_facts,
     fiction_reasons,
 )
-from rathaus.eakte.handlers.cases import CaseHandlers
 from rathaus.eakte.handlers.common import now, record
-from rathaus.eakte.store import beteiligungen, decisions, vorgaenge
+from rathaus.eakte.handlers.cosigning import CosignHandlers
+from rathaus.eakte.store import decisions, vorgaenge
 from rathaus.platform.kernel import UnitOfWork
 from rathaus.platform.kernel.calendar import is_holiday
 from rathaus.platform.kernel.procedures import Definition, Inputs, ProcedureChanged
 from rathaus.platform.kernel.procedures.engine import evaluate
 from rathaus.platform.kernel.procedures.expressions import truthy
-
-COSIGN_STEP = 1  # every co-signing unit at once; a Geschäftsgang numbers its steps
 
 
 def automatic_verdict(
@@ -59,7 +53,7 @@ def automatic_verdict(
     return True, ""
 
 
-class DecisionHandlers(CaseHandlers):
+class DecisionHandlers(CosignHandlers):
     # -- commands of the workflow -------------------------------------------------------------
 
     async def request_decision(self, event: RequestDecision, uow: UnitOfWork) -> None:
@@ -87,26 +81,6 @@ class DecisionHandlers(CaseHandlers):
         await self._ask_cosigners(uow, row, definition)
         if event.mode == "automatic":
             await self._decide_automatically(uow, row, definition)
-
-    async def _ask_cosigners(self, uow: UnitOfWork, row: dict[str, Any], definition: Definition) -> None:
-        s = uow.session
-        asked = {r["unit"] for r in await self.cosignatures(s, row["case_id"])}
-        for unit in definition.procedure.decision.cosign:
-            if unit == row["unit"] or unit in asked:
-                continue
-            await s.execute(
-                beteiligungen.insert().values(
-                    case_id=row["case_id"],
-                    step=COSIGN_STEP,
-                    unit=unit,
-                    kind=MITZEICHNUNG,
-                    status=PENDING,
-                    note="",
-                    requested_at=now(),
-                )
-            )
-            asked.add(unit)
-            await record(s, SYSTEM, "mitzeichnung_angefordert", row["case_id"], {"unit": unit})
 
     async def _decide_automatically(
         self, uow: UnitOfWork, row: dict[str, Any], definition: Definition
@@ -215,37 +189,6 @@ class DecisionHandlers(CaseHandlers):
                 )
         except IntegrityError:  # the system (fiction, automatic) decided in the same moment
             raise DecisionRefused("Dieser Vorgang ist bereits entschieden.") from None
-
-    async def cosign(self, member: Staff, case_id: str, action: str, note: str) -> None:
-        """A co-signing unit co-signs (``mitgezeichnet``) or objects (``einwaende``, with a
-        note); raises DecisionRefused with a message, PermissionError when not involved."""
-        if member.role not in DECIDING_ROLES:
-            raise DecisionRefused("Mitzeichnen können Sachbearbeitung oder Leitung.")
-        async with self.kernel.transaction() as uow:
-            s = uow.session
-            mine = [r for r in await self.cosignatures(s, case_id) if r["unit"] == member.unit]
-            if not mine:
-                raise PermissionError(case_id)
-            current = mine[-1]
-            taken = await self.taken(s, case_id)
-            note = check_cosign(
-                action,
-                note,
-                Cosignature(current["unit"], current["status"], current["note"]),
-                decided=taken is not None,
-            )
-            await s.execute(
-                beteiligungen.update()
-                .where(beteiligungen.c.pk == current["pk"])
-                .values(status=action, note=note, by=member.username, at=now())
-            )
-            await record(
-                s,
-                member.username,
-                "mitgezeichnet" if action == COSIGNED else "einwaende_erhoben",
-                case_id,
-                {"unit": member.unit, "vermerk": note},
-            )
 
     # -- recording ------------------------------------------------------------------------------
 
