@@ -70,10 +70,10 @@ async def test_co_signing_by_a_second_unit_over_the_pages(
         "Absetzcontainer",  # a code list's name, not its code
         "01.07.2026",  # dates in German
         "462,50 €",  # money
-        '<h4 class="kern-title">Ort der Nutzung</h4>',  # a nested group
-        '<h4 class="kern-title">Flächen</h4>',  # a repeating group and its rows
-        '<h5 class="kern-title">Fläche 1</h5>',
-        '<h5 class="kern-title">Fläche 2</h5>',
+        '<h4 class="kern-label">Ort der Nutzung</h4>',  # a nested group
+        '<h4 class="kern-label">Flächen</h4>',  # a repeating group and its rows
+        '<h5 class="kern-label">Fläche 1</h5>',
+        '<h5 class="kern-label">Fläche 2</h5>',
         "12,5",
         "Die Fläche liegt in einer Fußgängerzone.",  # the warning the applicant submitted anyway
         "Die Nutzung beeinträchtigt den Verkehr nicht unzumutbar.",  # proposed reasons

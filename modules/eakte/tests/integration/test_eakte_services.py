@@ -164,6 +164,17 @@ async def test_fiction_when_nobody_decided_and_the_clerk_in_either_order(office:
     assert len(decisions) == 1 and decisions[0]["data"]["mode"] == "clerk"
     assert decisions[0]["data"]["outcome"] == "refused" and decisions[0]["data"]["facts"] == {}
 
+    # a procedure without a fiction: the command only leaves a note
+    none = await office.submit("test-mitzeichnung", {"art": "container"})
+    await office.wait_for("case.opened.v1", none)
+    await office.fiction(none, basis, "2026-10-01T00:00:00+00:00")
+
+    async def ignored() -> bool:
+        return "fiktion_gegenstandslos" in await actions(office, none)
+
+    await eventually(ignored)
+    assert not office.of("decision.made.v2", none)
+
 
 async def test_a_changed_version_is_not_opened_and_order_does_not_matter(office: Any) -> None:
     import uuid

@@ -154,8 +154,50 @@ def test_the_automatic_rule_is_evaluated_on_the_case_data(procedure_dir: Path) -
     assert not holds and "exemplare <= 3" in why
     holds, why = automatic_verdict(automatic, {})  # empty is false: a clerk decides
     assert not holds
-    # without a rule the system always decides, unless a co-signature is outstanding
-    cosigned = procedures.get("test-mitzeichnung", 1)
-    assert automatic_verdict(cosigned, {}) == (True, "")
-    holds, why = automatic_verdict(cosigned, {}, [Cosignature("KVR-III/11", PENDING)])
+    # a co-signature outstanding: a clerk decides
+    holds, why = automatic_verdict(automatic, {"exemplare": 1}, [Cosignature("KVR-III/11", PENDING)])
     assert not holds and "Mitzeichnung" in why
+    # a procedure a clerk decides is never decided by the system, whatever the command says
+    holds, why = automatic_verdict(procedures.get("test-mitzeichnung", 1), {})
+    assert not holds and "keine automatische Entscheidung" in why
+
+
+def test_without_a_rule_the_system_always_decides_an_automatic_procedure(tmp_path: Path) -> None:
+    from rathaus.eakte.handlers.decisions import automatic_verdict
+    from rathaus.platform.kernel.procedures import Procedures
+
+    folder = tmp_path / "immer"
+    folder.mkdir()
+    (folder / "v1.toml").write_text(
+        """
+id = "test-immer"
+version = 1
+title = "Immer automatisch"
+summary = "Test."
+lebenslagen = ["Test"]
+unit = "AWM-3/1"
+aktenplan = "712.10"
+[decision]
+mode = "automatic"
+refusable = false
+[template_texts]
+granted = "<p>Bestätigt.</p>"
+[open_data]
+dataset = "test-immer"
+title = "Test"
+summary = "Test"
+[[form]]
+name = "termin"
+kind = "group"
+label = "Termin"
+[[form]]
+name = "wunschtag"
+parent = "termin"
+label = "Wunschtag"
+datatype = "date"
+""",
+        encoding="utf-8",
+    )
+    always = Procedures.load([tmp_path]).get("test-immer", 1)
+    assert always.automatic_if is None
+    assert automatic_verdict(always, {}) == (True, "")

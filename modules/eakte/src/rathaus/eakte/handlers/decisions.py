@@ -40,6 +40,8 @@ def automatic_verdict(
     """Whether the system may grant on its own (§ 35a VwVfG): the procedure's
     ``automatic_if`` holds on the case's data (no rule: always), and no co-signature is
     outstanding. Else the German reason why a clerk decides."""
+    if definition.procedure.decision.mode != "automatic":
+        return False, "Das Verfahren sieht keine automatische Entscheidung vor."
     rule = definition.automatic_if
     if rule is not None:
         try:
@@ -132,6 +134,16 @@ class DecisionHandlers(CosignHandlers):
                 },
             )
             return
+        definition = self.definition(row)
+        if not definition.procedure.decision.fiction_days:
+            await record(
+                s,
+                SYSTEM,
+                "fiktion_gegenstandslos",
+                event.case_id,
+                {"grund": "Das Verfahren kennt keine Genehmigungsfiktion.", "frist": event.deadline},
+            )
+            return
         try:
             day = date.fromisoformat(event.deadline[:10])
         except ValueError:
@@ -139,7 +151,7 @@ class DecisionHandlers(CosignHandlers):
         await self._record(
             uow,
             row,
-            self.definition(row),
+            definition,
             outcome="granted",
             reasons=fiction_reasons(event.basis, event.deadline),
             mode="fiction",
