@@ -23,10 +23,15 @@ def bootstrap(kernel: Kernel) -> ModuleApp:
     async def seed_demo() -> None:
         await seed(kernel, eakte)
 
+    async def organisation() -> None:
+        # units and file-plan entries new in the procedure data, on every start
+        await eakte.sync_organisation()
+
     return ModuleApp(
         routes=routes(eakte),
         templates=HERE / "templates",
         migrations=HERE / "migrations",
         metadata=metadata,
+        on_start=[organisation],
         seed=seed_demo,
     )

@@ -1,9 +1,10 @@
-"""Rules of the E-Akte: Aktenzeichen, audit chain, decisions. Plain Python."""
+"""Rules of the E-Akte: Aktenzeichen, audit chain, decisions, facts, co-signing. Plain Python."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -11,7 +12,9 @@ from typing import Any
 from rathaus.contracts.aktenzeichen import format_aktenzeichen
 
 ROLES = ("sachbearbeitung", "leitung", "poststelle")
+DECIDING_ROLES = ("sachbearbeitung", "leitung")
 OUTCOMES = {"granted": "Bewilligen", "refused": "Ablehnen"}
+MODES = {"clerk": "durch die Sachbearbeitung", "automatic": "automatisch", "fiction": "durch Fiktion"}
 STATUS_TEXT = {
     "eingegangen": "Eingegangen",
     "in_pruefung": "In Prüfung",
@@ -20,10 +23,24 @@ STATUS_TEXT = {
     "zugestellt": "Zugestellt",
 }
 GENESIS = "0" * 64
+SYSTEM = "system"
+DEFAULT_REASONS = "Die Voraussetzungen für die Erteilung liegen vor."
+MIN_REASONS = 20  # characters of a refusal's reasons, and of an objection's note
+
+# Mitzeichnung (co-signing), one row per co-signing unit; grows into a Geschäftsgang
+# (xdomea Beteiligungsschritt) with further kinds and steps later.
+MITZEICHNUNG = "mitzeichnung"
+PENDING, COSIGNED, OBJECTED = "angefordert", "mitgezeichnet", "einwaende"
+COSIGN_STATUS_TEXT = {
+    PENDING: "Zur Mitzeichnung",
+    COSIGNED: "Mitgezeichnet",
+    OBJECTED: "Einwände erhoben",
+}
+COSIGN_ACTIONS = {COSIGNED: "Mitzeichnen", OBJECTED: "Einwände erheben"}
 
 
 class DecisionRefused(ValueError):
-    """A decision that cannot be taken as asked; the message is for the clerk."""
+    """A decision or co-signature that cannot be taken as asked; the message is for the clerk."""
 
 
 @dataclass(frozen=True)
@@ -33,6 +50,25 @@ class Staff:
     display_name: str
     role: str
     unit: str
+
+
+@dataclass(frozen=True)
+class Taken:
+    """A decision already recorded for a case."""
+
+    outcome: str
+    mode: str
+    decided_at: str
+    reasons: str = ""
+
+
+@dataclass(frozen=True)
+class Cosignature:
+    """A co-signing unit's part in a case (Mitzeichnung)."""
+
+    unit: str
+    status: str
+    note: str = ""
 
 
 def aktenzeichen(aktenplan: str, year: int, serial: int) -> str:
@@ -55,24 +91,139 @@ def verify_chain(entries: list[dict[str, Any]]) -> bool:
     return True
 
 
-def validate_decision(outcome: str, reasons: str) -> str:
-    """The reasons to record; raises DecisionRefused with a message for the form."""
-    if outcome not in OUTCOMES:
-        raise DecisionRefused("Bitte wählen Sie „Bewilligen“ oder „Ablehnen“.")
+# -- who applied ------------------------------------------------------------------------------
+
+
+def party_name(party: dict[str, Any]) -> str:
+    """How an Akte is titled after its applicant: a person, an organisation, or anonymous."""
+    organisation = party.get("organisation")
+    if organisation and organisation.get("name"):
+        return str(organisation["name"])
+    person = party.get("person")
+    if person and (person.get("family_name") or person.get("given_name")):
+        return ", ".join(p for p in (person.get("family_name"), person.get("given_name")) if p)
+    return "anonym"
+
+
+def akte_title(service_title: str, party: dict[str, Any], limit: int = 200) -> str:
+    title = f"{service_title} – {party_name(party)}"
+    return title if len(title) <= limit else title[: limit - 1] + "…"
+
+
+# -- decisions -----------------------------------------------------------------------------------
+
+
+def outcomes(refusable: bool) -> dict[str, str]:
+    """The outcomes a clerk can choose for a procedure."""
+    return {k: v for k, v in OUTCOMES.items() if refusable or k != "refused"}
+
+
+def check_decision(
+    outcome: str,
+    reasons: str,
+    *,
+    refusable: bool,
+    taken: Taken | None = None,
+    cosignatures: Iterable[Cosignature] = (),
+    unit_names: dict[str, str] | None = None,
+    proposed: str = "",
+) -> str:
+    """The reasons to record for a clerk's decision; raises DecisionRefused with a message.
+
+    Co-signing (Mitzeichnung): while a co-signing unit has not answered, nothing can be
+    decided. An objection (Einwände) blocks a grant — the objecting unit may still
+    co-sign after all — but not a refusal: refusing is how the responsible unit follows
+    an objection, and the refusal carries its own reasons.
+    """
+    names = unit_names or {}
+    if outcome not in OUTCOMES or (outcome == "refused" and not refusable):
+        choices = "„Bewilligen“ oder „Ablehnen“" if refusable else "„Bewilligen“"
+        raise DecisionRefused(f"Bitte wählen Sie {choices}.")
+    if taken is not None:
+        if taken.mode == "fiction":
+            raise DecisionRefused(
+                "Die Genehmigung gilt bereits als erteilt (Genehmigungsfiktion, § 42a VwVfG): "
+                "Die Frist für die Entscheidung ist abgelaufen. Eine Entscheidung ist nicht mehr möglich."
+            )
+        raise DecisionRefused("Dieser Vorgang ist bereits entschieden.")
+    listed = list(cosignatures)
+    pending = [names.get(c.unit, c.unit) for c in listed if c.status == PENDING]
+    if pending:
+        raise DecisionRefused(
+            f"Die Mitzeichnung durch {', '.join(pending)} steht noch aus. "
+            "Entscheiden können Sie, sobald alle beteiligten Stellen mitgezeichnet oder Einwände erhoben haben."
+        )
+    objecting = [names.get(c.unit, c.unit) for c in listed if c.status == OBJECTED]
+    if objecting and outcome == "granted":
+        raise DecisionRefused(
+            f"{', '.join(objecting)} hat Einwände erhoben. Bewilligen können Sie erst, wenn die Stelle "
+            "doch mitzeichnet; ablehnen können Sie mit Begründung."
+        )
     reasons = reasons.strip()
-    if outcome == "refused" and len(reasons) < 20:
-        raise DecisionRefused("Eine Ablehnung braucht eine Begründung (mindestens 20 Zeichen).")
-    return reasons or "Die Voraussetzungen für die Erteilung liegen vor."
+    if outcome == "refused" and len(reasons) < MIN_REASONS:
+        raise DecisionRefused(f"Eine Ablehnung braucht eine Begründung (mindestens {MIN_REASONS} Zeichen).")
+    return reasons or proposed.strip() or DEFAULT_REASONS
 
 
-def permit_facts(form: dict[str, str], today: date, valid_days: int, fee_cents: int) -> dict[str, str]:
-    """What the Bescheid grants: vehicle, zone, validity, fee."""
-    until = today + timedelta(days=valid_days) if valid_days else today
-    return {
-        "kennzeichen": form.get("kennzeichen", ""),
-        "parkzone": form.get("parkzone", ""),
-        "stadtbezirk": form.get("stadtbezirk", ""),
-        "gueltig_ab": today.isoformat(),
-        "gueltig_bis": until.isoformat(),
-        "gebuehr": f"{fee_cents // 100},{fee_cents % 100:02d} EUR",
-    }
+def check_cosign(action: str, note: str, current: Cosignature | None, *, decided: bool) -> str:
+    """The note to record for a co-signing unit's answer; raises DecisionRefused."""
+    if current is None:
+        raise DecisionRefused(
+            "Ihre Organisationseinheit ist an diesem Vorgang nicht zur Mitzeichnung beteiligt."
+        )
+    if decided:
+        raise DecisionRefused("Der Vorgang ist bereits entschieden; die Mitzeichnung ist abgeschlossen.")
+    if action not in COSIGN_ACTIONS:
+        raise DecisionRefused("Bitte wählen Sie „Mitzeichnen“ oder „Einwände erheben“.")
+    if current.status == COSIGNED:
+        raise DecisionRefused("Ihre Organisationseinheit hat bereits mitgezeichnet.")
+    note = note.strip()
+    if action == OBJECTED and len(note) < MIN_REASONS:
+        raise DecisionRefused(f"Einwände brauchen eine Begründung (mindestens {MIN_REASONS} Zeichen).")
+    return note
+
+
+def automatic_reasons(title: str, version: int, proposed: str) -> str:
+    """The reasons of a decision the system took alone (§ 35a VwVfG)."""
+    text = (
+        "Dieser Bescheid wurde vollständig durch automatische Einrichtungen erlassen (§ 35a VwVfG). "
+        f"Nach den Angaben im Antrag liegen die Voraussetzungen des Verfahrens „{title}“ "
+        f"(Version {version}) vor."
+    )
+    return f"{text} {proposed.strip()}" if proposed.strip() else text
+
+
+def fiction_reasons(basis: str, deadline: str) -> str:
+    """The reasons of a permit that counts as granted (§ 42a VwVfG)."""
+    return (
+        f"Die beantragte Genehmigung gilt als erteilt ({basis}): Über den vollständigen Antrag "
+        f"wurde nicht innerhalb der Frist entschieden, die am {german_date(deadline)} abgelaufen ist."
+    )
+
+
+# -- facts --------------------------------------------------------------------------------------
+
+
+def euro(cents: int) -> str:
+    """3000 -> '30,00 EUR'; 123450 -> '1.234,50 EUR'."""
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(cents), 100)
+    return f"{sign}{whole:,}".replace(",", ".") + f",{rest:02d} EUR"
+
+
+def german_date(iso: str) -> str:
+    try:
+        return date.fromisoformat(iso[:10]).strftime("%d.%m.%Y")
+    except ValueError:
+        return iso
+
+
+def decision_facts(outcome: str, day: date, valid_days: int, fee_cents: int) -> dict[str, str]:
+    """What a decision fixes: a grant's validity (when the procedure has one) and its fee."""
+    if outcome != "granted":
+        return {}
+    facts = {"gebuehr": euro(fee_cents), "gebuehr_cent": str(fee_cents)}
+    if valid_days > 0:
+        facts["gueltig_ab"] = day.isoformat()
+        facts["gueltig_bis"] = (day + timedelta(days=valid_days)).isoformat()
+    return facts

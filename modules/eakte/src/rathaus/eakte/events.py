@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from rathaus.contracts.input.v1 import DocumentRouted
 from rathaus.contracts.output.v1 import DecisionDelivered
-from rathaus.contracts.platform.v1 import DecisionOverdue, RequestDecision
-from rathaus.contracts.portal.v1 import ApplicationSubmitted
+from rathaus.contracts.platform.v1 import DecisionOverdue, FictionReached, RequestDecision
+from rathaus.contracts.portal import v1 as portal_v1
+from rathaus.contracts.portal import v2 as portal_v2
 from rathaus.eakte.handlers import EAkte
 from rathaus.platform.kernel.consumer import Subscriptions
 
 
 def subscribe(subs: Subscriptions, eakte: EAkte) -> None:
-    subs.on(ApplicationSubmitted)(eakte.open_case)
+    subs.on(portal_v2.ApplicationSubmitted)(eakte.open_case)
+    subs.on(portal_v1.ApplicationSubmitted)(eakte.open_case_v1)  # upcast to version 2
     subs.on(DocumentRouted)(eakte.file_document)
     subs.on(RequestDecision)(eakte.request_decision)
     subs.on(DecisionOverdue)(eakte.overdue)
+    subs.on(FictionReached)(eakte.fiction_reached)
     subs.on(DecisionDelivered)(eakte.file_bescheid)

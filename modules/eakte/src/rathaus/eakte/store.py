@@ -1,4 +1,5 @@
-"""Tables of the E-Akte: organisation, file plan, staff, Akten/Vorgänge/Dokumente, decisions, audit."""
+"""Tables of the E-Akte: organisation, file plan, staff, Akten/Vorgänge/Dokumente, decisions,
+co-signing (Beteiligungen), audit."""
 
 from __future__ import annotations
 
@@ -45,10 +46,15 @@ vorgaenge = sa.Table(
     sa.Column("akte_titel", sa.String(200), nullable=False),
     sa.Column("aktenplan", sa.String(32), nullable=False),
     sa.Column("service_id", sa.String(64), nullable=False),
+    sa.Column("service_version", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("procedure_digest", sa.String(64), nullable=False, server_default=""),
     sa.Column("unit", sa.String(32), nullable=False, index=True),
     sa.Column("status", sa.String(32), nullable=False),
-    sa.Column("applicant", sa.JSON, nullable=False),
-    sa.Column("form", sa.JSON, nullable=False),
+    sa.Column("applicant", sa.JSON, nullable=False),  # a Party (contracts.common_v2)
+    sa.Column("data", sa.JSON, nullable=False),  # the application's data, typed JSON
+    sa.Column("files", sa.JSON, nullable=False),  # file field -> {title, filename, document_type, sha256}
+    sa.Column("warnings", sa.JSON, nullable=False),  # hints the applicant saw and submitted anyway
+    sa.Column("stadtbezirk", sa.String(80), nullable=False, server_default=""),
     sa.Column("evidence", sa.JSON, nullable=False),
     sa.Column("opened_at", sa.String(40), nullable=False),
     sa.Column("submitted_at", sa.String(40), nullable=False),
@@ -79,8 +85,27 @@ decisions = sa.Table(
     sa.Column("case_id", sa.String(64), primary_key=True),
     sa.Column("outcome", sa.String(16), nullable=False),
     sa.Column("reasons", sa.Text, nullable=False),
-    sa.Column("decided_by", sa.String(36), nullable=False),
+    sa.Column("decided_by", sa.String(36), nullable=False),  # staff id or "system"
     sa.Column("decided_at", sa.String(40), nullable=False),
+    sa.Column("mode", sa.String(16), nullable=False, server_default="clerk"),
+    sa.Column("facts", sa.JSON),
+)
+# Who else takes part in a case: today the Mitzeichnung of a co-signing unit; a step
+# number and a kind so that a Geschäftsgang (xdomea Beteiligungsschritt) fits in later.
+beteiligungen = sa.Table(
+    "beteiligungen",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.String(64), nullable=False, index=True),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("unit", sa.String(32), nullable=False, index=True),
+    sa.Column("kind", sa.String(32), nullable=False),  # "mitzeichnung"
+    sa.Column("status", sa.String(32), nullable=False),  # angefordert | mitgezeichnet | einwaende
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("requested_at", sa.String(40), nullable=False),
+    sa.Column("by", sa.String(64)),  # username of whoever answered
+    sa.Column("at", sa.String(40)),  # when they answered
+    sa.UniqueConstraint("case_id", "step", "unit", "kind"),
 )
 audit = sa.Table(
     "audit",

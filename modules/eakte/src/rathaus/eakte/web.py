@@ -1,4 +1,4 @@
-"""The staff workspace (Arbeitsplatz): login, inbox, case page, decision; a JSON API."""
+"""The staff workspace (Arbeitsplatz): login, inbox, case page, decision, co-signing; a JSON API."""
 
 from __future__ import annotations
 
@@ -9,15 +9,17 @@ import secrets
 import time
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get, post
-from litestar.exceptions import NotAuthorizedException, NotFoundException, PermissionDeniedException
+from litestar.exceptions import ClientException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
 
+from rathaus.contracts.common import BlobRef
 from rathaus.contracts.eakte.rpc_v1 import StaffCredentials
 from rathaus.eakte import PREFIX
-from rathaus.eakte.domain import OUTCOMES, STATUS_TEXT, DecisionRefused, Staff
+from rathaus.eakte.domain import MODES, STATUS_TEXT, DecisionRefused, Staff, german_date
 from rathaus.eakte.handlers import EAkte
 
 API_CACHE_SECONDS = 30.0
@@ -36,7 +38,22 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         return member
 
     def page(name: str, member: Staff | None, **context: Any) -> Template:
-        return Template(name, context={"member": member, "status_text": STATUS_TEXT, **context})
+        return Template(
+            name,
+            context={
+                "member": member,
+                "status_text": STATUS_TEXT,
+                "modes": MODES,
+                "german_date": german_date,
+                **context,
+            },
+        )
+
+    async def case_view(member: Staff, case_id: str, **form: Any) -> Template:
+        found = await eakte.case(member, case_id)
+        if found is None:
+            raise PermissionDeniedException("Dieser Vorgang gehört nicht zu Ihrer Organisationseinheit.")
+        return page("case.html", member, **{"error": None, "cosign_error": None, **form, **found})
 
     @get(f"{PREFIX}/anmelden", include_in_schema=False)
     async def login_form() -> Template:
@@ -73,7 +90,7 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
             "inbox.html",
             member,
             cases=await eakte.inbox(member),
-            fragment=request.headers.get("hx-request") == "true",
+            cosigning=await eakte.cosign_inbox(member),
         )
 
     @get(f"{PREFIX}/vorgaenge/{{case_id:str}}", include_in_schema=False)
@@ -81,10 +98,7 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         member = await member_of(request)
         if member is None:
             return Redirect(f"{PREFIX}/anmelden")
-        data = await eakte.case(member, case_id)
-        if data is None:
-            raise PermissionDeniedException("Dieser Vorgang gehört nicht zu Ihrer Organisationseinheit.")
-        return page("case.html", member, outcomes=OUTCOMES, error=None, **data)
+        return await case_view(member, case_id)
 
     @post(f"{PREFIX}/vorgaenge/{{case_id:str}}/entscheidung", include_in_schema=False)
     async def decide(
@@ -100,17 +114,35 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
                 "Dieser Vorgang gehört nicht zu Ihrer Organisationseinheit."
             ) from None
         except DecisionRefused as refused:
-            found = await eakte.case(member, case_id)
-            if found is None:
-                raise NotFoundException() from None
-            return page(
-                "case.html",
+            return await case_view(
                 member,
-                outcomes=OUTCOMES,
+                case_id,
                 error=str(refused),
                 chosen=data.get("outcome", ""),
                 reasons=data.get("reasons", ""),
-                **found,
+            )
+        return Redirect(f"{PREFIX}/vorgaenge/{case_id}")
+
+    @post(f"{PREFIX}/vorgaenge/{{case_id:str}}/mitzeichnung", include_in_schema=False)
+    async def cosign(
+        request: Request[Any, Any, Any], case_id: str, data: URLEncodedBody[dict[str, str]]
+    ) -> Template | Redirect:
+        member = await member_of(request)
+        if member is None:
+            return Redirect(f"{PREFIX}/anmelden")
+        try:
+            await eakte.cosign(member, case_id, data.get("action", ""), data.get("note", ""))
+        except PermissionError:
+            raise PermissionDeniedException(
+                "Ihre Organisationseinheit ist an diesem Vorgang nicht zur Mitzeichnung beteiligt."
+            ) from None
+        except DecisionRefused as refused:
+            return await case_view(
+                member,
+                case_id,
+                cosign_error=str(refused),
+                cosign_chosen=data.get("action", ""),
+                note=data.get("note", ""),
             )
         return Redirect(f"{PREFIX}/vorgaenge/{case_id}")
 
@@ -120,10 +152,6 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         doc = await eakte.document(member, case_id, pk)
         if doc is None:
             raise PermissionDeniedException("Dieses Dokument gehört nicht zu Ihrer Organisationseinheit.")
-        import msgspec
-
-        from rathaus.contracts.common import BlobRef
-
         ref = msgspec.convert(doc["blob"], BlobRef)
         body = await eakte.kernel.blobs.get(ref)
         return Response(
@@ -189,9 +217,7 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         except PermissionError:
             raise PermissionDeniedException("not your unit's case") from None
         except DecisionRefused as refused:
-            from litestar.exceptions import ClientException
-
             raise ClientException(str(refused), status_code=409) from None
         return {"case_id": case_id, "outcome": data["outcome"]}
 
-    return [login_form, login, logout, inbox, case_page, decide, original, api_cases, api_decide]
+    return [login_form, login, logout, inbox, case_page, decide, cosign, original, api_cases, api_decide]

@@ -1,0 +1,16 @@
+"""Use cases of the E-Akte: open cases, file documents, decide (clerk, automatic, fiction),
+co-sign, authenticate staff, show the workspace."""
+
+from __future__ import annotations
+
+from rathaus.eakte.handlers.cases import upcast
+from rathaus.eakte.handlers.decisions import DecisionHandlers
+from rathaus.eakte.handlers.staff import StaffHandlers
+from rathaus.eakte.handlers.workspace import WorkspaceQueries
+
+
+class EAkte(DecisionHandlers, StaffHandlers, WorkspaceQueries):
+    """Every use case of the E-Akte, on one kernel."""
+
+
+__all__ = ["EAkte", "upcast"]
