@@ -1,10 +1,12 @@
 """The public pages of the open-data portal in real Chromium, checked with axe-core
-(WCAG 2.1 AA), reached by keyboard: the catalogue and a dataset with suppressed cells."""
+(WCAG 2.1 AA), reached by keyboard: the catalogue of two services, a dataset with
+suppressed cells and processing times, and one without cases yet."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,8 +25,14 @@ pytestmark = pytest.mark.browser
 DATASET = "bewohnerparkausweise-stadtbezirk-monat"
 
 
+FOUND = "fundsachen-stadtbezirk-monat"
+
+
 @pytest.fixture
-async def running(settings: Settings) -> AsyncIterator[tuple[Kernel, ModuleApp]]:
+async def running(
+    settings: Settings, write_service: Callable[..., Path]
+) -> AsyncIterator[tuple[Kernel, ModuleApp]]:
+    settings.procedure_dirs = [write_service("fundsache", 1, FOUND, dataset_title="Fundsachen")]
     kernel = Kernel("opendata", settings)
     app = bootstrap(kernel)
     await kernel.start(app)
@@ -90,6 +98,7 @@ async def test_catalogue_and_dataset_pages(running: tuple[Kernel, ModuleApp]) ->
         assert await page.locator("h1").count() == 1
         main = await page.inner_text("main")
         assert "Bewohnerparkausweise nach Stadtbezirk und Monat" in main and "Datenlizenz Deutschland" in main
+        assert "Fundsachen" in main and await page.locator("section.kern-card").count() == 2
 
         # by keyboard: tab to the dataset's link and follow it
         title = "Bewohnerparkausweise nach Stadtbezirk und Monat"
@@ -127,3 +136,14 @@ async def test_catalogue_and_dataset_pages(running: tuple[Kernel, ModuleApp]) ->
                 link = page.get_by_role("link", name=f"{table} als {fmt} herunterladen")
                 response = await page.request.get(f"{base}{await link.get_attribute('href')}")
                 assert response.ok
+
+        # the other service: a dataset without cases yet, the same page, still accessible
+        await page.goto(f"{base}{PREFIX}/datasets/{FOUND}")
+        await page.wait_for_load_state("networkidle")
+        await assert_accessible(page)
+        assert await page.inner_text("h1") == "Fundsachen"
+        assert "Noch keine Fälle" in await page.inner_text("main")
+        times = page.locator("table", has=page.locator("caption", has_text="Bearbeitungsdauer"))
+        assert await times.locator("tbody tr").all_inner_texts() == [
+            "Alle Monate\t0\tnicht veröffentlicht\tnicht veröffentlicht\tweniger als 5 Bescheide"
+        ]

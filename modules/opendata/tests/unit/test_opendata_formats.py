@@ -6,6 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -229,6 +231,37 @@ def test_dcat_catalogue_conforms(ds: PublishedDataset) -> None:
         d["dct:license"]["@id"] == "http://dcat-ap.de/def/licenses/dl-by-de/2.0" for d in distributions
     )
     assert "@prefix dcat:" in dcat.turtle(data)
+
+
+def test_every_dataset_in_ckan_and_dcat(ds: PublishedDataset, write_service: Callable[..., Path]) -> None:
+    root = write_service("sperrmuell", 1, "sperrmuell-stadtbezirk-monat", themes=("ENVI", "REGI"))
+    write_service("fundsache", 1, "fundsachen-stadtbezirk-monat", leika="99001001000000", themes=("SOCI",))
+    found = definitions(Procedures.load([root]))
+    others = [
+        publish(found["sperrmuell-stadtbezirk-monat"], {}, created=ds.created, modified=ds.modified),
+        publish(
+            found["fundsachen-stadtbezirk-monat"],
+            {"antraege": {(MAX, "2026-11"): 4}, "abgelehnt": {(MAX, "2026-11"): 4}},
+            {"2026-11": [1, 2, 3, 4]},
+            created=ds.created,
+            modified=ds.modified,
+        ),
+    ]
+    every = [ds, *others]
+    names = ckan.call("package_list", {}, every, BASE)[1]["result"]
+    assert names == sorted(d.definition.id for d in every)
+    for d in every:
+        pkg = ckan.call("package_show", {"id": d.definition.id}, every, BASE)[1]["result"]
+        assert pkg["num_resources"] == 4 and pkg["title"] == d.definition.title
+    assert ckan.call("package_search", {"q": "tags:Test"}, every, BASE)[1]["result"]["count"] == 2
+    data = dcat.jsonld_bytes(every, BASE)
+    assert dcat.validate(data) == [] and dcat.report(data) == []
+    graph = json.loads(data)["@graph"]
+    datasets = [n for n in graph if n.get("@type") == "dcat:Dataset"]
+    assert sorted(n["dct:identifier"] for n in datasets) == names
+    assert sum("dct:relation" in n for n in datasets) == 2  # the one without a LeiKa key has none
+    themes = {n["@id"].rsplit("/", 1)[1] for n in graph if "/data-theme/" in n.get("@id", "")}
+    assert themes == {"TRAN", "GOVE", "ENVI", "REGI", "SOCI"}
 
 
 def test_dcat_validation_finds_violations(ds: PublishedDataset) -> None:

@@ -7,8 +7,9 @@ vocabularies the metadata uses (EU data themes, languages, file types, DCAT-AP.d
 licences, …) are described in the catalogue itself with their ``skos:inScheme``, as the
 shapes check. One ``dcat:Dataset`` per service, with four distributions (counts and
 processing times, CSV and JSON) and, where the service has a LeiKa key, ``dct:relation``
-to the service (``urn:de:fim:leika:leistung:<key>``, as FIT-Connect names it). Munich is given as ``dct:spatial`` with its municipality key (DCAT-AP.de 3.0
-deprecates ``dcatde:politicalGeocodingURI`` for this; the shapes warn about it) and
+to the service (``urn:de:fim:leika:leistung:<key>``, as FIT-Connect names it). Munich is
+given as ``dct:spatial`` with its municipality key (DCAT-AP.de 3.0 deprecates
+``dcatde:politicalGeocodingURI`` for this; the shapes warn about it) and
 ``dcatde:politicalGeocodingLevelURI``.
 """
 

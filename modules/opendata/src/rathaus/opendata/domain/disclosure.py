@@ -22,45 +22,51 @@ on a cycle of suppressed cells: add 1 to the cells the cycle passes in their dir
 subtract 1 from those it passes against it. Every value stays at least 1 if the cells passed
 against their direction are at least 2. So every suppressed cell gets such a cycle through
 it, passed in its own direction (the cell can be one larger than it is): the cheapest path
-of cells from its head back to its tail (Dijkstra; already suppressed cells for free, inner
-cells before totals, the grand total last, then cells that are 0 or hidden in the other
-tables of the dataset before those that would have to be hidden there too, small counts
-before large ones; against the direction only cells of at least 2). Such a path always exists: an inner cell, its column
-total, the grand total and its row total form a cycle all in their own direction. The cells
-added move along that same cycle (one up, the others up or down), so none of them can be
-derived either. Additions only add cycles: a cell protected once stays protected.
+of cells from its head back to its tail (Dijkstra; already suppressed cells for free; then
+as few grand totals as possible, as few totals, as few cells that would have to be hidden
+in the other tables of the dataset too, small counts before large ones; against the
+direction only cells of at least 2). Such a path always exists: an inner cell, its column
+total, the grand total and its row total form a cycle all in their own direction. The
+cells added move along that same cycle (one up, the others up or down), so none of them
+can be derived either. Additions only add cycles: a cell protected once stays protected.
 
 Joint control across the tables of a dataset: a cell suppressed in one count table is
 suppressed in every other count table of the dataset at the same (Stadtbezirk, Monat) or
-total, unless it is 0 there; secondary suppression then runs again on every table, and both
-steps repeat until nothing changes. The month column of the processing times (the number of
-Bescheide delivered in a month) is the sum of the grants' and the refusals' column totals;
-it is published only where both are (``rathaus.opendata.domain.times``).
+total, unless it is 0 there; secondary suppression then runs again on every table for the
+cells hidden that way, and both steps repeat until nothing changes. The processing times
+publish the number of Bescheide per month and overall, the sum of the grants' and the
+refusals' column totals (or grand totals); it is published only where both are
+(``rathaus.opendata.domain.times``), so it adds no equation on hidden cells.
 
 ``rathaus.opendata.domain.audit`` checks the result independently (exact ranges by flows,
 every table, the aligned pattern and every published sum that spans tables).
 
 What the joint control protects: within a table, no suppressed cell can be derived from the
-published cells and totals, even knowing that a suppressed cell is at least 1. Across the
+published cells and totals, even knowing that a suppressed cell is at least 1. Within the
+dataset, the numbers of Bescheide in the processing times add nothing to that. Across the
 tables, a (Stadtbezirk, Monat) or total is either shown in every table where it is not 0 or
-hidden in all of them. So a number that adds or subtracts tables at the same place (the
-Bescheide of a district and month = grants + refusals; the applications still undecided)
-is either computable from published numbers only or involves only hidden ones, whether it
-comes from this dataset (the processing times' number of Bescheide) or from outside (a
-press release naming a district's Bescheide); a hidden value cannot be recovered by
-subtracting a published neighbour from such a sum.
+hidden in all of them. So an exact figure that adds or subtracts tables at one place (the
+Bescheide of a district and month = grants + refusals; the applications still undecided),
+known from outside, for example a district's Bescheide in a press release, cannot be turned
+into a hidden value by subtracting a published neighbour: it involves published values
+only, or at least two hidden ones.
 
-What it does not protect: (1) Sums over different places or months across tables. The
-applications count in the month a case was opened, the Bescheide in the month they were
-delivered; a Bescheid needs an application, so up to any month a district's Bescheide never
-exceed its applications. These inequalities are not modelled; in rare constellations (few
-cases, a district's whole history visible) they narrow a range, down to one value at worst.
-(2) A 0 stays published beside a cell hidden in another table: someone who knows the exact
-sum at that place from outside learns the hidden cell. (3) Publications at different times
-(differencing): the numbers change as cases arrive, and two downloads a day apart can
-isolate one case. (4) Knowledge about individual cases from elsewhere (a neighbour's
-application) combined with the tables. Suppression limits what the tables themselves tell;
-it is no guarantee against an attacker who already knows most of a cell.
+What it does not protect: (1) Such an outside figure over two or more hidden values is still
+one more equation; together with the tables' own it narrows their ranges and can, in rare
+constellations, pin one. The auditor refuses such a sum when the dataset itself would
+publish it (it cannot verify it), but cannot know what others know. (2) A 0 stays published
+beside a cell hidden in another table (it protects no one, and a hidden 0 could not move
+down along a cycle, which the guarantees above rest on): who knows the exact sum at that
+place from outside learns the hidden cell. (3) Inequalities
+across places and months: the applications count in the month a case was opened, the
+Bescheide in the month they were delivered; a Bescheid needs an application, so up to any
+month a district's Bescheide never exceed its applications. Not modelled; with few cases
+and a district's whole history visible they narrow a range, down to one value at worst.
+(4) Publications at different times (differencing): the numbers change as cases arrive, and
+two downloads a day apart can isolate one case, its district, month and duration. (5)
+Knowledge about individual cases from elsewhere (a neighbour's application) combined with
+the tables. Suppression limits what the tables themselves tell; it is no guarantee against
+someone who already knows most of a cell.
 """
 
 from __future__ import annotations

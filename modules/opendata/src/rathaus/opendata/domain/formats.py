@@ -27,7 +27,7 @@ from typing import Any
 from rathaus.opendata.domain.catalogue import LICENCE, PUBLISHER
 from rathaus.opendata.domain.datasets import BEARBEITUNGSDAUER, BERLIN, GEHEIMHALTUNG, PublishedDataset
 from rathaus.opendata.domain.disclosure import Cell
-from rathaus.opendata.domain.times import TimesRow
+from rathaus.opendata.domain.times import FEW, HIDDEN, TimesRow
 
 INSGESAMT = "insgesamt"  # stands in the Stadtbezirk or Monat column of a total
 FALLZAHLEN, DAUER = "fallzahlen", "bearbeitungsdauer"
@@ -111,7 +111,7 @@ TIME_COLUMNS = [
     {
         "name": "dauer_grund",
         "titel": "Warum keine Bearbeitungsdauer",
-        "beschreibung": "leer, wenn sie steht; sonst „Anzahl gesperrt“ oder „weniger als 5 Bescheide“",
+        "beschreibung": f"leer, wenn sie steht; sonst „{HIDDEN}“ oder „{FEW}“",
     },
 ]
 
