@@ -17,7 +17,6 @@ from rathaus.opendata.domain.catalogue import LICENCE, PUBLISHER
 from rathaus.opendata.domain.datasets import BEARBEITUNGSDAUER, GEHEIMHALTUNG, ZAEHLWEISE, PublishedDataset
 from rathaus.opendata.domain.formats import (
     FALLZAHLEN,
-    TABLES,
     download,
     downloads,
     german_date,
@@ -137,9 +136,9 @@ def routes(opendata: OpenData) -> list[HTTPRouteHandler]:
     @get(f"{PREFIX}/datasets/{{name:str}}/{{file:str}}", include_in_schema=False)
     async def dataset_file(name: FromPath[str], file: FromPath[str]) -> Response[bytes]:
         ds = await opendata.dataset(name)
-        table, _, suffix = file.partition(".")
-        if ds is None or table not in TABLES:
-            raise NotFoundException("Diese Datei gibt es nicht.")
+        if ds is None:
+            raise NotFoundException("Diesen Datensatz gibt es nicht.")
+        table, _, suffix = file.partition(".")  # fallzahlen.csv, bearbeitungsdauer.json, …
         return _file(ds, table, suffix)
 
     @get(f"{PREFIX}/catalog.jsonld", include_in_schema=False)

@@ -31,7 +31,6 @@ from rathaus.opendata.domain.times import FEW, HIDDEN, TimesRow
 
 INSGESAMT = "insgesamt"  # stands in the Stadtbezirk or Monat column of a total
 FALLZAHLEN, DAUER = "fallzahlen", "bearbeitungsdauer"
-TABLES = (FALLZAHLEN, DAUER)
 
 
 def flag(key: str) -> str:
