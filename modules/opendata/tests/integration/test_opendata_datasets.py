@@ -1,12 +1,15 @@
-"""The open-data portal on the real bus: case events in both orders and redelivered,
-read back through the module's real HTTP app (dataset, CKAN API, DCAT catalogue)."""
+"""The open-data portal on the real bus: case events in both orders and redelivered, for
+several services, read back through the module's real HTTP app (datasets, CKAN API, DCAT)."""
 
 from __future__ import annotations
 
 import csv
 import io
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,18 +25,25 @@ from rathaus.opendata import PREFIX, TITLE, store
 from rathaus.opendata.bootstrap import bootstrap
 from rathaus.opendata.dcat import report, validate
 from rathaus.opendata.domain.audit import ranges
-from rathaus.opendata.domain.disclosure import Published
+from rathaus.opendata.domain.disclosure import Cell, Published
 from rathaus.platform.browser import serve_asgi
 from rathaus.platform.kernel import Kernel, ModuleApp, Settings
 from rathaus.platform.kernel.web import create_module_app
 from rathaus.platform.testing import eventually
 
 DATASET = "bewohnerparkausweise-stadtbezirk-monat"
-MAX, SCHWABING, LUDWIG = "03 Maxvorstadt", "04 Schwabing-West", "02 Ludwigsvorstadt-Isarvorstadt"
+LV, MAX, SW = "02 Ludwigsvorstadt-Isarvorstadt", "03 Maxvorstadt", "04 Schwabing-West"
+NH, LAIM, UNKNOWN = "09 Neuhausen-Nymphenburg", "25 Laim", "unbekannt"
+COUNTS = ("antraege", "bewilligt", "abgelehnt")
 
 
 def opened(
-    case_id: str, district: str, at: str = "2026-11-10T09:00:00+00:00", service: str = "bewohnerparkausweis"
+    case_id: str,
+    district: str,
+    at: str = "2026-11-10T09:00:00+00:00",
+    service: str = "bewohnerparkausweis",
+    submitted: str = "",
+    version: int = 1,
 ) -> CaseOpened:
     return CaseOpened(
         case_id=case_id,
@@ -42,16 +52,21 @@ def opened(
         unit="KVR-III/12",
         stadtbezirk=district,
         opened_at=at,
+        service_version=version,
+        submitted_at=submitted,
     )
 
 
 def delivered(
-    case_id: str, outcome: str = "granted", at: str = "2026-11-20T10:00:00+00:00"
+    case_id: str,
+    outcome: str = "granted",
+    at: str = "2026-11-20T10:00:00+00:00",
+    service: str = "bewohnerparkausweis",
 ) -> DecisionDelivered:
     return DecisionDelivered(
         case_id=case_id,
         aktenzeichen=f"523.11-2026-{case_id[:6]}",
-        service_id="bewohnerparkausweis",
+        service_id=service,
         outcome=outcome,
         document=BlobRef(sha256="0" * 64, key="output/x.pdf", size=1, media_type="application/pdf"),
         channel="postkorb",
@@ -60,18 +75,43 @@ def delivered(
     )
 
 
-@pytest.fixture
-async def world(settings: Settings) -> AsyncIterator[tuple[Kernel, ModuleApp, Kernel, Kernel]]:
+@dataclass
+class World:
+    opendata: Kernel
+    app: ModuleApp
+    eakte: Kernel
+    output: Kernel
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[World]:
     opendata = Kernel("opendata", settings)
     app = bootstrap(opendata)
     await opendata.start(app)
     eakte, output = Kernel("eakte", settings), Kernel("output", settings)
     await eakte.start(ModuleApp())
     await output.start(ModuleApp())
-    yield opendata, app, eakte, output
-    await output.stop(ModuleApp())
-    await eakte.stop(ModuleApp())
-    await opendata.stop(app)
+    try:
+        yield World(opendata, app, eakte, output)
+    finally:
+        await output.stop(ModuleApp())
+        await eakte.stop(ModuleApp())
+        await opendata.stop(app)
+
+
+@pytest.fixture
+async def world(settings: Settings) -> AsyncIterator[World]:
+    async with running(settings) as w:
+        yield w
+
+
+@asynccontextmanager
+async def client(w: World) -> AsyncIterator[httpx.AsyncClient]:
+    web = create_module_app(
+        w.opendata, prefix=PREFIX, title=TITLE, routes=w.app.routes, templates=w.app.templates
+    )
+    async with serve_asgi(web) as base, httpx.AsyncClient(base_url=base) as http:
+        yield http
 
 
 async def all_consumed(settings: Settings) -> None:
@@ -90,11 +130,11 @@ async def all_consumed(settings: Settings) -> None:
 
 
 def published(body: dict[str, Any], key: str) -> Published:
-    """A measure's table exactly as anyone can read it from the JSON download."""
+    """A count table exactly as anyone can read it from the JSON download."""
     sums = body["summen"]
     rows = tuple(t["stadtbezirk"] for t in sums["stadtbezirke"])
     cols = tuple(t["monat"] for t in sums["monate"])
-    values: dict[tuple[str | None, str | None], int | None] = {(r, c): 0 for r in rows for c in cols}
+    values: dict[Cell, int | None] = {(r, c): 0 for r in rows for c in cols}
     values |= {(r["stadtbezirk"], r["monat"]): r[key] for r in body["rows"]}
     values |= {(t["stadtbezirk"], None): t[key] for t in sums["stadtbezirke"]}
     values |= {(None, t["monat"]): t[key] for t in sums["monate"]}
@@ -102,34 +142,57 @@ def published(body: dict[str, Any], key: str) -> Published:
     return Published(rows, cols, values)
 
 
-async def test_counts_once_in_any_order_and_publishes_protected(
-    world: tuple[Kernel, ModuleApp, Kernel, Kernel], settings: Settings
-) -> None:
-    opendata, app, eakte, output = world
+def with_margins(
+    inner: dict[tuple[str, str], int], rows: tuple[str, ...], cols: tuple[str, ...]
+) -> dict[Cell, int]:
+    out: dict[Cell, int] = {(r, c): inner.get((r, c), 0) for r in rows for c in cols}
+    out |= {(r, None): sum(inner.get((r, c), 0) for c in cols) for r in rows}
+    out |= {(None, c): sum(inner.get((r, c), 0) for r in rows) for c in cols}
+    out[(None, None)] = sum(inner.values())
+    return out
+
+
+def check_protected(body: dict[str, Any], truth: dict[str, dict[tuple[str, str], int]]) -> None:
+    """What the JSON publishes is the truth or hidden; hidden cells are aligned across the
+    count tables and none can be derived by anyone reading the file."""
+    tables = {key: published(body, key) for key in COUNTS}
+    hidden = set().union(*(t.suppressed() for t in tables.values()))
+    for key, table in tables.items():
+        real = with_margins(truth[key], table.rows, table.cols)
+        for cell, value in table.values.items():
+            assert value in (None, real[cell]), (key, cell, value, real[cell])
+            if cell in hidden:  # hidden somewhere: hidden here too, unless 0
+                assert value is None or real[cell] == 0, (key, cell)
+        assert {c for c, v in real.items() if 0 < v < 3} <= set(table.suppressed()), key
+        for cell, r in ranges(table).items():
+            assert not r.pinned and r.low <= real[cell] and (r.high is None or real[cell] <= r.high)
+
+
+async def test_counts_once_in_any_order_and_publishes_protected(world: World, settings: Settings) -> None:
+    eakte, output = world.eakte, world.output
     ids = {
         name: [str(uuid.uuid4()) for _ in range(n)]
-        for name, n in (("max", 5), ("sw", 4), ("lv", 1), ("x", 3))
+        for name, n in (("max", 5), ("sw", 6), ("nh", 3), ("lv", 3), ("laim", 1), ("x", 3))
     }
     orphan, dog = str(uuid.uuid4()), str(uuid.uuid4())
-    # decisions first for Maxvorstadt and Ludwigsvorstadt, cases first for Schwabing-West
+    # decisions first for Maxvorstadt and Ludwigsvorstadt, cases first for the others
     async with output.transaction() as uow:
         for case_id in ids["max"]:
             await uow.emit(delivered(case_id), subject=case_id)
-        await uow.emit(
-            delivered(ids["lv"][0], at="2026-11-30T23:30:00+00:00"), subject=ids["lv"][0]
-        )  # December in Munich
+        for case_id in ids["lv"]:  # 23:30 UTC on 30 November is December in Munich
+            await uow.emit(delivered(case_id, at="2026-11-30T23:30:00+00:00"), subject=case_id)
         await uow.emit(delivered(orphan), subject=orphan)  # never opened here: not counted
     async with eakte.transaction() as uow:
         for i, case_id in enumerate(ids["max"]):  # 23:30 UTC on 31 October is November in Munich
-            await uow.emit(
-                opened(
-                    case_id, MAX, at="2026-10-31T23:30:00+00:00" if i == 0 else "2026-11-02T08:00:00+00:00"
-                ),
-                subject=case_id,
-            )
-        for case_id in ids["sw"]:
-            await uow.emit(opened(case_id, "04"), subject=case_id)
-        await uow.emit(opened(ids["lv"][0], "2"), subject=ids["lv"][0])
+            at = "2026-10-31T23:30:00+00:00" if i == 0 else "2026-11-02T08:00:00+00:00"
+            await uow.emit(opened(case_id, MAX, at=at), subject=case_id)
+        for case_id in ids["sw"]:  # came in the evening before, CET
+            await uow.emit(opened(case_id, "04", submitted="2026-11-09T18:00:00+01:00"), subject=case_id)
+        for case_id in ids["nh"]:
+            await uow.emit(opened(case_id, "09", submitted="2026-11-10T08:00:00+00:00"), subject=case_id)
+        for case_id in ids["lv"]:
+            await uow.emit(opened(case_id, "2"), subject=case_id)
+        await uow.emit(opened(ids["laim"][0], "Laim"), subject=ids["laim"][0])  # never decided
         for case_id in ids["x"]:
             await uow.emit(opened(case_id, ""), subject=case_id)
         await uow.emit(opened(dog, MAX, service="hundesteuer"), subject=dog)
@@ -138,11 +201,13 @@ async def test_counts_once_in_any_order_and_publishes_protected(
         await uow.emit(opened(ids["sw"][0], "04"), subject=ids["sw"][0])
     async with output.transaction() as uow:
         for i, case_id in enumerate(ids["sw"]):
-            await uow.emit(delivered(case_id, "refused" if i == 3 else "granted"), subject=case_id)
-        await uow.emit(delivered(ids["max"][1]), subject=ids["max"][1])
+            await uow.emit(delivered(case_id, "refused" if i % 2 else "granted"), subject=case_id)
+        for case_id in ids["nh"]:
+            await uow.emit(delivered(case_id, "refused", at="2026-11-12T10:30:00+00:00"), subject=case_id)
+        await uow.emit(delivered(ids["max"][1], at="2026-12-01T10:00:00+00:00"), subject=ids["max"][1])
     # and a true redelivery: one envelope twice on the stream (JetStream does not dedupe it)
     nc = await nats.connect(settings.nats.url)
-    envelope = encode_event(new_event(delivered(ids["sw"][1]), subject=ids["sw"][1]))
+    envelope = encode_event(new_event(delivered(ids["sw"][1], "refused"), subject=ids["sw"][1]))
     for _ in range(2):
         await nc.jetstream().publish(
             "rathaus.output.decision.delivered.v1", envelope, headers={"Nats-Msg-Id": str(uuid.uuid4())}
@@ -150,81 +215,73 @@ async def test_counts_once_in_any_order_and_publishes_protected(
     await nc.close()
     await all_consumed(settings)
 
-    web = create_module_app(opendata, prefix=PREFIX, title=TITLE, routes=app.routes, templates=app.templates)
-    async with serve_asgi(web) as base, httpx.AsyncClient(base_url=base) as client:
-        body = (await client.get(f"{PREFIX}/datasets/{DATASET}.json")).json()
-        text = (await client.get(f"{PREFIX}/datasets/{DATASET}.csv")).text
-        page = await client.get(f"{PREFIX}/datasets/{DATASET}")
-        home = await client.get(f"{PREFIX}/")
-        catalog = await client.get(f"{PREFIX}/catalog.jsonld")
-        turtle = await client.get(f"{PREFIX}/catalog.ttl")
-        missing = await client.get(f"{PREFIX}/datasets/gibt-es-nicht")
+    async with client(world) as http:
+        body = (await http.get(f"{PREFIX}/datasets/{DATASET}/fallzahlen.json")).json()
+        text = (await http.get(f"{PREFIX}/datasets/{DATASET}/fallzahlen.csv")).text
+        legacy = await http.get(f"{PREFIX}/datasets/{DATASET}.json")
+        times = (await http.get(f"{PREFIX}/datasets/{DATASET}/bearbeitungsdauer.json")).json()
+        times_text = (await http.get(f"{PREFIX}/datasets/{DATASET}/bearbeitungsdauer.csv")).text
+        page = await http.get(f"{PREFIX}/datasets/{DATASET}")
+        home = await http.get(f"{PREFIX}/")
+        catalog = await http.get(f"{PREFIX}/catalog.jsonld")
+        turtle = await http.get(f"{PREFIX}/catalog.ttl")
+        missing = await http.get(f"{PREFIX}/datasets/gibt-es-nicht")
+        no_table = await http.get(f"{PREFIX}/datasets/{DATASET}/personen.csv")
+        no_format = await http.get(f"{PREFIX}/datasets/{DATASET}/fallzahlen.xlsx")
 
+    nov, dec = "2026-11", "2026-12"
+    truth = {
+        "antraege": {
+            (MAX, nov): 5,
+            (SW, nov): 6,
+            (NH, nov): 3,
+            (LV, nov): 3,
+            (LAIM, nov): 1,
+            (UNKNOWN, nov): 3,
+        },
+        "bewilligt": {(MAX, nov): 5, (SW, nov): 3, (LV, dec): 3},
+        "abgelehnt": {(SW, nov): 3, (NH, nov): 3},
+    }
     rows = {(r["stadtbezirk"], r["monat"]): r for r in body["rows"]}
-    assert list(rows) == [
-        (LUDWIG, "2026-11"),
-        (MAX, "2026-11"),
-        (SCHWABING, "2026-11"),
-        ("unbekannt", "2026-11"),
-        (LUDWIG, "2026-12"),
-    ]
-    assert rows[(MAX, "2026-11")] == {
-        "stadtbezirk": MAX, "monat": "2026-11", "antraege": 5, "antraege_gesperrt": False, "erteilt": 5, "erteilt_gesperrt": False,
-    }  # fmt: skip
-    assert rows[(SCHWABING, "2026-11")]["antraege"] == 4
-    # one application in Ludwigsvorstadt (primary) and, to protect it, the three unknown ones
-    assert (
-        rows[(LUDWIG, "2026-11")]["antraege"] is None
-        and rows[(LUDWIG, "2026-11")]["antraege_gesperrt"] is True
-    )
-    assert (
-        rows[("unbekannt", "2026-11")]["antraege"] is None
-        and rows[("unbekannt", "2026-11")]["antraege_gesperrt"]
-    )
-    assert rows[(LUDWIG, "2026-11")]["erteilt"] == 0 and rows[(LUDWIG, "2026-12")]["antraege"] == 0
-    assert rows[(LUDWIG, "2026-12")]["erteilt"] is None and rows[(LUDWIG, "2026-12")]["erteilt_gesperrt"]
-    assert body["summen"]["insgesamt"]["antraege"] == 13  # the hundesteuer case is not counted
-    # December's single permit is hidden in a cycle through November and the smaller of the
-    # other districts (Schwabing-West, 3): the city-wide total stays published
-    assert body["summen"]["insgesamt"]["erteilt"] == 9
-    assert {m["monat"]: m["erteilt"] for m in body["summen"]["monate"]} == {"2026-11": None, "2026-12": None}
-    assert (
-        rows[(SCHWABING, "2026-11")]["erteilt"] is None and rows[(SCHWABING, "2026-11")]["erteilt_gesperrt"]
-    )
-    for key, truth in (
-        (
-            "antraege",
-            {(LUDWIG, "2026-11"): 1, ("unbekannt", "2026-11"): 3, (LUDWIG, None): 1, ("unbekannt", None): 3},
-        ),
-        (
-            "erteilt",
-            {(LUDWIG, "2026-12"): 1, (LUDWIG, None): 1, (None, "2026-12"): 1}
-            | {(SCHWABING, "2026-11"): 3, (SCHWABING, None): 3, (None, "2026-11"): 8},
-        ),
-    ):
-        table = published(body, key)
-        assert set(table.suppressed()) == set(truth)
-        for cell, r in ranges(table).items():
-            assert not r.pinned and r.low <= truth[cell] and (r.high is None or truth[cell] <= r.high)
+    assert list(rows) == [(LV, nov), (MAX, nov), (SW, nov), (NH, nov), (LAIM, nov), (UNKNOWN, nov), (LV, dec)]
+    check_protected(body, truth)
+    assert rows[(LAIM, nov)]["antraege"] is None and rows[(LAIM, nov)]["antraege_gesperrt"] is True
+    assert rows[(MAX, nov)]["bewilligt"] == 5 and rows[(LV, dec)]["bewilligt"] == 3  # the redelivery: once
+    assert rows[(LV, nov)]["bewilligt"] == 0 and rows[(LV, dec)]["antraege"] == 0
+    assert {m["monat"]: m["bewilligt"] for m in body["summen"]["monate"]} == {nov: 8, dec: 3}
+    assert body["summen"]["insgesamt"]["abgelehnt"] == 6  # the hundesteuer case is in no table here
+    assert legacy.status_code == 200 and legacy.json() == body  # <id>.json: where older links point
 
     lines = list(csv.reader(io.StringIO(text)))
-    assert lines[0] == [
-        "stadtbezirk",
-        "monat",
-        "antraege",
-        "antraege_gesperrt",
-        "erteilt",
-        "erteilt_gesperrt",
-    ]
-    assert [MAX, "2026-11", "5", "nein", "5", "nein"] in lines
-    assert [LUDWIG, "2026-12", "0", "nein", "", "ja"] in lines
-    assert ["insgesamt", "insgesamt", "13", "nein", "9", "nein"] in lines
-    everything = text + str(body) + page.text + catalog.text
-    assert not any(case_id in everything for case_id in [orphan, dog, *(i for v in ids.values() for i in v)])
+    assert lines[0] == ["stadtbezirk", "monat", *(c for k in COUNTS for c in (k, f"{k}_gesperrt"))]
+    assert [LV, dec, "0", "nein", "3", "nein", "0", "nein"] in lines
+    assert [LAIM, nov, "", "ja", "0", "nein", "0", "nein"] in lines
 
+    # processing times in November (14 Bescheide): Neuhausen 3 x 50 h (08:00 to 10:30 two days
+    # later), Schwabing-West 6 x 257 h (from the evening before), Maxvorstadt 4 x 434 h and
+    # the one opened on 31 October 23:30 UTC, 466 h: median 257 h = 10.7 days, p90 434 h = 18.1
+    by_month = {r["monat"]: r for r in times["rows"]}
+    assert by_month[nov] == {
+        "monat": nov, "bescheide": 14, "bescheide_gesperrt": False,
+        "dauer_median_tage": 10.7, "dauer_p90_tage": 18.1, "dauer_grund": None,
+    }  # fmt: skip
+    assert by_month[dec]["bescheide"] == 3 and by_month[dec]["dauer_grund"] == "weniger als 5 Bescheide"
+    assert times["insgesamt"]["bescheide"] == 17 and times["insgesamt"]["dauer_median_tage"] == 10.7
+    assert [nov, "14", "nein", "10.7", "18.1", ""] in list(csv.reader(io.StringIO(times_text)))
+    async with world.opendata.db.session() as s:  # only durations are left, no timestamps
+        facts = (await s.execute(store.faelle.select())).mappings().all()
+    assert {f["beginn"] for f in facts if f["ergebnis"] and f["antrag_monat"]} == {None}
+    assert {f["ende"] for f in facts if f["ergebnis"] and f["antrag_monat"]} == {None}
+    assert sorted(f["dauer_stunden"] for f in facts if f["case_id"] in ids["nh"]) == [50, 50, 50]
+    assert next(f for f in facts if f["case_id"] == ids["laim"][0])["beginn"] == "2026-11-10T09:00:00+00:00"
+
+    everything = text + str(body) + str(times) + page.text + catalog.text
+    assert not any(case_id in everything for case_id in [orphan, dog, *(i for v in ids.values() for i in v)])
     assert page.status_code == 200 and "<caption" in page.text and "gesperrt" in page.text
+    assert "Bearbeitungsdauer in Tagen je Monat der Zustellung" in page.text and "10,7" in page.text
     assert home.status_code == 200 and f"{PREFIX}/datasets/{DATASET}" in home.text
     assert missing.status_code == 404 and "Diese Seite gibt es nicht" in missing.text
+    assert no_table.status_code == 404 and no_format.status_code == 404
     assert catalog.headers["content-type"].startswith("application/ld+json")
     assert validate(catalog.content) == []
     assert report(catalog.content) == []  # no warnings either
@@ -232,47 +289,154 @@ async def test_counts_once_in_any_order_and_publishes_protected(
     assert len(graph) == len(rdflib.Graph().parse(data=catalog.content, format="json-ld"))
 
 
-async def test_ckan_action_api(world: tuple[Kernel, ModuleApp, Kernel, Kernel]) -> None:
-    opendata, app, eakte, _ = world
+async def test_three_services_three_datasets(settings: Settings, write_service: Callable[..., Path]) -> None:
+    """Two services exist only as procedure files of this test: each is a dataset, with its
+    own counts and times, in the CKAN API and the DCAT catalogue, without any code."""
+    write_service("fundsache", 1, "fundsachen-alt", dataset_title="Fundsachen (alt)")
+    write_service(
+        "fundsache", 2, "fundsachen-stadtbezirk-monat", dataset_title="Fundsachen nach Stadtbezirk und Monat",
+        leika="99001001000000", tags=("Fundbüro", "Fundsachen"), themes=("SOCI", "GOVE"),
+        granted_label="Ausgehändigt", refused_label="Nicht ausgehändigt",
+    )  # fmt: skip
+    root = write_service(
+        "sperrmuell", 1, "sperrmuell-stadtbezirk-monat", dataset_title="Sperrmüllabholungen",
+        themes=("ENVI",), tags=("Abfall",), granted_label="Bestätigt", refused_label="Nicht bestätigt",
+    )  # fmt: skip
+    settings.procedure_dirs = [root]
+    fund, sperr = "fundsachen-stadtbezirk-monat", "sperrmuell-stadtbezirk-monat"
+    async with running(settings) as w:
+        plan = [  # service, version, district, outcome, submitted, delivered
+            *(("bewohnerparkausweis", 1, "03", "granted", "2026-11-02T08:00:00+00:00", "2026-11-04T08:00:00+00:00"),) * 5,
+            *(("fundsache", 1, "04", "granted", "2026-11-03T08:00:00+00:00", "2026-11-03T20:00:00+00:00"),) * 3,
+            *(("fundsache", 2, "04", "refused", "2026-11-05T08:00:00+00:00", "2026-11-06T08:00:00+00:00"),) * 4,
+            *(("sperrmuell", 1, "09", "granted", "2026-11-05T08:00:00+00:00", "2026-11-05T08:40:00+00:00"),) * 6,
+        ]  # fmt: skip
+        cases = [(str(uuid.uuid4()), *step) for step in plan]
+        async with w.eakte.transaction() as uow:
+            for case_id, service, version, district, _, submitted, _ in cases:
+                event = opened(
+                    case_id, district, at=submitted, service=service, submitted=submitted, version=version
+                )
+                await uow.emit(event, subject=case_id)
+        async with w.output.transaction() as uow:
+            for case_id, service, _, _, outcome, _, sent in cases:
+                await uow.emit(delivered(case_id, outcome, at=sent, service=service), subject=case_id)
+        await all_consumed(settings)
+
+        api = f"{PREFIX}/api/3/action"
+        async with client(w) as http:
+            names = (await http.get(f"{api}/package_list")).json()["result"]
+            packages = {
+                n: (await http.get(f"{api}/package_show", params={"id": n})).json()["result"] for n in names
+            }
+            found = (
+                await http.get(f"{api}/package_search", params={"q": "Fundsachen", "fq": "tags:Fundbüro"})
+            ).json()
+            every = (await http.get(f"{api}/package_search", params={"rows": 100})).json()["result"]
+            resources = {
+                r["id"]: (await http.get(f"{api}/resource_show", params={"id": r["id"]})).json()["result"]
+                for p in packages.values()
+                for r in p["resources"]
+            }
+            files = {
+                r["url"].split(PREFIX, 1)[1]: await http.get(PREFIX + r["url"].split(PREFIX, 1)[1])
+                for p in packages.values()
+                for r in p["resources"]
+            }
+            pages = {n: await http.get(f"{PREFIX}/datasets/{n}") for n in names}
+            home = (await http.get(f"{PREFIX}/")).text
+            catalog = (await http.get(f"{PREFIX}/catalog.jsonld")).content
+
+    assert names == sorted([DATASET, fund, sperr])  # the dataset of fundsache v1 is renamed by v2
+    assert every["count"] == 3 and {p["name"] for p in every["results"]} == set(names)
+    assert found["result"]["count"] == 1 and found["result"]["results"][0]["name"] == fund
+    assert packages[fund]["title"] == "Fundsachen nach Stadtbezirk und Monat"
+    assert {"key": "leika", "value": "99001001000000"} in packages[fund]["extras"]
+    assert {"key": "themes", "value": "ENVI"} in packages[sperr]["extras"]
+    assert all(p["num_resources"] == 4 for p in packages.values()) and len(resources) == 12
+    for package in packages.values():
+        for r in package["resources"]:
+            assert resources[r["id"]] == r
+            download = files[r["url"].split(PREFIX, 1)[1]]
+            assert download.status_code == 200 and len(download.content) == r["size"]
+
+    def counts(name: str) -> dict[str, Any]:
+        return files[f"/datasets/{name}/fallzahlen.json"].json()["summen"]["insgesamt"]
+
+    def times(name: str) -> dict[str, Any]:
+        return files[f"/datasets/{name}/bearbeitungsdauer.json"].json()["insgesamt"]
+
+    assert (counts(DATASET)["antraege"], counts(DATASET)["bewilligt"], counts(DATASET)["abgelehnt"]) == (
+        5,
+        5,
+        0,
+    )
+    # fundsache: the cases of both versions count, under the newest version's names
+    assert (counts(fund)["antraege"], counts(fund)["bewilligt"], counts(fund)["abgelehnt"]) == (7, 3, 4)
+    fund_columns = files[f"/datasets/{fund}/fallzahlen.json"].json()["spalten"]
+    assert [c["titel"] for c in fund_columns if c["name"] in COUNTS][1:] == [
+        "Ausgehändigt",
+        "Nicht ausgehändigt",
+    ]
+    assert (counts(sperr)["antraege"], counts(sperr)["bewilligt"]) == (6, 6)
+    assert (times(DATASET)["dauer_median_tage"], times(DATASET)["dauer_p90_tage"]) == (2.0, 2.0)
+    # fundsache: 3 x 12 h and 4 x 24 h: median 24 h = 1.0 day, p90 24 h
+    assert (times(fund)["bescheide"], times(fund)["dauer_median_tage"], times(fund)["dauer_p90_tage"]) == (
+        7,
+        1.0,
+        1.0,
+    )
+    assert (times(sperr)["bescheide"], times(sperr)["dauer_median_tage"]) == (6, 0.0)  # 40 minutes: 0 h
+    assert all(p.status_code == 200 for p in pages.values())
+    assert "Ausgehändigt" in pages[fund].text and "LeiKa-Schlüssel 99001001000000" in pages[fund].text
+    assert all(f"{PREFIX}/datasets/{n}" in home for n in names)
+    assert validate(catalog) == [] and report(catalog) == []
+    graph = rdflib.Graph().parse(data=catalog, format="json-ld")
+    dcat = rdflib.Namespace("http://www.w3.org/ns/dcat#")
+    datasets = set(graph.subjects(rdflib.RDF.type, dcat.Dataset))
+    assert {str(d).rsplit("/", 1)[1] for d in datasets} == set(names)
+    assert len(set(graph.subjects(rdflib.RDF.type, dcat.Distribution))) == 12
+
+
+async def test_ckan_action_api(world: World) -> None:
     case_id = str(uuid.uuid4())
-    async with eakte.transaction() as uow:
+    async with world.eakte.transaction() as uow:
         await uow.emit(opened(case_id, MAX), subject=case_id)
 
     async def counted() -> bool:
-        return opendata.consumer.handled == 1
+        return world.opendata.consumer.handled == 1
 
     await eventually(counted)
-    web = create_module_app(opendata, prefix=PREFIX, title=TITLE, routes=app.routes, templates=app.templates)
     api = f"{PREFIX}/api/3/action"
-    async with serve_asgi(web) as base, httpx.AsyncClient(base_url=base) as client:
-        names = (await client.get(f"{api}/package_list")).json()
-        show = (await client.get(f"{api}/package_show", params={"id": DATASET})).json()
-        by_id = (await client.post(f"{api}/package_show", json={"id": show["result"]["id"]})).json()
+    async with client(world) as http:
+        names = (await http.get(f"{api}/package_list")).json()
+        show = (await http.get(f"{api}/package_show", params={"id": DATASET})).json()
+        by_id = (await http.post(f"{api}/package_show", json={"id": show["result"]["id"]})).json()
         search = (
-            await client.get(
+            await http.get(
                 f"{api}/package_search",
                 params={"q": "parkausweise", "fq": "res_format:CSV tags:Parken", "rows": 5},
             )
         ).json()
-        none = (await client.post(f"{api}/package_search", json={"q": "hundesteuer"})).json()
-        paged = (await client.get(f"{api}/package_search", params={"start": 1})).json()
+        none = (await http.post(f"{api}/package_search", json={"q": "hundesteuer"})).json()
+        paged = (await http.get(f"{api}/package_search", params={"start": 1})).json()
         resources = [
-            (await client.get(f"{api}/resource_show", params={"id": r["id"]}))
+            (await http.get(f"{api}/resource_show", params={"id": r["id"]}))
             for r in show["result"]["resources"]
         ]
         downloads = [
-            (await client.get(r["url"].replace(root(opendata), ""))) for r in show["result"]["resources"]
+            (await http.get(r["url"].replace(root(world.opendata), ""))) for r in show["result"]["resources"]
         ]
-        not_found = await client.get(f"{api}/package_show", params={"id": "gibt-es-nicht"})
-        no_id = await client.get(f"{api}/package_show")
-        bad_rows = await client.get(f"{api}/package_search", params={"rows": "viele"})
-        bad_field = await client.get(f"{api}/package_search", params={"fq": "author:x"})
-        unknown = await client.get(f"{api}/package_delete")
-        not_json = await client.post(f"{api}/package_show", content=b"{kaputt")
-        legacy = (await client.get(f"{PREFIX}/api/action/package_list")).json()
-        openapi = await client.get(f"{PREFIX}/schema/openapi.json")
+        not_found = await http.get(f"{api}/package_show", params={"id": "gibt-es-nicht"})
+        no_id = await http.get(f"{api}/package_show")
+        bad_rows = await http.get(f"{api}/package_search", params={"rows": "viele"})
+        bad_field = await http.get(f"{api}/package_search", params={"fq": "author:x"})
+        unknown = await http.get(f"{api}/package_delete")
+        not_json = await http.post(f"{api}/package_show", content=b"{kaputt")
+        legacy = (await http.get(f"{PREFIX}/api/action/package_list")).json()
+        openapi = await http.get(f"{PREFIX}/schema/openapi.json")
 
-    help_url = f"{root(opendata)}{api}/help_show?name=package_list"
+    help_url = f"{root(world.opendata)}{api}/help_show?name=package_list"
     assert names == {"help": help_url, "success": True, "result": [DATASET]}
     assert legacy["result"] == [DATASET]
     pkg = show["result"]
@@ -280,12 +444,12 @@ async def test_ckan_action_api(world: tuple[Kernel, ModuleApp, Kernel, Kernel]) 
     for field in ("id", "name", "title", "notes", "license_id", "license_title", "organization", "resources",
                   "metadata_modified", "metadata_created", "num_resources", "tags", "num_tags", "owner_org"):  # fmt: skip
         assert field in pkg, field
-    assert pkg["name"] == DATASET and pkg["license_id"] == "dl-by-de/2.0" and pkg["num_resources"] == 2
+    assert pkg["name"] == DATASET and pkg["license_id"] == "dl-by-de/2.0" and pkg["num_resources"] == 4
     assert (
         pkg["organization"]["title"] == "Landeshauptstadt München"
         and pkg["owner_org"] == pkg["organization"]["id"]
     )
-    assert {r["format"] for r in pkg["resources"]} == {"CSV", "JSON"}
+    assert [r["format"] for r in pkg["resources"]] == ["CSV", "JSON", "CSV", "JSON"]
     assert {r["mimetype"] for r in pkg["resources"]} == {"text/csv", "application/json"}
     assert "Parken" in [t["name"] for t in pkg["tags"]]
     assert search["result"]["count"] == 1 and search["result"]["results"][0]["name"] == DATASET
@@ -314,20 +478,42 @@ def root(kernel: Kernel) -> str:
     return f"http://{web.host}:{web.port}"
 
 
-async def test_unknown_outcome_is_dead_lettered_not_dropped(
-    world: tuple[Kernel, ModuleApp, Kernel, Kernel],
-) -> None:
-    opendata, _, eakte, output = world
+async def test_unknown_outcome_is_dead_lettered_not_dropped(world: World) -> None:
     case_id = str(uuid.uuid4())
-    async with eakte.transaction() as uow:
+    async with world.eakte.transaction() as uow:
         await uow.emit(opened(case_id, MAX), subject=case_id)
-    async with output.transaction() as uow:
+    async with world.output.transaction() as uow:
         await uow.emit(delivered(case_id, outcome="vertagt"), subject=case_id)
 
     async def parked() -> bool:
-        return opendata.consumer.dead_lettered == 1 and opendata.consumer.handled == 1
+        return world.opendata.consumer.dead_lettered == 1 and world.opendata.consumer.handled == 1
 
     await eventually(parked, timeout=60)
-    async with opendata.db.session() as s:
+    async with world.opendata.db.session() as s:
         counts = await store.counts(s, "bewohnerparkausweis")
-    assert counts == {"antraege": {(MAX, "2026-11"): 1}, "erteilt": {}}
+        hours = await store.durations(s, "bewohnerparkausweis")
+    assert counts == {"antraege": {(MAX, "2026-11"): 1}, "bewilligt": {}, "abgelehnt": {}}
+    assert hours == {}
+
+
+async def test_a_service_without_a_dataset_yet_is_kept_for_later(world: World) -> None:
+    """Facts of a service this process has no procedure for are kept: when its file
+    arrives, its dataset counts them (and no other dataset does meanwhile)."""
+    case_id = str(uuid.uuid4())
+    async with world.eakte.transaction() as uow:
+        await uow.emit(opened(case_id, "12", service="kuenftig"), subject=case_id)
+    async with world.output.transaction() as uow:
+        await uow.emit(
+            delivered(case_id, at="2026-11-10T12:00:00+00:00", service="kuenftig"), subject=case_id
+        )
+
+    async def counted() -> bool:
+        return world.opendata.consumer.handled == 2
+
+    await eventually(counted)
+    async with world.opendata.db.session() as s:
+        counts = await store.counts(s, "kuenftig")
+        hours = await store.durations(s, "kuenftig")
+        parking = await store.counts(s, "bewohnerparkausweis")
+    assert counts["antraege"] == {("12 Schwabing-Freimann", "2026-11"): 1} and hours == {"2026-11": [3]}
+    assert parking == {"antraege": {}, "bewilligt": {}, "abgelehnt": {}}

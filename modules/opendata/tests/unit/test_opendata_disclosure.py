@@ -1,4 +1,5 @@
-"""Disclosure control: suppression and the auditor, on random and on hand-made tables."""
+"""Disclosure control: suppression and the auditor, on random and on hand-made tables, one
+table and the tables of a dataset together."""
 
 from __future__ import annotations
 
@@ -7,8 +8,9 @@ import random
 
 import pytest
 
-from rathaus.opendata.domain.audit import InconsistentTable, Range, disclosed, ranges
-from rathaus.opendata.domain.disclosure import Cell, Published, Table, suppress
+from rathaus.opendata.domain.audit import InconsistentTable, Link, Range, disclosed, findings, ranges
+from rathaus.opendata.domain.disclosure import Cell, Published, Table, suppress, suppress_together
+from rathaus.opendata.domain.times import links, times
 
 
 def table(rows: list[list[int]]) -> Table:
@@ -31,16 +33,17 @@ def consistent(p: Published, v: dict[Cell, int]) -> bool:
     )
 
 
-def brute_force(p: Published, bound: int) -> dict[Cell, set[int]]:
+def brute_force(p: Published, bound: int, floor: int) -> dict[Cell, set[int]]:
     """Every value each suppressed cell takes in some consistent table whose suppressed inner
-    cells are <= bound (the margins follow from the inner cells)."""
+    cells lie in [floor, bound] (the margins follow from the inner cells, and a suppressed
+    margin is at least floor too)."""
     inner = [c for c in p.suppressed() if None not in c]
     seen: dict[Cell, set[int]] = {c: set() for c in p.suppressed()}
-    for combo in itertools.product(range(bound + 1), repeat=len(inner)):
+    for combo in itertools.product(range(floor, bound + 1), repeat=len(inner)):
         values = {c: v for c, v in p.values.items() if None not in c and v is not None}
         values |= dict(zip(inner, combo, strict=True))
         full = Table(p.rows, p.cols, {(r, c): values[(r, c)] for r in p.rows for c in p.cols}).values()
-        if all(p.values[c] in (None, v) for c, v in full.items()):
+        if all(v >= floor if p.values[c] is None else p.values[c] == v for c, v in full.items()):
             for c in seen:
                 seen[c].add(full[c])
     return seen
@@ -63,9 +66,10 @@ def check_protected(t: Table, p: Published) -> None:
     assert {c for c, n in truth.items() if 0 < n < 3} <= set(p.suppressed())
     for cell, r in ranges(p).items():
         assert not r.pinned, (cell, r, t)
-        assert r.low <= truth[cell] and (r.high is None or truth[cell] <= r.high)
-        # the cycle argument: both neighbours of the true value stay possible
-        assert r.low <= truth[cell] - 1 and (r.high is None or r.high >= truth[cell] + 1)
+        assert 1 <= r.low <= truth[cell] and (r.high is None or truth[cell] <= r.high)
+        # the cycle argument: a small cell can be one larger, all others staying >= 1
+        if truth[cell] < 3:
+            assert r.high is None or r.high >= truth[cell] + 1
 
 
 def test_random_tables_are_protected() -> None:
@@ -85,18 +89,22 @@ def test_city_sized_table_is_protected() -> None:
     assert (None, None) not in published.suppressed()
 
 
-def test_auditor_matches_brute_force_on_any_pattern() -> None:
-    rnd = random.Random(5)
+@pytest.mark.parametrize("floor", [0, 1])
+def test_auditor_matches_brute_force_on_any_pattern(floor: int) -> None:
+    rnd = random.Random(5 + floor)
     for _ in range(200):
         cols = rnd.randint(1, 3)
         t = table([[rnd.choice([0, 1, 2, 3]) for _ in range(cols)] for _ in range(rnd.randint(1, 3))])
         truth = t.values()
-        cells = rnd.sample(list(truth), rnd.randint(1, min(6, len(truth))))
+        candidates = [c for c, v in truth.items() if v >= floor]  # floor 1: zeros stay published
+        if not candidates:
+            continue
+        cells = rnd.sample(candidates, rnd.randint(1, min(6, len(candidates))))
         p = hide(t, set(cells))
         grand = p.values[(None, None)]
         bound = grand if grand is not None else max(truth.values()) + 3
-        seen = brute_force(p, bound)
-        for cell, r in ranges(p).items():
+        seen = brute_force(p, bound, floor)
+        for cell, r in ranges(p, floor).items():
             assert r.low == min(seen[cell]) and seen[cell] == set(range(r.low, max(seen[cell]) + 1))
             if r.high is None:  # unbounded: brute force climbs to its own limit along a cycle
                 assert max(seen[cell]) > truth[cell]
@@ -104,10 +112,22 @@ def test_auditor_matches_brute_force_on_any_pattern() -> None:
                 assert r.high == max(seen[cell])
 
 
+def test_knowing_that_a_hidden_value_is_at_least_one_pins_undirected_cycles() -> None:
+    # The cycle r0c0 r0c1 r1c1 r1c0 through the two column totals hides every 1 if a cell may
+    # fall to 0. But zeros are always published, so anyone knows a hidden cell is at least 1:
+    # each row's two hidden cells add up to 2, so both are 1.
+    t = table([[1, 1, 5], [1, 1, 5]])
+    undirected = hide(t, {("r0", "c0"), ("r0", "c1"), ("r1", "c0"), ("r1", "c1"), (None, "c0"), (None, "c1")})
+    assert disclosed(undirected, floor=0) == []
+    assert ranges(undirected)[("r0", "c0")] == Range(1, 1)
+    p = suppress(t)
+    check_protected(t, p)
+
+
 def test_single_cell_hides_everything_and_is_unbounded() -> None:
     p = suppress(table([[2]]))
     assert set(p.suppressed()) == {("r0", "c0"), ("r0", None), (None, "c0"), (None, None)}
-    assert set(ranges(p).values()) == {Range(0, None)}
+    assert set(ranges(p).values()) == {Range(1, None)}
 
 
 def test_no_small_cells_nothing_suppressed() -> None:
@@ -173,3 +193,88 @@ def test_zero_rows_and_columns() -> None:
 def test_no_cases_no_cells() -> None:
     p = suppress(Table((), (), {}))
     assert p.values == {(None, None): 0} and ranges(p) == {}
+
+
+# -- the tables of a dataset together ---------------------------------------------------------
+
+
+def tables(**grids: list[list[int]]) -> dict[str, Table]:
+    return {key: table(grid) for key, grid in grids.items()}
+
+
+def published_times(p: dict[str, Published], hours: dict[str, list[int]] | None = None) -> list[Link]:
+    rows, total = times(p, hours or {})
+    return links(rows, total)
+
+
+def test_safe_alone_derivable_together_now_suppressed() -> None:
+    # Month c1 has two grants (one each in r0 and r1) and five refusals. Alone, each table is
+    # protected: the grants hide in a cycle with c0 and the totals, the refusals have nothing
+    # to hide. But the processing times publish the number of Bescheide per month (grants +
+    # refusals): 7 in c1, minus the refusals' published column total 5, gives the hidden 2.
+    t = tables(bewilligt=[[4, 1], [5, 1]], abgelehnt=[[3, 5], [0, 0]], antraege=[[9, 6], [6, 4]])
+    alone = {key: suppress(x) for key, x in t.items()}
+    assert all(disclosed(p) == [] for p in alone.values())
+    assert alone["bewilligt"].values[(None, "c1")] is None and alone["abgelehnt"].values[(None, "c1")] == 5
+    naive = [Link("Bescheide c1", 7, (("bewilligt", (None, "c1")), ("abgelehnt", (None, "c1"))))]
+    assert findings(alone, naive)[-1] == "Bescheide c1: verrät bewilligt (None, 'c1')"
+    # and a count of Bescheide for (r0, c1) known from elsewhere would give the grant away too
+    assert alone["abgelehnt"].values[("r0", "c1")] == 5
+
+    together = suppress_together(t)
+    for key, p in together.items():
+        check_protected(t[key], p)
+    # hidden in one table -> hidden in the others (unless 0 there), and protected again
+    assert together["abgelehnt"].values[(None, "c1")] is None
+    assert together["abgelehnt"].values[("r0", "c1")] is None
+    assert together["antraege"].values[("r0", "c1")] is None
+    rows, total = times(together, {})
+    assert [r.bescheide for r in rows if r.monat == "c1"] == [None]  # not published: both hidden
+    assert findings(together, links(rows, total)) == []
+
+
+def test_alignment_leaves_zeros_published() -> None:
+    t = tables(bewilligt=[[1, 4], [4, 4]], abgelehnt=[[0, 3], [3, 3]])
+    together = suppress_together(t)
+    assert together["bewilligt"].values[("r0", "c0")] is None
+    assert together["abgelehnt"].values[("r0", "c0")] == 0
+    assert findings(together) == []
+
+
+def test_findings_name_a_misaligned_pattern_and_bad_links() -> None:
+    t = tables(bewilligt=[[1, 4], [4, 4]], abgelehnt=[[3, 3], [3, 3]])
+    alone = {key: suppress(x) for key, x in t.items()}
+    problems = findings(alone)
+    assert any("in bewilligt gesperrt, in abgelehnt veröffentlicht" in p for p in problems)
+    together = suppress_together(t)
+    both = (("bewilligt", ("r0", "c0")), ("abgelehnt", ("r0", "c0")))  # e.g. known from elsewhere
+    assert together["abgelehnt"].values[("r0", "c0")] is None
+    assert findings(together, [Link("Bescheide r0 c0", 4, both)]) == [
+        "Bescheide r0 c0: Summe über 2 gesperrte Werte, nicht prüfbar"
+    ]
+    assert findings(
+        together, [Link("Bescheide c1", 99, (("bewilligt", (None, "c1")), ("abgelehnt", (None, "c1"))))]
+    ) == ["Bescheide c1: 99 passt nicht zu den Tabellen"]
+
+
+def test_random_datasets_are_protected_together() -> None:
+    rnd = random.Random(20261124)
+    for _ in range(300):
+        rows, cols = rnd.randint(1, 6), rnd.randint(1, 6)
+        weights = rnd.choice([[0, 1, 2], [0, 0, 1, 2, 3, 5, 40], [1, 2, 3], [0, 3, 4, 9]])
+        t = {
+            key: table([[rnd.choice(weights) for _ in range(cols)] for _ in range(rows)])
+            for key in ("antraege", "bewilligt", "abgelehnt")
+        }
+        together = suppress_together(t)
+        for key, p in together.items():
+            check_protected(t[key], p)
+        hidden = set().union(*(p.suppressed() for p in together.values()))
+        for key, p in together.items():
+            assert all(p.values[c] in (None, 0) for c in hidden), key
+        assert findings(together, published_times(together)) == []
+
+
+def test_tables_of_a_dataset_share_their_axes() -> None:
+    with pytest.raises(ValueError, match="share"):
+        suppress_together({"a": table([[1]]), "b": table([[1, 2]])})

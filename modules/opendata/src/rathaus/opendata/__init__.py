@@ -2,7 +2,9 @@
 
 Consumes ``CaseOpened`` (E-Akte) and ``DecisionDelivered`` (output management), both of
 data class internal; keeps one anonymous fact per case (service, Stadtbezirk, months,
-outcome) and publishes datasets computed from them after disclosure control. Emits nothing.
+outcome, processing time in whole hours) and publishes one dataset per service, as its
+procedure files' ``[open_data]`` describe it, computed from them after disclosure control
+across its tables. Emits nothing.
 """
 
 NAME = "opendata"

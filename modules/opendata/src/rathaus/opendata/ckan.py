@@ -1,6 +1,9 @@
 """CKAN-compatible Action API (``/api/3/action/<name>``): package_list, package_search,
 package_show, resource_show, help_show, status_show, with CKAN's response shapes.
 
+One package per service's dataset, four resources each (counts and processing times, as
+CSV and JSON); the package's extras name the service (``leistung``, ``leika``).
+
 Pure functions over the published datasets; the web layer only reads the parameters
 (query string or JSON body) and writes the response.
 """
@@ -124,7 +127,10 @@ def package(ds: PublishedDataset, base: str) -> dict[str, Any]:
         "contributorID": CONTRIBUTOR_ID,
         "spatial_uri": SPATIAL,
         "themes": " ".join(ds.definition.themes),
+        "leistung": ds.definition.service_title,
     }
+    if ds.definition.leika:
+        extras["leika"] = ds.definition.leika
     if span:
         extras |= {"temporal_start": span[0], "temporal_end": span[1]}
     return {

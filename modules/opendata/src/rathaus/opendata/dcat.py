@@ -5,8 +5,11 @@ DCAT-AP.de additions by GovData; see shapes/SOURCES.txt).
 Validation runs offline without inference, so the concepts of the controlled
 vocabularies the metadata uses (EU data themes, languages, file types, DCAT-AP.de
 licences, …) are described in the catalogue itself with their ``skos:inScheme``, as the
-shapes check. Munich is given as ``dct:spatial`` with its municipality key (DCAT-AP.de 3.0
-deprecates ``dcatde:politicalGeocodingURI`` for this; the shapes warn about it) and
+shapes check. One ``dcat:Dataset`` per service, with four distributions (counts and
+processing times, CSV and JSON) and, where the service has a LeiKa key, ``dct:relation``
+to the service (``urn:de:fim:leika:leistung:<key>``, as FIT-Connect names it). Munich is
+given as ``dct:spatial`` with its municipality key (DCAT-AP.de 3.0 deprecates
+``dcatde:politicalGeocodingURI`` for this; the shapes warn about it) and
 ``dcatde:politicalGeocodingLevelURI``.
 """
 
@@ -28,6 +31,7 @@ from rathaus.opendata.domain.catalogue import (
     PUBLISHER,
     PUBLISHER_TYPE,
     SPATIAL,
+    THEMES,
 )
 from rathaus.opendata.domain.datasets import GEHEIMHALTUNG, PublishedDataset
 from rathaus.opendata.domain.formats import downloads, period
@@ -45,7 +49,6 @@ CONTEXT = {
     "rdfs": "http://www.w3.org/2000/01/rdf-schema#",
     "xsd": "http://www.w3.org/2001/XMLSchema#",
 }
-THEMES = {"TRAN": "Verkehr", "GOVE": "Regierung und öffentlicher Sektor"}
 SH = "http://www.w3.org/ns/shacl#"
 
 
@@ -87,6 +90,11 @@ def _dataset(ds: PublishedDataset, base: str) -> list[dict[str, Any]]:
         "dct:issued": _typed(ds.created, "dateTime"),
         "dct:modified": _typed(ds.modified, "dateTime"),
         "dcat:landingPage": _ref(page),
+        **(
+            {"dct:relation": _ref(f"urn:de:fim:leika:leistung:{ds.definition.leika}")}
+            if ds.definition.leika
+            else {}
+        ),
         "dct:provenance": {"@type": "dct:ProvenanceStatement", "rdfs:label": _de(GEHEIMHALTUNG)},
         "dcat:distribution": [],
     }
@@ -133,7 +141,7 @@ def _vocabulary(datasets: list[PublishedDataset]) -> list[dict[str, Any]]:
         _concept(CONTRIBUTOR_ID, "http://dcat-ap.de/def/contributors", PUBLISHER),
         _concept(GEOCODING_LEVEL, "http://dcat-ap.de/def/politicalGeocoding/Level", "Gemeinde"),
         _concept(PUBLISHER_TYPE, "http://purl.org/adms/publishertype/1.0", "Kommunalverwaltung"),
-        *(_concept(f"{EU}data-theme/{t}", f"{EU}data-theme", THEMES.get(t, t)) for t in themes),
+        *(_concept(f"{EU}data-theme/{t}", f"{EU}data-theme", THEMES[t]) for t in themes),
         {
             "@id": f"{EU}data-theme",
             "@type": "skos:ConceptScheme",

@@ -1,6 +1,6 @@
 """Use cases of the open-data portal: keep one anonymous fact per case from the case
 events (either order, any number of deliveries), and publish the datasets computed from
-those facts, suppressed and audited."""
+those facts, suppressed and audited, one per service the procedures define."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ from datetime import UTC, datetime
 from rathaus.contracts.eakte.v1 import CaseOpened
 from rathaus.contracts.output.v1 import DecisionDelivered
 from rathaus.opendata import PREFIX, store
-from rathaus.opendata.domain.datasets import BY_SERVICE, DATASETS, PublishedDataset, monat, publish
+from rathaus.opendata.domain.datasets import DatasetDefinition, PublishedDataset, definitions, monat, publish
 from rathaus.opendata.domain.stadtbezirke import stadtbezirk
+from rathaus.opendata.domain.times import hours_between, moment
 from rathaus.platform.kernel import Kernel, UnitOfWork
+
+OUTCOMES = ("granted", "refused")
 
 
 def now() -> str:
@@ -21,6 +24,9 @@ def now() -> str:
 class OpenData:
     def __init__(self, kernel: Kernel) -> None:
         self.kernel = kernel
+        # from the procedure files: a service added as a file is a dataset, no code
+        self.definitions: dict[str, DatasetDefinition] = definitions(kernel.procedures)
+        self.by_service = {d.service_id: d for d in self.definitions.values()}
         self._published: dict[str, tuple[int, PublishedDataset]] = {}
 
     @property
@@ -31,42 +37,55 @@ class OpenData:
         return root + PREFIX
 
     async def on_case_opened(self, event: CaseOpened, uow: UnitOfWork) -> None:
-        """Count an application: its Stadtbezirk and the month it was opened."""
-        definition = BY_SERVICE.get(event.service_id)
-        if definition is None:
-            return  # no dataset counts this service: keep nothing
+        """Count an application: its Stadtbezirk and the month it was opened; keep when it
+        came in (submission, else the opening) until its Bescheid is delivered."""
+        beginn = event.submitted_at or event.opened_at
+        moment(beginn, "Eingang")  # unreadable: retried, then dead-lettered, not guessed
         new = await store.record_opened(
             uow.session,
             event.case_id,
             event.service_id,
             stadtbezirk(event.stadtbezirk),
             monat(event.opened_at),
+            beginn,
         )
-        if new:
-            await store.touch(uow.session, definition.id, now())
+        await self._settle(uow, event.case_id, event.service_id, new)
 
     async def on_decision_delivered(self, event: DecisionDelivered, uow: UnitOfWork) -> None:
         """Count a delivered decision: its outcome and the month it was delivered."""
-        definition = BY_SERVICE.get(event.service_id)
-        if definition is None:
-            return
-        if event.outcome not in ("granted", "refused"):
+        if event.outcome not in OUTCOMES:
             # retried, then dead-lettered: kept for an operator instead of silently not counted
             raise ValueError(f"Unbekanntes Ergebnis {event.outcome!r}: gezählt werden granted und refused")
+        moment(event.sent_at, "Zustellung")
         new = await store.record_delivered(
-            uow.session, event.case_id, event.service_id, event.outcome, monat(event.sent_at)
+            uow.session, event.case_id, event.service_id, event.outcome, monat(event.sent_at), event.sent_at
         )
-        if new:
+        await self._settle(uow, event.case_id, event.service_id, new)
+
+    async def _settle(self, uow: UnitOfWork, case_id: str, service_id: str, new: bool) -> None:
+        """Once both halves are known, only the duration stays; a new half changes the
+        service's dataset. Facts of a service without a dataset (yet) are kept too: when
+        its procedure file arrives, its dataset counts them."""
+        if not new:
+            return
+        known = await store.halves(uow.session, case_id)
+        if known.opened and known.delivered:
+            hours = known.dauer_stunden
+            if hours is None and known.beginn and known.ende:
+                hours = hours_between(known.beginn, known.ende)
+            await store.settle(uow.session, case_id, hours)
+        definition = self.by_service.get(service_id)
+        if definition is not None:
             await store.touch(uow.session, definition.id, now())
 
     async def ensure_datasets(self) -> None:
         async with self.kernel.db.session() as s:
-            for dataset_id in DATASETS:
+            for dataset_id in self.definitions:
                 await store.ensure_dataset(s, dataset_id, now())
 
     async def dataset(self, dataset_id: str) -> PublishedDataset | None:
         """The dataset as published now; recomputed only when its numbers changed."""
-        definition = DATASETS.get(dataset_id)
+        definition = self.definitions.get(dataset_id)
         if definition is None:
             return None
         async with self.kernel.db.session() as s:
@@ -79,10 +98,11 @@ class OpenData:
             if cached is not None and cached[0] == state.version:
                 return cached[1]
             counts = await store.counts(s, definition.service_id)
-        published = publish(definition, counts, created=state.created, modified=state.modified)
+            hours = await store.durations(s, definition.service_id)
+        published = publish(definition, counts, hours, created=state.created, modified=state.modified)
         self._published[dataset_id] = (state.version, published)
         return published
 
     async def datasets(self) -> list[PublishedDataset]:
-        out = [await self.dataset(dataset_id) for dataset_id in DATASETS]
+        out = [await self.dataset(dataset_id) for dataset_id in sorted(self.definitions)]
         return [d for d in out if d is not None]

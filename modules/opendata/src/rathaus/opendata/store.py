@@ -11,12 +11,14 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rathaus.opendata.domain.datasets import ANTRAEGE, ERTEILT
+from rathaus.opendata.domain.datasets import ABGELEHNT, ANTRAEGE, BEWILLIGT
 
 metadata = sa.MetaData()
 
 # One row per case, whatever the order and number of deliveries of its events; no names,
-# no addresses, no Aktenzeichen, no timestamps finer than the month.
+# no addresses, no Aktenzeichen, no timestamps finer than the month once the case is
+# complete: the start (submission) and end (delivery) wait only until the other half of the
+# case arrives, then only the duration in whole hours remains.
 faelle = sa.Table(
     "faelle",
     metadata,
@@ -26,6 +28,9 @@ faelle = sa.Table(
     sa.Column("antrag_monat", sa.String(7)),  # YYYY-MM the case was opened; None until then
     sa.Column("ergebnis", sa.String(16)),  # granted | refused, from DecisionDelivered
     sa.Column("bescheid_monat", sa.String(7)),  # YYYY-MM the Bescheid was delivered
+    sa.Column("beginn", sa.String(40)),  # ISO submission time, until the delivery is known
+    sa.Column("ende", sa.String(40)),  # ISO delivery time, until the submission is known
+    sa.Column("dauer_stunden", sa.Integer),  # whole hours from submission to delivery
 )
 sa.Index("ix_faelle_service", faelle.c.service_id)
 
@@ -37,6 +42,17 @@ datensaetze = sa.Table(
     sa.Column("geaendert", sa.String(40), nullable=False),  # last change of its numbers
     sa.Column("version", sa.Integer, nullable=False, server_default="0"),
 )
+
+
+@dataclass(frozen=True)
+class Halves:
+    """What is known of a case so far."""
+
+    opened: bool
+    delivered: bool
+    beginn: str | None
+    ende: str | None
+    dauer_stunden: int | None
 
 
 @dataclass(frozen=True)
@@ -62,29 +78,56 @@ async def _insert_ignore(session: AsyncSession, table: sa.Table, values: dict[st
 
 
 async def record_opened(
-    session: AsyncSession, case_id: str, service_id: str, stadtbezirk: str, monat: str
+    session: AsyncSession, case_id: str, service_id: str, stadtbezirk: str, monat: str, beginn: str
 ) -> bool:
     """The opened half of a case; True if it is new (a case is opened once)."""
     await _insert_ignore(session, faelle, {"case_id": case_id, "service_id": service_id})
     result = await session.execute(
         faelle.update()
         .where(faelle.c.case_id == case_id, faelle.c.antrag_monat.is_(None))
-        .values(stadtbezirk=stadtbezirk, antrag_monat=monat)
+        .values(stadtbezirk=stadtbezirk, antrag_monat=monat, beginn=beginn)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 async def record_delivered(
-    session: AsyncSession, case_id: str, service_id: str, ergebnis: str, monat: str
+    session: AsyncSession, case_id: str, service_id: str, ergebnis: str, monat: str, ende: str
 ) -> bool:
     """The delivered half of a case; True if it is new (the first delivery counts)."""
     await _insert_ignore(session, faelle, {"case_id": case_id, "service_id": service_id})
     result = await session.execute(
         faelle.update()
         .where(faelle.c.case_id == case_id, faelle.c.ergebnis.is_(None))
-        .values(ergebnis=ergebnis, bescheid_monat=monat)
+        .values(ergebnis=ergebnis, bescheid_monat=monat, ende=ende)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def halves(session: AsyncSession, case_id: str) -> Halves:
+    row = (
+        await session.execute(
+            sa.select(
+                faelle.c.antrag_monat,
+                faelle.c.ergebnis,
+                faelle.c.beginn,
+                faelle.c.ende,
+                faelle.c.dauer_stunden,
+            ).where(faelle.c.case_id == case_id)
+        )
+    ).one()
+    return Halves(
+        row.antrag_monat is not None, row.ergebnis is not None, row.beginn, row.ende, row.dauer_stunden
+    )
+
+
+async def settle(session: AsyncSession, case_id: str, dauer_stunden: int | None) -> None:
+    """Both halves are known: keep the duration (None: unknown, a case from before
+    durations were kept), drop the timestamps."""
+    await session.execute(
+        faelle.update()
+        .where(faelle.c.case_id == case_id)
+        .values(beginn=None, ende=None, dauer_stunden=dauer_stunden)
+    )
 
 
 async def ensure_dataset(session: AsyncSession, dataset_id: str, now: str) -> None:
@@ -113,7 +156,7 @@ async def stand(session: AsyncSession, dataset_id: str) -> Stand | None:
 
 
 async def counts(session: AsyncSession, service_id: str) -> dict[str, Mapping[tuple[str, str], int]]:
-    """Applications per (Stadtbezirk, month opened); granted permits per (Stadtbezirk,
+    """Applications per (Stadtbezirk, month opened); grants and refusals per (Stadtbezirk,
     month delivered), counted only once the case's opened half (its district) is known."""
     n = sa.func.count()
     opened = faelle.c.antrag_monat.is_not(None)
@@ -123,12 +166,29 @@ async def counts(session: AsyncSession, service_id: str) -> dict[str, Mapping[tu
         .where(of_service, opened)
         .group_by(faelle.c.stadtbezirk, faelle.c.antrag_monat)
     )
-    erteilt = await session.execute(
-        sa.select(faelle.c.stadtbezirk, faelle.c.bescheid_monat, n)
-        .where(of_service, opened, faelle.c.ergebnis == "granted")
-        .group_by(faelle.c.stadtbezirk, faelle.c.bescheid_monat)
+    out: dict[str, Mapping[tuple[str, str], int]] = {ANTRAEGE: {(r, m): int(c) for r, m, c in antraege.all()}}
+    for key, ergebnis in ((BEWILLIGT, "granted"), (ABGELEHNT, "refused")):
+        decided = await session.execute(
+            sa.select(faelle.c.stadtbezirk, faelle.c.bescheid_monat, n)
+            .where(of_service, opened, faelle.c.ergebnis == ergebnis)
+            .group_by(faelle.c.stadtbezirk, faelle.c.bescheid_monat)
+        )
+        out[key] = {(r, m): int(c) for r, m, c in decided.all()}
+    return out
+
+
+async def durations(session: AsyncSession, service_id: str) -> dict[str, list[int]]:
+    """The hours from submission to delivery per month of delivery, of the cases the
+    count tables count as delivered (opened half known)."""
+    result = await session.execute(
+        sa.select(faelle.c.bescheid_monat, faelle.c.dauer_stunden).where(
+            faelle.c.service_id == service_id,
+            faelle.c.antrag_monat.is_not(None),
+            faelle.c.ergebnis.in_(("granted", "refused")),
+            faelle.c.dauer_stunden.is_not(None),
+        )
     )
-    return {
-        ANTRAEGE.key: {(r, m): int(c) for r, m, c in antraege.all()},
-        ERTEILT.key: {(r, m): int(c) for r, m, c in erteilt.all()},
-    }
+    out: dict[str, list[int]] = {}
+    for monat, hours in result.all():
+        out.setdefault(monat, []).append(int(hours))
+    return out

@@ -14,16 +14,20 @@ from litestar.response import Template
 
 from rathaus.opendata import PREFIX, ckan, dcat
 from rathaus.opendata.domain.catalogue import LICENCE, PUBLISHER
-from rathaus.opendata.domain.datasets import GEHEIMHALTUNG, PublishedDataset
+from rathaus.opendata.domain.datasets import BEARBEITUNGSDAUER, GEHEIMHALTUNG, ZAEHLWEISE, PublishedDataset
 from rathaus.opendata.domain.formats import (
+    FALLZAHLEN,
+    download,
     downloads,
     german_date,
     german_datetime,
     german_month,
     period,
     records,
+    table_title,
     totals,
 )
+from rathaus.opendata.domain.times import TimesRow
 from rathaus.opendata.handlers import OpenData
 
 OPEN = {"Access-Control-Allow-Origin": "*"}  # open data may be read from any site
@@ -36,10 +40,33 @@ def _summary(ds: PublishedDataset) -> dict[str, Any]:
         "id": ds.definition.id,
         "title": ds.definition.title,
         "summary": ds.definition.summary,
+        "service": ds.definition.service,
         "modified": german_datetime(ds.modified),
         "period": span,
         "period_text": f"{german_date(span[0])} bis {german_date(span[1])}" if span else "",
-        "downloads": [{"format": d.format, "path": d.path, "size": len(d.data)} for d in downloads(ds)],
+        "downloads": [
+            {
+                "table": table_title(ds, d.table).removeprefix(f"{ds.definition.title}: "),
+                "format": d.format,
+                "path": d.path,
+                "size": len(d.data),
+            }
+            for d in downloads(ds)
+        ],
+    }
+
+
+def _days(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}".replace(".", ",")
+
+
+def _time(row: TimesRow) -> dict[str, Any]:
+    return {
+        "label": german_month(row.monat) if row.monat else "Alle Monate",
+        "bescheide": row.bescheide,
+        "p50": _days(row.p50),
+        "p90": _days(row.p90),
+        "reason": row.reason,
     }
 
 
@@ -64,6 +91,7 @@ def _tables(ds: PublishedDataset) -> dict[str, Any]:
             *({"label": german_month(t["monat"]), "cells": [t[k] for k in keys]} for t in sums["monate"]),
             {"label": "Alle Monate", "cells": [sums["insgesamt"][k] for k in keys]},
         ],
+        "times": [*(_time(r) for r in ds.times), _time(ds.times_total)],
     }
 
 
@@ -76,18 +104,20 @@ def routes(opendata: OpenData) -> list[HTTPRouteHandler]:
             context={"datasets": datasets, "licence": LICENCE, "publisher": PUBLISHER, "api": API},
         )
 
+    def _file(ds: PublishedDataset, table: str, suffix: str) -> Response[bytes]:
+        found = download(ds, table, suffix)
+        if found is None:
+            raise NotFoundException("Diese Datei gibt es nicht.")
+        return Response(found.data, media_type=f"{found.media_type}; charset=utf-8", headers=OPEN)
+
     @get(f"{PREFIX}/datasets/{{name:str}}", include_in_schema=False)
     async def dataset(name: FromPath[str]) -> Template | Response[bytes]:
         stem, dot, suffix = name.rpartition(".")
         ds = await opendata.dataset(stem if dot else name)
         if ds is None:
             raise NotFoundException("Diesen Datensatz gibt es nicht.")
-        if dot:
-            for d in downloads(ds):
-                if d.suffix == suffix:
-                    media = f"{d.media_type}; charset=utf-8"
-                    return Response(d.data, media_type=media, headers=OPEN)
-            raise NotFoundException("Dieses Format gibt es nicht.")
+        if dot:  # <id>.csv, <id>.json: the counts, where links from before the tables point
+            return _file(ds, FALLZAHLEN, suffix)
         return Template(
             "dataset.html",
             context={
@@ -95,11 +125,21 @@ def routes(opendata: OpenData) -> list[HTTPRouteHandler]:
                 **_tables(ds),
                 "measures": ds.definition.measures,
                 "secrecy": GEHEIMHALTUNG,
+                "counting": ZAEHLWEISE,
+                "durations": BEARBEITUNGSDAUER,
                 "licence": LICENCE,
                 "publisher": PUBLISHER,
                 "api": API,
             },
         )
+
+    @get(f"{PREFIX}/datasets/{{name:str}}/{{file:str}}", include_in_schema=False)
+    async def dataset_file(name: FromPath[str], file: FromPath[str]) -> Response[bytes]:
+        ds = await opendata.dataset(name)
+        if ds is None:
+            raise NotFoundException("Diesen Datensatz gibt es nicht.")
+        table, _, suffix = file.partition(".")  # fallzahlen.csv, bearbeitungsdauer.json, …
+        return _file(ds, table, suffix)
 
     @get(f"{PREFIX}/catalog.jsonld", include_in_schema=False)
     async def catalog_jsonld() -> Response[bytes]:
@@ -139,4 +179,4 @@ def routes(opendata: OpenData) -> list[HTTPRouteHandler]:
     ) -> Response[dict[str, Any]]:
         return await _action(request, action)
 
-    return [home, dataset, catalog_jsonld, catalog_turtle, ckan_action, ckan_action_unversioned]
+    return [home, dataset, dataset_file, catalog_jsonld, catalog_turtle, ckan_action, ckan_action_unversioned]

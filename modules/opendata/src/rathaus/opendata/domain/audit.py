@@ -1,9 +1,12 @@
-"""The auditor: what a table as published gives away about its suppressed cells.
+"""The auditor: what the tables of a dataset as published give away about their
+suppressed cells.
 
 It knows only what anyone can read: the published cells and totals, that counts are
-non-negative integers, and that inner cells add up to the row and column totals. For
-every suppressed cell it computes the exact range of values consistent with that; a
-range of one value means the cell is disclosed.
+non-negative integers, that a suppressed cell is at least 1 (zeros are always published;
+``floor``), that inner cells add up to the row and column totals, and the published sums
+that span tables (``Link``: the Bescheide of a month = grants + refusals). For every
+suppressed cell it computes the exact range of values consistent with that; a range of one
+value means the cell is disclosed.
 
 Method: a table with its margins is a circulation in the network
 
@@ -14,9 +17,17 @@ are fixed flows, suppressed cells are free edges without an upper bound. One fea
 flow ``f`` is found by max-flow; every other consistent table differs from it by
 cycles in the residual network, so the largest value of a suppressed edge u->w is
 ``f + maxflow(w -> u)`` and the smallest ``f - maxflow(u -> w)`` in the residual network
-without that edge (unbounded when an uncapacitated path exists). The constraint matrix is
-a network matrix (totally unimodular), so these bounds are integers and every integer
-between them is attained: the range over reals is the range over integers.
+without that edge (unbounded when an uncapacitated path exists). A lower bound of 1 is
+a known flow of 1 plus a free rest. The constraint matrix is a network matrix (totally
+unimodular), so these bounds are integers and every integer between them is attained: the
+range over reals is the range over integers.
+
+Across tables (``findings``): a published sum over cells of several tables adds nothing to
+what the tables tell when all its terms are published (then it is only checked); a sum with
+one suppressed term discloses it; one with several is not a network any more and is refused
+as unverifiable rather than trusted. So when ``findings`` is empty, the per-table ranges are
+the ranges given everything the dataset publishes. It also checks the joint pattern: a cell
+suppressed in one count table is suppressed (or 0) in every other.
 
 It is independent of how the suppression was chosen (``disclosure``) and serves as its
 test oracle and as a guard before anything is published.
@@ -25,6 +36,7 @@ test oracle and as a guard before anything is published.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from rathaus.opendata.domain.disclosure import Cell, Published
@@ -93,17 +105,20 @@ def _add(graph: Graph, u: FlowNode, v: FlowNode, cap: int) -> None:
     graph.setdefault(v, {}).setdefault(u, 0)
 
 
-def ranges(published: Published) -> dict[Cell, Range]:
-    """For each suppressed cell, the range of values consistent with the publication."""
+def ranges(published: Published, floor: int = 1) -> dict[Cell, Range]:
+    """For each suppressed cell, the range of values consistent with the publication, if
+    every suppressed cell is known to be at least ``floor``."""
     supply: dict[FlowNode, int] = {}
     free: dict[Cell, tuple[FlowNode, FlowNode]] = {}
     for cell, value in published.values.items():
         u, w = _edge(cell)
         if value is None:
             free[cell] = (u, w)
-        else:  # a known flow: what it brings to w must leave w on free edges, and back at u
-            supply[u] = supply.get(u, 0) - value
-            supply[w] = supply.get(w, 0) + value
+        # a known flow (or the known least part of a free one): what it brings to w must
+        # leave w on free edges, and come back at u
+        known = floor if value is None else value
+        supply[u] = supply.get(u, 0) - known
+        supply[w] = supply.get(w, 0) + known
     need = sum(s for s in supply.values() if s > 0)
     big = need + 1  # more than any finite amount the free edges can carry
     graph: Graph = {}
@@ -127,10 +142,47 @@ def ranges(published: Published) -> dict[Cell, Range]:
                 _add(residual, q, p, flow[other])
         up = _max_flow({k: dict(v) for k, v in residual.items()}, w, u, big)
         down = _max_flow(residual, u, w, flow[cell]) if flow[cell] else 0
-        out[cell] = Range(flow[cell] - down, None if up >= big else flow[cell] + up)
+        low, high = flow[cell] - down, None if up >= big else flow[cell] + up
+        out[cell] = Range(floor + low, None if high is None else floor + high)
     return out
 
 
-def disclosed(published: Published) -> list[Cell]:
+def disclosed(published: Published, floor: int = 1) -> list[Cell]:
     """The suppressed cells whose value can be derived exactly (empty = protected)."""
-    return [cell for cell, r in ranges(published).items() if r.pinned]
+    return [cell for cell, r in ranges(published, floor).items() if r.pinned]
+
+
+@dataclass(frozen=True)
+class Link:
+    """A published number that is the sum of cells of several tables, e.g. the Bescheide
+    delivered in a month = the grants' plus the refusals' column total; None = suppressed."""
+
+    name: str
+    value: int | None
+    terms: tuple[tuple[str, Cell], ...]  # (table, cell)
+
+
+def findings(tables: Mapping[str, Published], links: Sequence[Link] = (), floor: int = 1) -> list[str]:
+    """Everything wrong with a dataset as published (empty = publish): a derivable cell in a
+    table, a cell suppressed in one count table and shown in another, a published sum that
+    discloses a suppressed cell, contradicts the tables, or cannot be verified."""
+    out: list[str] = []
+    for key, published in tables.items():
+        out += [f"{key} {cell}: ableitbar" for cell in disclosed(published, floor)]
+    for key, published in tables.items():
+        for cell in published.suppressed():
+            for other, p in tables.items():
+                if p.values.get(cell) not in (None, 0):
+                    out.append(f"{cell}: in {key} gesperrt, in {other} veröffentlicht ({p.values[cell]})")
+    for link in links:
+        if link.value is None:
+            continue
+        terms = [tables[key].values[cell] for key, cell in link.terms]
+        hidden = [term for term, v in zip(link.terms, terms, strict=True) if v is None]
+        if len(hidden) == 1:
+            out.append(f"{link.name}: verrät {hidden[0][0]} {hidden[0][1]}")
+        elif hidden:
+            out.append(f"{link.name}: Summe über {len(hidden)} gesperrte Werte, nicht prüfbar")
+        elif sum(v for v in terms if v is not None) != link.value:
+            out.append(f"{link.name}: {link.value} passt nicht zu den Tabellen")
+    return out

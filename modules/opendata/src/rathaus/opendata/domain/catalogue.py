@@ -39,3 +39,21 @@ CATALOGUE_DESCRIPTION = (
     "Anonymisierte Statistiken aus den digitalen Verwaltungsleistungen der Stadt, "
     "berechnet aus den Vorgängen selbst und vor der Veröffentlichung geheimgehalten."
 )
+
+# The EU data-theme vocabulary (http://publications.europa.eu/resource/authority/data-theme),
+# its German labels: the codes a procedure's [open_data] themes may name.
+THEMES = {
+    "AGRI": "Landwirtschaft, Fischerei, Forstwirtschaft und Nahrungsmittel",
+    "ECON": "Wirtschaft und Finanzen",
+    "EDUC": "Bildung, Kultur und Sport",
+    "ENER": "Energie",
+    "ENVI": "Umwelt",
+    "GOVE": "Regierung und öffentlicher Sektor",
+    "HEAL": "Gesundheit",
+    "INTR": "Internationale Themen",
+    "JUST": "Justiz, Rechtssystem und öffentliche Sicherheit",
+    "REGI": "Regionen und Städte",
+    "SOCI": "Bevölkerung und Gesellschaft",
+    "TECH": "Wissenschaft und Technologie",
+    "TRAN": "Verkehr",
+}

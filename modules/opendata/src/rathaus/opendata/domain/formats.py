@@ -1,4 +1,18 @@
-"""A published dataset as records, CSV and JSON (German column names)."""
+"""A published dataset as records, CSV and JSON (German column names).
+
+A dataset has two tables of different grain, each offered as CSV and as JSON, so four
+resources: ``fallzahlen`` (one row per Stadtbezirk and month: applications, grants,
+refusals, each with its suppression flag, then the totals with „insgesamt“) and
+``bearbeitungsdauer`` (one row per month of delivery: the number of Bescheide, median and
+90th percentile in days, then „insgesamt“). Why this shape: CKAN shows, previews and loads
+into its DataStore one flat table per resource, and users of CKAN portals expect a CSV
+they can open as it is, one row per observation and one column per variable. The three
+count tables share their grain (Stadtbezirk × Monat), so they are three columns of one
+table, as a spreadsheet user would lay them out; a long table (one row per cell and
+measure) would make everyone pivot it back first, and the processing times, per month
+only, would fill a district column with blanks if they shared the file. The JSON carries
+the same rows plus the metadata and the column descriptions.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +25,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from rathaus.opendata.domain.catalogue import LICENCE, PUBLISHER
-from rathaus.opendata.domain.datasets import BERLIN, GEHEIMHALTUNG, PublishedDataset
+from rathaus.opendata.domain.datasets import BEARBEITUNGSDAUER, BERLIN, GEHEIMHALTUNG, PublishedDataset
 from rathaus.opendata.domain.disclosure import Cell
+from rathaus.opendata.domain.times import FEW, HIDDEN, TimesRow
 
 INSGESAMT = "insgesamt"  # stands in the Stadtbezirk or Monat column of a total
+FALLZAHLEN, DAUER = "fallzahlen", "bearbeitungsdauer"
 
 
 def flag(key: str) -> str:
@@ -43,6 +59,17 @@ def totals(ds: PublishedDataset) -> dict[str, Any]:
     }
 
 
+def time_record(row: TimesRow) -> dict[str, Any]:
+    return {
+        "monat": row.monat or INSGESAMT,
+        "bescheide": row.bescheide,
+        "bescheide_gesperrt": row.bescheide is None,
+        "dauer_median_tage": row.p50,
+        "dauer_p90_tage": row.p90,
+        "dauer_grund": row.reason or None,
+    }
+
+
 def period(ds: PublishedDataset) -> tuple[str, str] | None:
     """First and last day covered (ISO dates), or None while there is no case."""
     if not ds.cols:
@@ -62,39 +89,92 @@ def columns(ds: PublishedDataset) -> list[dict[str, str]]:
     return cols
 
 
-def as_json(ds: PublishedDataset) -> dict[str, Any]:
+TIME_COLUMNS = [
+    {"name": "monat", "titel": "Monat der Zustellung", "beschreibung": "Kalendermonat (JJJJ-MM)"},
+    {"name": "bescheide", "titel": "Zugestellte Bescheide", "beschreibung": "Bewilligungen und Ablehnungen"},
+    {
+        "name": "bescheide_gesperrt",
+        "titel": "Zugestellte Bescheide gesperrt",
+        "beschreibung": "Wert gesperrt",
+    },
+    {
+        "name": "dauer_median_tage",
+        "titel": "Bearbeitungsdauer, Median (Tage)",
+        "beschreibung": "Die Hälfte der Fälle war nach so vielen Tagen zugestellt",
+    },
+    {
+        "name": "dauer_p90_tage",
+        "titel": "Bearbeitungsdauer, 90. Perzentil (Tage)",
+        "beschreibung": "90 % der Fälle waren nach so vielen Tagen zugestellt",
+    },
+    {
+        "name": "dauer_grund",
+        "titel": "Warum keine Bearbeitungsdauer",
+        "beschreibung": f"leer, wenn sie steht; sonst „{HIDDEN}“ oder „{FEW}“",
+    },
+]
+
+
+def table_title(ds: PublishedDataset, table: str) -> str:
+    if table == FALLZAHLEN:
+        return f"{ds.definition.title}: Anträge und Bescheide je Stadtbezirk und Monat"
+    return f"{ds.definition.title}: Bearbeitungsdauer je Monat der Zustellung"
+
+
+def _head(ds: PublishedDataset, table: str) -> dict[str, Any]:
     span = period(ds)
     return {
         "id": ds.definition.id,
-        "titel": ds.definition.title,
+        "tabelle": table,
+        "titel": table_title(ds, table),
         "beschreibung": ds.definition.notes,
+        "leistung": {"id": ds.definition.service_id, "titel": ds.definition.service_title}
+        | ({"leika": ds.definition.leika} if ds.definition.leika else {}),
         "herausgeber": PUBLISHER,
         "lizenz": {"id": LICENCE.id, "titel": LICENCE.title, "url": LICENCE.url},
         "created": ds.created,
         "modified": ds.modified,
         "zeitraum": {"von": span[0], "bis": span[1]} if span else None,
         "geheimhaltung": GEHEIMHALTUNG,
-        "spalten": columns(ds),
-        "rows": records(ds),
-        "summen": totals(ds),
     }
 
 
-def _csv_values(row: dict[str, Any], keys: list[str]) -> list[str]:
-    out = [row["stadtbezirk"], row["monat"]]
-    for key in keys:
-        value = row[key]
-        out += ["" if value is None else str(value), "ja" if row[flag(key)] else "nein"]
-    return out
+def as_json(ds: PublishedDataset) -> dict[str, Any]:
+    """The counts: metadata, „rows“ (per Stadtbezirk and month) and „summen“."""
+    return {**_head(ds, FALLZAHLEN), "spalten": columns(ds), "rows": records(ds), "summen": totals(ds)}
+
+
+def times_json(ds: PublishedDataset) -> dict[str, Any]:
+    """The processing times: metadata, „rows“ (per month of delivery) and „insgesamt“."""
+    return {
+        **_head(ds, DAUER),
+        "bearbeitungsdauer": BEARBEITUNGSDAUER,
+        "spalten": TIME_COLUMNS,
+        "rows": [time_record(r) for r in ds.times],
+        "insgesamt": time_record(ds.times_total),
+    }
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if value is True or value is False:
+        return "ja" if value else "nein"
+    return str(value)
+
+
+def _csv(header: list[str], rows: list[dict[str, Any]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([_cell(row[name]) for name in header])
+    return buffer.getvalue()
 
 
 def as_csv(ds: PublishedDataset) -> str:
     """RFC 4180 CSV: the records, then the totals with „insgesamt“ in place of the
     Stadtbezirk, the month or both; a suppressed value is empty and flagged „ja“."""
-    keys = [m.key for m in ds.definition.measures]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(["stadtbezirk", "monat", *(c for k in keys for c in (k, flag(k)))])
     sums = totals(ds)
     rows = [
         *records(ds),
@@ -102,9 +182,14 @@ def as_csv(ds: PublishedDataset) -> str:
         *({**t, "stadtbezirk": INSGESAMT} for t in sums["monate"]),
         {**sums["insgesamt"], "stadtbezirk": INSGESAMT, "monat": INSGESAMT},
     ]
-    for row in rows:
-        writer.writerow(_csv_values(row, keys))
-    return buffer.getvalue()
+    return _csv([c["name"] for c in columns(ds)], rows)
+
+
+def times_csv(ds: PublishedDataset) -> str:
+    """RFC 4180 CSV: one row per month of delivery, then „insgesamt“; days with a decimal
+    point; what is not published is empty."""
+    rows = [time_record(r) for r in (*ds.times, ds.times_total)]
+    return _csv([c["name"] for c in TIME_COLUMNS], rows)
 
 
 def csv_bytes(ds: PublishedDataset) -> bytes:
@@ -119,6 +204,7 @@ def json_bytes(ds: PublishedDataset) -> bytes:
 class Download:
     """One distribution of a dataset: the exact bytes served at ``path``."""
 
+    table: str  # fallzahlen | bearbeitungsdauer
     suffix: str
     format: str  # CKAN format and EU file-type code
     media_type: str
@@ -130,33 +216,75 @@ class Download:
     @property
     def path(self) -> str:
         """Below the portal's prefix."""
-        return f"/datasets/{self.dataset_id}.{self.suffix}"
+        return f"/datasets/{self.dataset_id}/{self.table}.{self.suffix}"
+
+
+def _encoded(body: dict[str, Any]) -> bytes:
+    return json.dumps(body, ensure_ascii=False, indent=1).encode("utf-8")
 
 
 def downloads(ds: PublishedDataset) -> list[Download]:
+    """The four files, encoded once per published dataset."""
+    found = ds.derived.get("downloads")
+    if found is None:
+        found = ds.derived["downloads"] = _downloads(ds)
+    return list(found)
+
+
+def _downloads(ds: PublishedDataset) -> tuple[Download, ...]:
     name = ds.definition.id
-    return [
+    counts, times = table_title(ds, FALLZAHLEN), table_title(ds, DAUER)
+    return (
         Download(
+            FALLZAHLEN,
             "csv",
             "CSV",
             "text/csv",
-            f"{ds.definition.title} (CSV)",
+            f"{counts} (CSV)",
             "Je Stadtbezirk und Monat, dann die Summen („insgesamt“); UTF-8, Komma, Kopfzeile. "
             "Gesperrte Werte sind leer, die Spalte „…_gesperrt“ sagt „ja“.",
             csv_bytes(ds),
             name,
         ),
         Download(
+            FALLZAHLEN,
             "json",
             "JSON",
             "application/json",
-            f"{ds.definition.title} (JSON)",
+            f"{counts} (JSON)",
             "Objekt mit Metadaten, „rows“ (je Stadtbezirk und Monat) und „summen“; "
             "gesperrte Werte sind null, mit „…_gesperrt“: true.",
             json_bytes(ds),
             name,
         ),
-    ]
+        Download(
+            DAUER,
+            "csv",
+            "CSV",
+            "text/csv",
+            f"{times} (CSV)",
+            "Je Monat der Zustellung, dann „insgesamt“: Zahl der Bescheide, Median und 90. Perzentil "
+            "der Bearbeitungsdauer in Tagen (Dezimalpunkt); UTF-8, Komma, Kopfzeile. Was nicht "
+            "veröffentlicht ist, ist leer; „dauer_grund“ sagt warum.",
+            times_csv(ds).encode("utf-8"),
+            name,
+        ),
+        Download(
+            DAUER,
+            "json",
+            "JSON",
+            "application/json",
+            f"{times} (JSON)",
+            "Objekt mit Metadaten, „rows“ (je Monat der Zustellung) und „insgesamt“; was nicht "
+            "veröffentlicht ist, ist null, „dauer_grund“ sagt warum.",
+            _encoded(times_json(ds)),
+            name,
+        ),
+    )
+
+
+def download(ds: PublishedDataset, table: str, suffix: str) -> Download | None:
+    return next((d for d in downloads(ds) if (d.table, d.suffix) == (table, suffix)), None)
 
 
 def german_datetime(iso: str) -> str:
