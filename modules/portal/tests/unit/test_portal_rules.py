@@ -1,4 +1,5 @@
-"""The portal's rules: validation, upload checks by content, statuses, search, login lock."""
+"""The portal's rules: validation, upload checks by content, statuses, login lock (the search:
+test_portal_search.py)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from rathaus.contracts.procedures import Evidence, Field, all_procedures, procedure
+from rathaus.contracts.procedures import Evidence, Field, procedure
 from rathaus.portal.domain import (
     MAX_FAILURES,
     STATUS_ORDER,
     address_key,
-    by_lebenslage,
     check_upload,
     clean,
     euro,
@@ -26,7 +26,6 @@ from rathaus.portal.domain import (
     register_button,
     safe_filename,
     safe_next,
-    search,
     steps,
     supplied_by_register,
     validate_field,
@@ -152,17 +151,6 @@ def test_an_older_status_never_overwrites_a_newer_one(current: str | None, new: 
 
 def test_status_order_is_the_case_order() -> None:
     assert STATUS_ORDER[0] == "eingegangen" and STATUS_ORDER[-1] == "zugestellt"
-
-
-def test_search_finds_by_title_keyword_and_lebenslage() -> None:
-    procedures = list(all_procedures().values())
-    assert [p.id for p in search(procedures, "Parkausweis")] == ["bewohnerparkausweis"]
-    assert [p.id for p in search(procedures, "hund")] == ["hundesteuer"]
-    assert [p.id for p in search(procedures, "  WOHNEN umzug ")] == ["meldebescheinigung"]
-    assert search(procedures, "parken hund") == []
-    assert search(procedures, "") == procedures
-    groups = dict(by_lebenslage(procedures))
-    assert [p.id for p in groups["Mobilität und Verkehr"]] == ["bewohnerparkausweis"]
 
 
 def test_register_data_can_replace_the_registration_certificate() -> None:

@@ -1,12 +1,17 @@
-"""The catalogue and what pages show of it: search, Lebenslagen, statuses, dates, money."""
+"""The catalogue and what pages show of it: search (``search.py``), Lebenslagen, statuses,
+dates, money."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
-from rathaus.contracts.procedures import Procedure
+from rathaus.platform.kernel.procedures import Offer
+from rathaus.portal.domain.search import FOLD
+from rathaus.portal.domain.search import search as search  # the catalogue's search, re-exported
 
 STATUS_ORDER = ("eingegangen", "in_pruefung", "zur_entscheidung", "entschieden", "zugestellt")
 STATUS_TEXT = {
@@ -17,6 +22,19 @@ STATUS_TEXT = {
     "zugestellt": "Zugestellt – Bescheid im Postkorb",
 }
 BERLIN = ZoneInfo("Europe/Berlin")
+ASSURANCE_TEXT = {
+    "niedrig": "Vertrauensniveau „niedrig“: ein Konto im Bürgerportal genügt.",
+    "substantiell": (
+        "Vertrauensniveau „substantiell“: Ihre Identität muss geprüft sein – mit der "
+        "Online-Ausweisfunktion oder persönlich im Bürgerbüro mit Personalausweis oder Reisepass."
+    ),
+    "hoch": "Vertrauensniveau „hoch“: Sie weisen sich mit der Online-Ausweisfunktion Ihres Ausweises aus.",
+}
+APPLICANT_TEXT = {
+    "person": "Privatpersonen",
+    "organisation": "Unternehmen und Organisationen (eine Person handelt für sie)",
+    "anonymous": "auch ohne Konto, ohne Anmeldung",
+}
 UNIT_DEPARTMENTS = {
     "KVR": "Kreisverwaltungsreferat",
     "SKA": "Stadtkämmerei",
@@ -32,23 +50,48 @@ def later_status(current: str | None, new: str) -> bool:
     return STATUS_ORDER.index(new) > STATUS_ORDER.index(current)
 
 
-def search(procedures: list[Procedure], query: str) -> list[Procedure]:
-    """The procedures whose title, summary, Lebenslage or keywords contain every word."""
-    words = [w for w in query.casefold().split() if w]
-    if not words:
-        return procedures
+@dataclass(frozen=True)
+class Group:
+    """A Lebenslage of the catalogue and its services: online ones first, then by title."""
 
-    def text(p: Procedure) -> str:
-        return " ".join([p.title, p.summary, p.lebenslage, *p.keywords]).casefold()
+    name: str
+    slug: str  # the anchor of its heading
+    offers: tuple[Offer, ...]
 
-    return [p for p in procedures if all(w in text(p) for w in words)]
+    @property
+    def online(self) -> int:
+        return sum(1 for o in self.offers if o.online)
 
 
-def by_lebenslage(procedures: Iterable[Procedure]) -> list[tuple[str, list[Procedure]]]:
-    groups: dict[str, list[Procedure]] = {}
-    for p in procedures:
-        groups.setdefault(p.lebenslage, []).append(p)
-    return [(k, sorted(v, key=lambda p: p.title)) for k, v in sorted(groups.items())]
+def collation(text: str) -> str:
+    """A German sort key: case and umlauts do not count ("Ämter" sorts with "Amter")."""
+    return text.casefold().translate(FOLD)
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", collation(text)).strip("-")
+
+
+def by_lebenslage(offers: Iterable[Offer]) -> list[Group]:
+    """The catalogue by Lebenslage; a service in several Lebenslagen is listed in each."""
+    groups: dict[str, list[Offer]] = {}
+    for offer in offers:
+        for lebenslage in offer.lebenslagen or ("Weitere Leistungen",):
+            groups.setdefault(lebenslage, []).append(offer)
+    return [
+        Group(
+            name, slug(name), tuple(sorted(members, key=lambda o: (not o.online, collation(o.title), o.id)))
+        )
+        for name, members in sorted(groups.items(), key=lambda item: collation(item[0]))
+    ]
+
+
+def assurance_text(level: str) -> str:
+    return ASSURANCE_TEXT.get(level, f"Vertrauensniveau „{level}“.")
+
+
+def applicants_text(kinds: Iterable[str]) -> list[str]:
+    return [APPLICANT_TEXT.get(kind, kind) for kind in kinds]
 
 
 def euro(cents: int) -> str:

@@ -5,42 +5,49 @@ from __future__ import annotations
 from typing import Any
 
 from litestar import Request, get
-from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from rathaus.contracts.procedures import all_procedures
 from rathaus.portal import PREFIX
-from rathaus.portal.domain import REGISTER_NAMES, by_lebenslage, search
+from rathaus.portal.domain.catalogue import applicants_text, assurance_text, by_lebenslage, search
+from rathaus.portal.domain.search import MAX_QUERY
 from rathaus.portal.web.common import Pages
 
 
 def routes(pages: Pages) -> list[HTTPRouteHandler]:
+    procedures = pages.portal.kernel.procedures
+
     @get(f"{PREFIX}/", include_in_schema=False)
     async def home(request: Request[Any, Any, Any], q: FromQuery[str] = "") -> Template:
-        procedures = list(all_procedures().values())
-        query = q.strip()[:100]
+        offers = procedures.catalogue()
+        query = " ".join(q.split())[:MAX_QUERY]
         return pages.render(
             "home.html",
             await pages.visitor(request),
             nav="leistungen",
             q=query,
-            results=search(procedures, query) if query else None,
-            groups=by_lebenslage(procedures),
+            results=search(offers, query) if query else None,
+            groups=by_lebenslage(offers),
+            total=len(offers),
+            online=sum(1 for o in offers if o.online),
         )
 
     @get(f"{PREFIX}/leistungen/{{service_id:str}}", include_in_schema=False)
     async def service(request: Request[Any, Any, Any], service_id: FromPath[str]) -> Template:
-        proc = all_procedures().get(service_id)
-        if proc is None:
-            raise NotFoundException("Diese Leistung gibt es nicht.")
+        visitor = await pages.visitor(request)
+        offer = procedures.offer(service_id)
+        if offer is None:  # a German page with the way back, not the generic error page
+            return pages.render("service.html", visitor, status_code=404, nav="leistungen", offer=None)
+        procedure = offer.definition.procedure if offer.definition else None
         return pages.render(
             "service.html",
-            await pages.visitor(request),
+            visitor,
             nav="leistungen",
-            proc=proc,
-            register_names=REGISTER_NAMES,
+            offer=offer,
+            unit=procedures.units.get(offer.unit),
+            assurance=assurance_text(procedure.assurance) if procedure else "",
+            applicants=applicants_text(procedure.applicants) if procedure else [],
         )
 
     def legal_page(path: str, template: str) -> HTTPRouteHandler:
