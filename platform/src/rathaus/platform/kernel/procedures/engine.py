@@ -258,6 +258,9 @@ class Judge:
                 break
             visible = now
         self.compute(values)
+        # an invisible field's value is dropped, and so is what was wrong with it: the
+        # applicant cannot correct a field that is not shown
+        self.errors = {path: message for path, message in self.errors.items() if path in visible}
         return visible
 
     def compute(self, values: dict[str, Any]) -> None:
@@ -360,6 +363,8 @@ class Judge:
     def _count(self, node: Node, rows: list[Any]) -> None:
         e = node.element
         title = e.row_label or e.label
+        if (node.name,) in self.errors:
+            return  # e.g. no list at all: that message says more than a count
         if len(rows) < node.low:
             self.errors[(node.name,)] = (
                 f"Bitte geben Sie mindestens {node.low} × „{title}“ an."
