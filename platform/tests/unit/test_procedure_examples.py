@@ -187,6 +187,46 @@ def test_the_example_is_valid_for_the_schema_and_the_engine(service: str) -> Non
             assert node.name in files_of(body), f"the example lacks the required file {node.name}"
 
 
+def posted(definition: Definition, angaben: Mapping[str, Any]) -> dict[str, Any]:
+    """The typed JSON as the HTML form posts it: German numbers and dates, checked boxes as "ja"."""
+
+    def one(name: str, value: Any) -> Any:
+        datatype = definition.node(name).element.datatype
+        if datatype == "bool":
+            return "ja" if value else None
+        if datatype in ("num", "num_int", "num_currency"):
+            return f"{Decimal(str(value)):f}".replace(".", ",")
+        if datatype == "date":
+            return date.fromisoformat(value).strftime("%d.%m.%Y")
+        return f" {value} "
+
+    out: dict[str, Any] = {}
+    for name, value in angaben.items():
+        if isinstance(value, list):
+            out[name] = [{k: one(k, v) for k, v in row.items() if one(k, v) is not None} for row in value]
+        elif one(name, value) is not None:
+            out[name] = one(name, value)
+    return out
+
+
+@pytest.mark.parametrize("service", [d.id for d in current()])
+def test_the_example_posted_as_a_form_is_judged_alike(service: str) -> None:
+    definition = procedures().current(service)
+    assert definition is not None
+    body = example(definition)
+    by_json = submit(definition, body["angaben"], files_of(body))
+    by_form = judge(
+        definition,
+        Inputs(posted(definition, body["angaben"]), "form", files_of(body), SOURCES, TODAY, is_holiday),
+    )
+    assert errors(by_form) == errors(by_json) == {}
+    assert warnings(by_form) == warnings(by_json)
+    # an unchecked box is posted as nothing and kept as "no"; everything else is the same
+    assert {k: v for k, v in by_form.data.items() if v is not False} == {
+        k: v for k, v in by_json.data.items() if v is not False
+    }
+
+
 # -- broken variants ------------------------------------------------------------------------------
 
 
