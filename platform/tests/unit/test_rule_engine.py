@@ -509,6 +509,30 @@ def test_a_select_takes_only_codes_of_its_list(tmp_path: Path) -> None:
     assert run(d, {"art": "gruen"}).data == {"art": "gruen"}
 
 
+LATIN_ONLY = """
+[[form]]
+name = "seite"
+kind = "group"
+label = "Seite"
+
+[[form]]
+name = "name"
+parent = "seite"
+label = "Name"
+datatype = "text_latin"
+"""
+
+
+def test_text_latin_takes_latin_letters_with_diacritics_only(tmp_path: Path) -> None:
+    d = procedure(tmp_path, LATIN_ONLY)
+    for name in ("Zoë Ðorđević", "Ærøskøbing", "Łódź-Straße 5/7", "Müller (geb. Meier)", "Nguyễn", "O’Brien"):
+        assert run(d, {"name": name}).ok, name
+    for name in ("Иван", "王芳", "Γιώργος", "٣٤"):
+        assert errors(run(d, {"name": name})) == {
+            "name": "Bitte verwenden Sie bei „Name“ nur lateinische Buchstaben, Ziffern und Satzzeichen."
+        }, name
+
+
 # -- the form path and the JSON path ------------------------------------------------------------
 
 TYPES = """

@@ -24,8 +24,9 @@ from rathaus.platform.kernel.procedures.expressions import Context, as_json, dec
 Path = tuple[str | int, ...]
 TEXT_MAX = 200  # a text field without max_length takes at most this many characters
 LONG_TEXT = 500  # from this max_length on, a text field is a text area
-# Latin letters (with diacritics), digits, spaces and common punctuation: DIN SPEC 91379 in spirit
-LATIN = re.compile(r"[\w\s.,;:!?'\"()\[\]/&%+\-–—§€@#*°ʼ’‚‘“”„]*")
+# text_latin: Latin letters (with diacritics), digits, spaces and common punctuation, DIN
+# SPEC 91379 in spirit. Letters are judged by their Unicode name: \w would take Cyrillic too.
+LATIN_PUNCTUATION = frozenset(".,;:!?'\"()[]/&%+-–—§€@#*°ʼ’‚‘“”„_")
 SOURCE_NAMES = {
     "melderegister": "Melderegister",
     "fahrzeugregister": "Fahrzeugregister",
@@ -41,6 +42,16 @@ def clean(value: str) -> str:
         " " if ch.isspace() else ch for ch in value if ch.isspace() or unicodedata.category(ch)[0] != "C"
     )
     return " ".join(value.split())
+
+
+def latin(text: str) -> bool:
+    """Only Latin letters (also with diacritics or combining marks), digits 0-9, spaces, punctuation."""
+    for ch in text:
+        if ch.isspace() or ch in LATIN_PUNCTUATION or "0" <= ch <= "9":
+            continue
+        if not unicodedata.name(ch, "").startswith(("LATIN ", "COMBINING ")):
+            return False
+    return True
 
 
 def text_max(node: Node) -> int:
@@ -419,7 +430,7 @@ class Judge:
                 return f"„{label}“ darf höchstens {text_max(node)} Zeichen lang sein."
             if e.min_length and len(value) < e.min_length:
                 return f"„{label}“ muss mindestens {e.min_length} Zeichen lang sein."
-            if e.datatype == "text_latin" and not LATIN.fullmatch(value):
+            if e.datatype == "text_latin" and not latin(value):
                 return (
                     f"Bitte verwenden Sie bei „{label}“ nur lateinische Buchstaben, Ziffern und Satzzeichen."
                 )
