@@ -443,8 +443,9 @@ def test_the_next_working_day_skips_bavarian_holidays(tmp_path: Path) -> None:
     assert run(d, values, holidays=is_holiday).data["abholtag"] == "2026-12-28"
     # 27.12.2026 + 10 = Wednesday 6.1.2027 (Epiphany, a holiday in Bavaria) -> Thursday
     assert run(d, values, today=date(2026, 12, 27), holidays=is_holiday).data["abholtag"] == "2027-01-07"
-    # without a holiday calendar only weekends are skipped
-    assert run(d, values).data["abholtag"] == "2026-12-25"
+    # the Bavarian calendar is the default; another calendar can be given
+    assert judge(d, Inputs(values, today=TODAY)).data["abholtag"] == "2026-12-28"
+    assert run(d, values, holidays=lambda _day: False).data["abholtag"] == "2026-12-25"
 
 
 # -- repeating groups and code lists ------------------------------------------------------------

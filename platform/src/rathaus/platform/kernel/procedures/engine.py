@@ -18,6 +18,7 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from rathaus.platform.kernel.calendar import is_holiday
 from rathaus.platform.kernel.procedures.definition import DIRECTORY_SOURCE, Definition, Node
 from rathaus.platform.kernel.procedures.expressions import Context, as_json, decimal, truthy
 
@@ -93,7 +94,7 @@ class Inputs:
     files: Mapping[str, Any] = field(default_factory=dict)  # file field -> attachment (any truthy)
     sources: Mapping[str, Sequence[str]] = field(default_factory=dict)  # "melderegister.strasse" -> values
     today: date = field(default_factory=date.today)
-    holidays: Callable[[date], bool] = lambda _day: False
+    holidays: Callable[[date], bool] = is_holiday  # naechster_werktag() skips these (Bavaria)
 
 
 # -- typed values ---------------------------------------------------------------------------
