@@ -18,14 +18,16 @@ from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from rathaus.platform.kernel.calendar import is_holiday
 from rathaus.platform.kernel.procedures.definition import DIRECTORY_SOURCE, Definition, Node
 from rathaus.platform.kernel.procedures.expressions import Context, as_json, decimal, truthy
 
 Path = tuple[str | int, ...]
 TEXT_MAX = 200  # a text field without max_length takes at most this many characters
 LONG_TEXT = 500  # from this max_length on, a text field is a text area
-# Latin letters (with diacritics), digits, spaces and common punctuation: DIN SPEC 91379 in spirit
-LATIN = re.compile(r"[\w\s.,;:!?'\"()\[\]/&%+\-–—§€@#*°ʼ’‚‘“”„]*")
+# text_latin: Latin letters (with diacritics), digits, spaces and common punctuation, DIN
+# SPEC 91379 in spirit. Letters are judged by their Unicode name: \w would take Cyrillic too.
+LATIN_PUNCTUATION = frozenset(".,;:!?'\"()[]/&%+-–—§€@#*°ʼ’‚‘“”„_")
 SOURCE_NAMES = {
     "melderegister": "Melderegister",
     "fahrzeugregister": "Fahrzeugregister",
@@ -41,6 +43,16 @@ def clean(value: str) -> str:
         " " if ch.isspace() else ch for ch in value if ch.isspace() or unicodedata.category(ch)[0] != "C"
     )
     return " ".join(value.split())
+
+
+def latin(text: str) -> bool:
+    """Only Latin letters (also with diacritics or combining marks), digits 0-9, spaces, punctuation."""
+    for ch in text:
+        if ch.isspace() or ch in LATIN_PUNCTUATION or "0" <= ch <= "9":
+            continue
+        if not unicodedata.name(ch, "").startswith(("LATIN ", "COMBINING ")):
+            return False
+    return True
 
 
 def text_max(node: Node) -> int:
@@ -82,7 +94,7 @@ class Inputs:
     files: Mapping[str, Any] = field(default_factory=dict)  # file field -> attachment (any truthy)
     sources: Mapping[str, Sequence[str]] = field(default_factory=dict)  # "melderegister.strasse" -> values
     today: date = field(default_factory=date.today)
-    holidays: Callable[[date], bool] = lambda _day: False
+    holidays: Callable[[date], bool] = is_holiday  # naechster_werktag() skips these (Bavaria)
 
 
 # -- typed values ---------------------------------------------------------------------------
@@ -258,6 +270,9 @@ class Judge:
                 break
             visible = now
         self.compute(values)
+        # an invisible field's value is dropped, and so is what was wrong with it: the
+        # applicant cannot correct a field that is not shown
+        self.errors = {path: message for path, message in self.errors.items() if path in visible}
         return visible
 
     def compute(self, values: dict[str, Any]) -> None:
@@ -360,6 +375,8 @@ class Judge:
     def _count(self, node: Node, rows: list[Any]) -> None:
         e = node.element
         title = e.row_label or e.label
+        if (node.name,) in self.errors:
+            return  # e.g. no list at all: that message says more than a count
         if len(rows) < node.low:
             self.errors[(node.name,)] = (
                 f"Bitte geben Sie mindestens {node.low} × „{title}“ an."
@@ -414,7 +431,7 @@ class Judge:
                 return f"„{label}“ darf höchstens {text_max(node)} Zeichen lang sein."
             if e.min_length and len(value) < e.min_length:
                 return f"„{label}“ muss mindestens {e.min_length} Zeichen lang sein."
-            if e.datatype == "text_latin" and not LATIN.fullmatch(value):
+            if e.datatype == "text_latin" and not latin(value):
                 return (
                     f"Bitte verwenden Sie bei „{label}“ nur lateinische Buchstaben, Ziffern und Satzzeichen."
                 )

@@ -5,6 +5,10 @@ body of ``POST /api/antraege``: ``angaben`` (the data, fields by name, a repeati
 as an array of rows) and ``nachweise`` (the files). The schema never refuses what the
 rule engine accepts: conditions (visible_if, required_if, rules) are the engine's; the
 schema holds what is true unconditionally (types, code lists, lengths, patterns, counts).
+Two limits of that promise: a value for a field that is not shown (its visible_if does
+not hold) is ignored by the engine but must still have the field's form here, so a client
+sends none; and texts are described as the engine keeps them (no leading, trailing or
+doubled spaces), while the engine also tidies spaces it receives.
 """
 
 from __future__ import annotations
@@ -62,7 +66,9 @@ def field_schema(definition: Definition, node: Node) -> dict[str, Any]:
     elif kind in ("num", "num_currency", "num_int"):
         out["type"] = "integer" if kind == "num_int" else "number"
         if kind == "num_currency":
-            out["multipleOf"] = 0.01
+            # euros with at most two decimals; not as multipleOf 0.01, which binary floats
+            # fail (19.99 / 0.01 is not whole): the engine checks the decimals
+            out["x-nachkommastellen"] = 2
         low, high = _constant(node, "min"), _constant(node, "max")
         if low is not None:
             out["minimum"] = _number(low)
