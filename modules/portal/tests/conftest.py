@@ -4,9 +4,10 @@ token the way a browser does (cookie plus the hidden form field of the page it c
 
 from __future__ import annotations
 
+import mailbox
 import re
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,8 @@ import pytest
 from rathaus.platform.browser import serve_asgi
 from rathaus.platform.kernel import Kernel, ModuleApp, Settings
 from rathaus.platform.kernel.web import create_module_app
+from rathaus.platform.runtime.mailsink import MailSink
+from rathaus.platform.runtime.processes import free_port
 from rathaus.platform.testing import eventually
 from rathaus.portal import PREFIX, TITLE
 from rathaus.portal.bootstrap import bootstrap
@@ -28,6 +31,7 @@ SCAN = Path(__file__).parents[3] / "e2e" / "data" / "fahrzeugschein-scan.pdf"
 PASSWORD = "Ein-gutes-Passwort-2026"
 ERIKA = {"given_name": "Erika", "family_name": "Mustermann", "birth_date": "1964-08-12"}
 TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
+INVITATION_LINK = re.compile(r"https?://\S+(/konto/einladungen/[A-Za-z0-9_-]+)")
 
 
 class Citizen:
@@ -146,3 +150,50 @@ async def world_without_broker(settings: Settings) -> AsyncIterator[World]:
 @pytest.fixture
 def scan() -> Callable[[], bytes]:
     return SCAN.read_bytes
+
+
+class Mails:
+    """The local mail sink of ``rathaus up`` (a real SMTP server writing a Maildir), for one test;
+    ``stop()`` takes the mail server down, ``start()`` brings it back on the same port."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.data_dir, self.port = data_dir, port
+        self.sink: MailSink | None = None
+        self.seen: set[str] = set()
+
+    def start(self) -> None:
+        self.sink = MailSink(self.data_dir, self.port)
+        self.sink.start()
+
+    def stop(self) -> None:
+        if self.sink is not None:
+            self.sink.stop()
+            self.sink = None
+
+    def to(self, address: str) -> list[Any]:
+        return [m for m in mailbox.Maildir(str(self.data_dir / "mail"), create=True) if m["To"] == address]
+
+    def links(self, address: str) -> list[str]:
+        """The invitation links (paths) mailed to an address."""
+        bodies = [m.get_payload(decode=True).decode() for m in self.to(address)]
+        return [found.group(1) for body in bodies for found in INVITATION_LINK.finditer(body)]
+
+    def new_link(self, address: str) -> str:
+        """The one invitation link mailed to an address since the last call."""
+        fresh = set(self.links(address)) - self.seen
+        assert len(fresh) == 1, fresh
+        self.seen |= fresh
+        return fresh.pop()
+
+    def new_token(self, address: str) -> str:
+        return self.new_link(address).rsplit("/", 1)[1]
+
+
+@pytest.fixture
+def mails(settings: Settings, tmp_path: Path) -> Iterator[Mails]:
+    """A mail sink on a free port that the portal sends its e-mails to."""
+    mails = Mails(tmp_path / "mailsink", free_port())
+    mails.start()
+    settings.smtp.host, settings.smtp.port = "127.0.0.1", mails.port
+    yield mails
+    mails.stop()
