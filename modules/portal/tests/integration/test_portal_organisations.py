@@ -1,5 +1,6 @@
-"""Organisation accounts at the handlers: the portal module on a real nats-server and its
-SQLite file, invitations through a real SMTP server (the mail sink of ``rathaus up``)."""
+"""Organisation accounts at the handlers: the portal module on a real nats-server with its
+SQLite file or on PostgreSQL, invitations through a real SMTP server (the mail sink of
+``rathaus up``)."""
 
 from __future__ import annotations
 
@@ -38,8 +39,11 @@ MUSTERBAU = {
 }
 
 
-@pytest.fixture
-async def portal(settings: Settings, mails: Any) -> AsyncIterator[Portal]:
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def portal(request: pytest.FixtureRequest, settings: Settings, mails: Any) -> AsyncIterator[Portal]:
+    """The portal module on its SQLite file, and on PostgreSQL (where the machine has it)."""
+    if request.param == "postgresql":
+        settings.databases["portal"] = request.getfixturevalue("postgres_url")
     kernel = Kernel("portal", settings)
     app = bootstrap(kernel)
     await kernel.start(app)

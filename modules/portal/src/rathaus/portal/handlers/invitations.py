@@ -31,7 +31,7 @@ from rathaus.portal.domain.organisations import (
     validate_invitation,
 )
 from rathaus.portal.handlers.base import Base, now
-from rathaus.portal.handlers.organisations import Invalid, NotAllowed, audit, require_admin, role_of
+from rathaus.portal.handlers.organisations import Invalid, NotAllowed, audit, lock, require_admin, role_of
 from rathaus.portal.store import accounts, invitations, memberships, organisations
 
 log = logging.getLogger("rathaus.portal.invitations")
@@ -239,6 +239,9 @@ class Invitations(Base):
             if row is None:
                 return None
             organisation_id = row["organisation_id"]
+            # two answers at once (a double click, two tabs): the second waits, then sees it used
+            await lock(s, organisation_id)
+            row = await self._by_token(s, token)
             member = await role_of(s, organisation_id, account.account_id) is not None
             link = self._link(row, account, member)
             if link.state != "offen" or not link.for_this_account:
