@@ -4,9 +4,16 @@ token the way a browser does (cookie plus the hidden form field of the page it c
 
 from __future__ import annotations
 
+import contextlib
+import mailbox
+import os
 import re
+import shutil
+import subprocess
+import tempfile
+import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,6 +27,8 @@ import pytest
 from rathaus.platform.browser import serve_asgi
 from rathaus.platform.kernel import Kernel, ModuleApp, Settings
 from rathaus.platform.kernel.web import create_module_app
+from rathaus.platform.runtime.mailsink import MailSink
+from rathaus.platform.runtime.processes import free_port
 from rathaus.platform.testing import eventually
 from rathaus.portal import PREFIX, TITLE
 from rathaus.portal.bootstrap import bootstrap
@@ -28,6 +37,7 @@ SCAN = Path(__file__).parents[3] / "e2e" / "data" / "fahrzeugschein-scan.pdf"
 PASSWORD = "Ein-gutes-Passwort-2026"
 ERIKA = {"given_name": "Erika", "family_name": "Mustermann", "birth_date": "1964-08-12"}
 TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
+INVITATION_LINK = re.compile(r"https?://\S+(/konto/einladungen/[A-Za-z0-9_-]+)")
 
 
 class Citizen:
@@ -146,3 +156,91 @@ async def world_without_broker(settings: Settings) -> AsyncIterator[World]:
 @pytest.fixture
 def scan() -> Callable[[], bytes]:
     return SCAN.read_bytes
+
+
+class Mails:
+    """The local mail sink of ``rathaus up`` (a real SMTP server writing a Maildir), for one test;
+    ``stop()`` takes the mail server down, ``start()`` brings it back on the same port."""
+
+    def __init__(self, data_dir: Path, port: int) -> None:
+        self.data_dir, self.port = data_dir, port
+        self.sink: MailSink | None = None
+        self.seen: set[str] = set()
+
+    def start(self) -> None:
+        self.sink = MailSink(self.data_dir, self.port)
+        self.sink.start()
+
+    def stop(self) -> None:
+        if self.sink is not None:
+            self.sink.stop()
+            self.sink = None
+
+    def to(self, address: str) -> list[Any]:
+        return [m for m in mailbox.Maildir(str(self.data_dir / "mail"), create=True) if m["To"] == address]
+
+    def links(self, address: str) -> list[str]:
+        """The invitation links (paths) mailed to an address."""
+        bodies = [m.get_payload(decode=True).decode() for m in self.to(address)]
+        return [found.group(1) for body in bodies for found in INVITATION_LINK.finditer(body)]
+
+    def new_link(self, address: str) -> str:
+        """The one invitation link mailed to an address since the last call."""
+        fresh = set(self.links(address)) - self.seen
+        assert len(fresh) == 1, fresh
+        self.seen |= fresh
+        return fresh.pop()
+
+    def new_token(self, address: str) -> str:
+        return self.new_link(address).rsplit("/", 1)[1]
+
+
+@pytest.fixture
+def mails(settings: Settings, tmp_path: Path) -> Iterator[Mails]:
+    """A mail sink on a free port that the portal sends its e-mails to."""
+    mails = Mails(tmp_path / "mailsink", free_port())
+    mails.start()
+    settings.smtp.host, settings.smtp.port = "127.0.0.1", mails.port
+    yield mails
+    mails.stop()
+
+
+def _binary(name: str) -> str | None:
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
+    return str(candidates[-1]) if candidates else None
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL cluster from the machine's binaries (skipped without them)."""
+    initdb, pg_ctl, pg_isready = _binary("initdb"), _binary("pg_ctl"), _binary("pg_isready")
+    if initdb is None or pg_ctl is None or pg_isready is None:
+        pytest.skip("no PostgreSQL binaries on this machine")
+    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+    data = Path(tempfile.mkdtemp(prefix="rathaus-pg-"))
+    if as_user:
+        shutil.chown(data, "postgres")
+    port = free_port()
+    subprocess.run(
+        [*as_user, initdb, "-D", str(data / "db"), "-U", "rathaus", "--auth=trust"],
+        check=True,
+        capture_output=True,
+    )
+    server = [*as_user, pg_ctl, "-D", str(data / "db"), "-l", str(data / "log"), "-w"]
+    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
+    subprocess.run([*server, "-o", options, "start"], check=True, capture_output=True)
+    try:
+        deadline = time.monotonic() + 30
+        while subprocess.run(
+            [pg_isready, "-h", "127.0.0.1", "-p", str(port)], capture_output=True, check=False
+        ).returncode:
+            assert time.monotonic() < deadline, (data / "log").read_text()
+            time.sleep(0.1)  # polling the server's readiness, not waiting for a result
+        yield f"postgresql+asyncpg://rathaus@127.0.0.1:{port}/postgres"
+    finally:
+        with contextlib.suppress(subprocess.CalledProcessError):
+            subprocess.run([*server, "-m", "fast", "stop"], check=True, capture_output=True)
+        shutil.rmtree(data, ignore_errors=True)

@@ -1,4 +1,5 @@
-"""The portal's database: accounts, login throttling, drafts, applications, Postkorb."""
+"""The portal's database: accounts, login throttling, drafts, applications, Postkorb,
+organisation accounts (Unternehmenskonten) with members, invitations and their audit log."""
 
 from __future__ import annotations
 
@@ -50,6 +51,8 @@ applications = sa.Table(
     sa.Column("status", sa.String(32), nullable=False),
     sa.Column("aktenzeichen", sa.String(40)),
     sa.Column("submitted_at", sa.String(40), nullable=False),
+    # applied for on behalf of this organisation: every member sees it (portal_0002)
+    sa.Column("organisation_id", sa.String(36), index=True),
 )
 postkorb = sa.Table(
     "postkorb",
@@ -64,5 +67,76 @@ postkorb = sa.Table(
     sa.Column("sha256", sa.String(64), nullable=False),
     sa.Column("read", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.String(40), nullable=False),
+    # the Bescheid of an organisation's case: in the Postkorb of every member (portal_0002)
+    sa.Column("organisation_id", sa.String(36), index=True),
     sa.UniqueConstraint("case_id", "sha256"),
+)
+
+# -- organisation accounts (portal_0002) ------------------------------------------------------
+
+organisations = sa.Table(
+    "organisations",
+    metadata,
+    sa.Column("organisation_id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("legal_form", sa.String(40), nullable=False),
+    sa.Column("register_number", sa.String(40), nullable=False),  # "" when not registered
+    sa.Column("street", sa.String(120), nullable=False),
+    sa.Column("house_number", sa.String(20), nullable=False),
+    sa.Column("postal_code", sa.String(5), nullable=False),
+    sa.Column("city", sa.String(80), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+)
+memberships = sa.Table(
+    "memberships",
+    metadata,
+    sa.Column(
+        "organisation_id",
+        sa.String(36),
+        sa.ForeignKey("organisations.organisation_id"),
+        primary_key=True,
+    ),
+    sa.Column(
+        "account_id", sa.String(36), sa.ForeignKey("accounts.account_id"), primary_key=True, index=True
+    ),
+    sa.Column("role", sa.String(16), nullable=False),  # admin | member
+    sa.Column("since", sa.String(40), nullable=False),
+)
+# the token itself is only in the e-mail; a new one replaces it when the invitation is sent again
+invitations = sa.Table(
+    "invitations",
+    metadata,
+    sa.Column("invitation_id", sa.String(36), primary_key=True),
+    sa.Column(
+        "organisation_id",
+        sa.String(36),
+        sa.ForeignKey("organisations.organisation_id"),
+        nullable=False,
+        index=True,
+    ),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("email", sa.String(200), nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("invited_by", sa.String(36), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # offen | angenommen | abgelehnt | zurueckgezogen
+    sa.Column("mail_sent", sa.Boolean, nullable=False),
+    sa.Column("sent_at", sa.String(40), nullable=False),  # when the current token was made
+    sa.Column("expires_at", sa.String(40), nullable=False),
+    sa.Column("answered_at", sa.String(40)),
+    sa.Column("answered_by", sa.String(36)),
+    sa.Column("created_at", sa.String(40), nullable=False),
+)
+# who changed what in an organisation account, and when; names accounts and invitations by
+# id, never an e-mail address (an invited address may belong to no member)
+organisation_audit = sa.Table(
+    "organisation_audit",
+    metadata,
+    sa.Column("entry_id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("organisation_id", sa.String(36), nullable=False, index=True),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("actor", sa.String(36), nullable=False),  # the account that acted
+    sa.Column("action", sa.String(40), nullable=False),
+    sa.Column("subject", sa.String(36)),  # the account or invitation concerned
+    sa.Column("detail", sa.String(200), nullable=False),
 )

@@ -4,6 +4,15 @@ from __future__ import annotations
 
 from rathaus.portal.handlers.accounts import Accounts
 from rathaus.portal.handlers.forms import MSG_BROKER_DOWN
+from rathaus.portal.handlers.invitations import InvitationLink, Invitations, Invited, OpenInvitation
+from rathaus.portal.handlers.organisations import (
+    ActingFor,
+    Invalid,
+    Member,
+    NotAllowed,
+    OrganisationPage,
+    Organisations,
+)
 from rathaus.portal.handlers.submission import (
     ApplicationRefused,
     CaseIdTaken,
@@ -15,14 +24,23 @@ from rathaus.portal.handlers.submission import (
 from rathaus.portal.handlers.tracking import Tracking
 
 
-class Portal(Accounts, Submissions, Tracking):
-    """Every use case of the portal, on one kernel (``Submissions`` includes the form's ``Forms``)."""
+class Portal(Accounts, Submissions, Tracking, Organisations, Invitations):
+    """Every use case of the portal, on one kernel (``Submissions`` includes the form's ``Forms``;
+    ``Organisations`` has what the form asks about the businesses a member acts for)."""
 
 
 __all__ = [
     "MSG_BROKER_DOWN",
+    "ActingFor",
     "ApplicationRefused",
     "CaseIdTaken",
+    "Invalid",
+    "InvitationLink",
+    "Invited",
+    "Member",
+    "NotAllowed",
+    "OpenInvitation",
+    "OrganisationPage",
     "Portal",
     "Received",
     "SubmitApplication",

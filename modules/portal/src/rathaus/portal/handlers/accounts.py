@@ -23,6 +23,7 @@ from rathaus.portal.domain import (
     lock_message,
 )
 from rathaus.portal.handlers.base import Base, now
+from rathaus.portal.handlers.organisations import visible_to
 from rathaus.portal.store import accounts, login_failures, postkorb
 
 hasher = PasswordHasher()
@@ -152,7 +153,8 @@ class Accounts(Base):
         return _account(row) if row is not None else None
 
     async def account_and_unread(self, account_id: str) -> tuple[Account | None, int]:
-        """The account of a session and its number of unread Postkorb entries (for the navigation)."""
+        """The account of a session and its number of unread Postkorb entries, its
+        organisations' included (for the navigation)."""
         async with self.kernel.db.read() as s:
             row = (
                 (await s.execute(sa.select(accounts).where(accounts.c.account_id == account_id)))
@@ -165,7 +167,7 @@ class Accounts(Base):
                 await s.execute(
                     sa.select(sa.func.count())
                     .select_from(postkorb)
-                    .where(postkorb.c.account_id == account_id, postkorb.c.read.is_(False))
+                    .where(visible_to(postkorb, account_id), postkorb.c.read.is_(False))
                 )
             ).scalar_one()
         return _account(row), int(unread)

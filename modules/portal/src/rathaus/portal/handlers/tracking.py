@@ -1,5 +1,5 @@
 """What comes back to the citizen: status, Aktenzeichen, the Bescheid in the Postkorb, and
-who used their data."""
+who used their data. An organisation's applications and Bescheide are every member's."""
 
 from __future__ import annotations
 
@@ -14,11 +14,11 @@ from rathaus.contracts.common import BlobRef, Person
 from rathaus.contracts.eakte.v1 import CaseOpened
 from rathaus.contracts.output.v1 import DecisionDelivered
 from rathaus.contracts.platform.v1 import CaseStatusChanged
-from rathaus.contracts.procedures import all_procedures
 from rathaus.platform.kernel import UnitOfWork
 from rathaus.portal.domain import Account, later_status
 from rathaus.portal.handlers.base import Base, now
-from rathaus.portal.store import applications, postkorb
+from rathaus.portal.handlers.organisations import visible_to
+from rathaus.portal.store import applications, organisations, postkorb
 
 NOBODY = Person(given_name="", family_name="", birth_date="")
 
@@ -47,7 +47,8 @@ class Tracking(Base):
         )
 
     async def on_delivered(self, event: DecisionDelivered, uow: UnitOfWork) -> None:
-        """The Bescheid was delivered: put it in the applicant's Postkorb, once."""
+        """The Bescheid was delivered: put it in the applicant's Postkorb, once (an
+        organisation's: in the Postkorb of all its members)."""
         row = (
             (
                 await uow.session.execute(
@@ -67,12 +68,13 @@ class Tracking(Base):
             )
         ).first()
         if exists is None:
-            proc = all_procedures().get(event.service_id)
-            title = f"Bescheid zu Ihrem Antrag „{proc.title if proc else event.service_id}“"
+            offer = self.kernel.procedures.offer(event.service_id)
+            title = f"Bescheid zu Ihrem Antrag „{offer.title if offer else event.service_id}“"
             await uow.session.execute(
                 postkorb.insert().values(
                     entry_id=str(uuid.uuid4()),
                     account_id=row["account_id"],
+                    organisation_id=row["organisation_id"],  # then every member's
                     case_id=event.case_id,
                     title=title,
                     aktenzeichen=event.aktenzeichen,
@@ -91,13 +93,17 @@ class Tracking(Base):
         )
 
     async def applications_of(self, account: Account) -> list[dict[str, Any]]:
-        async with self.kernel.db.session() as s:
+        """The account's applications and its organisations' (``organisation_name`` set), newest first."""
+        async with self.kernel.db.read() as s:
             rows = (
                 (
                     await s.execute(
-                        sa.select(applications)
-                        .where(applications.c.account_id == account.account_id)
-                        .order_by(applications.c.submitted_at.desc())
+                        sa.select(applications, organisations.c.name.label("organisation_name"))
+                        .outerjoin(
+                            organisations, organisations.c.organisation_id == applications.c.organisation_id
+                        )
+                        .where(visible_to(applications, account.account_id))
+                        .order_by(applications.c.submitted_at.desc(), applications.c.case_id)
                     )
                 )
                 .mappings()
@@ -106,13 +112,17 @@ class Tracking(Base):
         return [dict(r) for r in rows]
 
     async def application(self, account: Account, case_id: str) -> dict[str, Any] | None:
-        """One application of this account (None for another citizen's case)."""
-        async with self.kernel.db.session() as s:
+        """One application of this account or of one of its organisations (None otherwise)."""
+        async with self.kernel.db.read() as s:
             row = (
                 (
                     await s.execute(
-                        sa.select(applications).where(
-                            applications.c.case_id == case_id, applications.c.account_id == account.account_id
+                        sa.select(applications, organisations.c.name.label("organisation_name"))
+                        .outerjoin(
+                            organisations, organisations.c.organisation_id == applications.c.organisation_id
+                        )
+                        .where(
+                            applications.c.case_id == case_id, visible_to(applications, account.account_id)
                         )
                     )
                 )
@@ -122,13 +132,17 @@ class Tracking(Base):
         return dict(row) if row is not None else None
 
     async def postkorb_of(self, account: Account) -> list[dict[str, Any]]:
-        async with self.kernel.db.session() as s:
+        """The account's Postkorb entries and its organisations' (``organisation_name`` set)."""
+        async with self.kernel.db.read() as s:
             rows = (
                 (
                     await s.execute(
-                        sa.select(postkorb)
-                        .where(postkorb.c.account_id == account.account_id)
-                        .order_by(postkorb.c.created_at.desc())
+                        sa.select(postkorb, organisations.c.name.label("organisation_name"))
+                        .outerjoin(
+                            organisations, organisations.c.organisation_id == postkorb.c.organisation_id
+                        )
+                        .where(visible_to(postkorb, account.account_id))
+                        .order_by(postkorb.c.created_at.desc(), postkorb.c.entry_id)
                     )
                 )
                 .mappings()
@@ -137,13 +151,14 @@ class Tracking(Base):
         return [dict(r) for r in rows]
 
     async def open_entry(self, account: Account, entry_id: str) -> tuple[dict[str, Any], bytes] | None:
-        """The Bescheid of a Postkorb entry, marked read; None unless it is this account's."""
+        """The Bescheid of a Postkorb entry, marked read; None unless it is this account's or
+        one of its organisations' (an organisation's entry is read once any member opened it)."""
         async with self.kernel.db.session() as s:
             row = (
                 (
                     await s.execute(
                         sa.select(postkorb).where(
-                            postkorb.c.entry_id == entry_id, postkorb.c.account_id == account.account_id
+                            postkorb.c.entry_id == entry_id, visible_to(postkorb, account.account_id)
                         )
                     )
                 )
