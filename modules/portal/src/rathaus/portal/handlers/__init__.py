@@ -5,14 +5,8 @@ from __future__ import annotations
 from rathaus.portal.handlers.accounts import Accounts
 from rathaus.portal.handlers.forms import MSG_BROKER_DOWN
 from rathaus.portal.handlers.invitations import InvitationLink, Invitations, Invited, OpenInvitation
-from rathaus.portal.handlers.organisations import (
-    ActingFor,
-    Invalid,
-    Member,
-    NotAllowed,
-    OrganisationPage,
-    Organisations,
-)
+from rathaus.portal.handlers.members import Member, Members, OrganisationPage
+from rathaus.portal.handlers.organisations import ActingFor, Invalid, NotAllowed, Organisations
 from rathaus.portal.handlers.submission import (
     ApplicationRefused,
     CaseIdTaken,
@@ -24,7 +18,7 @@ from rathaus.portal.handlers.submission import (
 from rathaus.portal.handlers.tracking import Tracking
 
 
-class Portal(Accounts, Submissions, Tracking, Organisations, Invitations):
+class Portal(Accounts, Submissions, Tracking, Organisations, Members, Invitations):
     """Every use case of the portal, on one kernel (``Submissions`` includes the form's ``Forms``;
     ``Organisations`` has what the form asks about the businesses a member acts for)."""
 

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, Router
 
 from rathaus.portal.handlers import Portal
-from rathaus.portal.web import antrag, api, catalogue, konto, postfach, unternehmen
+from rathaus.portal.web import antrag, api, catalogue, einladungen, konto, postfach, unternehmen
 from rathaus.portal.web.common import LoginRequired, Pages
 
 
@@ -28,6 +28,7 @@ def routes(portal: Portal) -> list[Router]:
                 *antrag.routes(pages),
                 *postfach.routes(pages),
                 *unternehmen.routes(pages),
+                *einladungen.routes(pages),
                 *api.routes(pages),
             ],
             exception_handlers={LoginRequired: to_login},

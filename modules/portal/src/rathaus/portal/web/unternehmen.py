@@ -1,12 +1,10 @@
 """Organisation accounts (Unternehmenskonten): the list, a new one, its page with data,
-members, invitations and audit log, and the invitation link. Thin: the handlers decide who
-may do what."""
+members, invitations and audit log. Thin: the handlers decide who may do what."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import quote
 
 from litestar import Request, get, post
 from litestar.exceptions import PermissionDeniedException
@@ -17,13 +15,12 @@ from litestar.response import Redirect, Template
 from rathaus.portal import PREFIX
 from rathaus.portal.domain.accounts import Account
 from rathaus.portal.domain.organisations import LABELS, LEGAL_FORMS, ROLES
-from rathaus.portal.handlers import Invalid, InvitationLink, NotAllowed
+from rathaus.portal.handlers import Invalid, NotAllowed
 from rathaus.portal.handlers.organisations import MSG_ADMINS_ONLY, MSG_NO_ORGANISATION
-from rathaus.portal.web.common import LOGIN, Pages, Visitor
+from rathaus.portal.web.common import Pages, Visitor
 from rathaus.portal.web.konto import form_of
 
 HOME = f"{PREFIX}/konto/unternehmen"
-INVITATION = f"{PREFIX}/konto/einladungen"
 # what a page says after a change (the query names the message, never user input)
 MESSAGES = {
     "angelegt": (
@@ -259,49 +256,6 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
 
         return await act(request, organisation_id, change)
 
-    # -- the link of an invitation ------------------------------------------------------------
-
-    @get(f"{INVITATION}/{{token:str}}", include_in_schema=False)
-    async def invitation(request: Request[Any, Any, Any], token: FromPath[str]) -> Template:
-        visitor = await pages.visitor(request)
-        link = await portal.invitation(token, visitor.account)
-        return invitation_page(visitor, token, link)
-
-    @post(f"{INVITATION}/{{token:str}}", include_in_schema=False)
-    async def answer(request: Request[Any, Any, Any], token: FromPath[str]) -> Template | Redirect:
-        visitor = await pages.citizen(request)
-        assert visitor.account is not None
-        accept = (await form_of(request)).get("aktion") == "annehmen"
-        link = await portal.answer_invitation(visitor.account, token, accept)
-        if link is not None and link.answered_now and link.state == "angenommen":
-            return back(link.organisation_id, "beigetreten")
-        return invitation_page(visitor, token, link)
-
-    def invitation_page(visitor: Visitor, token: str, link: InvitationLink | None) -> Template:
-        """One page for every state of a link; the status code says whether it can still be used."""
-        if link is None:
-            status = 404
-        elif link.answered_now:
-            status = 200
-        elif link.state in ("abgelaufen", "angenommen", "abgelehnt", "zurueckgezogen"):
-            status = 410
-        elif visitor.account is not None and not link.for_this_account:
-            status = 403
-        else:
-            status = 200
-        template = pages.render(
-            "einladung.html",
-            visitor,
-            status_code=status,
-            nav="unternehmen",
-            link=link,
-            login=f"{LOGIN}?next={quote(f'{INVITATION}/{token}', safe='/')}",
-            token=token,
-        )
-        # the token is in the address: it must not travel on in a Referer header
-        template.headers["Referrer-Policy"] = "no-referrer"
-        return template
-
     return [
         overview,
         new_form,
@@ -314,6 +268,4 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
         withdraw,
         change_role,
         remove,
-        invitation,
-        answer,
     ]
