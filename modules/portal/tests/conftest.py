@@ -38,6 +38,7 @@ PASSWORD = "Ein-gutes-Passwort-2026"
 ERIKA = {"given_name": "Erika", "family_name": "Mustermann", "birth_date": "1964-08-12"}
 TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 INVITATION_LINK = re.compile(r"https?://\S+(/konto/einladungen/[A-Za-z0-9_-]+)")
+SHOWN = re.compile(r'name="_felder" value="([^"]*)"')
 
 
 class Citizen:
@@ -47,18 +48,26 @@ class Citizen:
         self.http = client
         self.email = f"buergerin-{uuid.uuid4().hex[:8]}@example.org"
 
-    async def token(self, page: str) -> str:
+    async def hidden(self, page: str) -> dict[str, str]:
+        """The hidden fields a browser would send with the page's form: the CSRF token and,
+        on a form page, the names of the fields it shows."""
         response = await self.http.get(page)
         match = TOKEN.search(response.text)
         assert match, (page, response.status_code, response.text[:500])
-        return match.group(1)
+        out = {"_csrf_token": match.group(1)}
+        shown = SHOWN.search(response.text)
+        if shown:
+            out["_felder"] = shown.group(1)
+        return out
+
+    async def token(self, page: str) -> str:
+        return (await self.hidden(page))["_csrf_token"]
 
     async def post(
         self, path: str, data: dict[str, str], *, page: str | None = None, **kwargs: Any
     ) -> httpx.Response:
-        """Submit a form of ``page`` (default: the path itself) to ``path``."""
-        token = await self.token(page or path)
-        return await self.http.post(path, data={**data, "_csrf_token": token}, **kwargs)
+        """Submit a form of ``page`` (default: the path itself) to ``path``, as a browser would."""
+        return await self.http.post(path, data={**await self.hidden(page or path), **data}, **kwargs)
 
     async def register(self, **person: str) -> httpx.Response:
         data = {**ERIKA, **person, "email": self.email, "password": PASSWORD, "password_repeat": PASSWORD}
@@ -100,7 +109,7 @@ class World:
             js = nc.jetstream()
             info = await js.stream_info("RATHAUS_PORTAL")
             sub = await js.subscribe(
-                "rathaus.portal.application.submitted.v1",
+                "rathaus.portal.application.submitted.v2",
                 ordered_consumer=True,
                 deliver_policy=nats.js.api.DeliverPolicy.ALL,
             )

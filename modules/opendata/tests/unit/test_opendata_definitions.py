@@ -17,23 +17,24 @@ PARKING = "bewohnerparkausweise-stadtbezirk-monat"
 def test_the_builtin_service_is_a_dataset() -> None:
     found = definitions(Procedures.load())
     parking = found[PARKING]
-    assert parking.service_id == "bewohnerparkausweis" and parking.leika == "99050012104000"
+    assert parking.service_id == "bewohnerparkausweis" and parking.leika == "99108001000000"
     assert parking.title == "Bewohnerparkausweise nach Stadtbezirk und Monat"
     assert [m.key for m in parking.measures] == ["antraege", "bewilligt", "abgelehnt"]
     assert [m.label for m in parking.measures][1:] == ["Erteilte Bewohnerparkausweise", "Abgelehnte Anträge"]
     assert "Parken" in parking.tags and parking.themes == ("TRAN", "GOVE")
-    assert "LeiKa-Schlüssel 99050012104000" in parking.notes and "mindestens 5" in parking.notes
+    assert "LeiKa-Schlüssel 99108001000000" in parking.notes and "mindestens 5" in parking.notes
 
 
 def test_a_service_written_as_a_file_is_a_dataset(write_service: Callable[..., Path]) -> None:
-    write_service("fundsache", 1, "fundsachen-alt", dataset_title="Alt", tags=("Fundbüro",))
+    write_service("test-fundsache", 1, "test-fundsachen-alt", dataset_title="Alt", tags=("Fundbüro",))
     root = write_service(
-        "fundsache", 2, "fundsachen-stadtbezirk-monat", leika="99001001000000", dataset_title="Fundsachen",
+        "test-fundsache", 2, "test-fundsachen-stadtbezirk-monat", leika="99001001000000", dataset_title="Fundsachen",
         themes=("SOCI", "GOVE"), granted_label="Ausgehändigt", refused_label="Nicht ausgehändigt",
     )  # fmt: skip
     found = definitions(Procedures.load([root]))
-    assert set(found) == {PARKING, "fundsachen-stadtbezirk-monat"}  # the newest version names it
-    fund = found["fundsachen-stadtbezirk-monat"]
+    # the newest version names it; the city's own services are datasets beside it
+    assert {PARKING, "test-fundsachen-stadtbezirk-monat"} <= set(found) and "test-fundsachen-alt" not in found
+    fund = found["test-fundsachen-stadtbezirk-monat"]
     assert fund.versions == (1, 2) and fund.title == "Fundsachen" and fund.themes == ("SOCI", "GOVE")
     assert fund.measures[1].label == "Ausgehändigt" and fund.leika == "99001001000000"
     assert fund.tags == ("Test",)

@@ -87,7 +87,7 @@ def test_json_shape(ds: PublishedDataset) -> None:
     lv = next(r for r in body["rows"] if r["stadtbezirk"] == LV)
     assert lv["antraege"] is None and lv["antraege_gesperrt"] is True and lv["bewilligt"] == 0
     assert body["summen"]["insgesamt"]["bewilligt"] == 10 and body["summen"]["insgesamt"]["abgelehnt"] == 3
-    assert body["tabelle"] == "fallzahlen" and body["leistung"]["leika"] == "99050012104000"
+    assert body["tabelle"] == "fallzahlen" and body["leistung"]["leika"] == "99108001000000"
     assert {c["name"] for c in body["spalten"]} >= {"stadtbezirk", "monat", "antraege_gesperrt"}
     assert body["zeitraum"] == {"von": "2026-10-01", "bis": "2026-11-30"}
     assert as_json(ds) == body
@@ -162,7 +162,7 @@ def test_ckan_package_and_resources(ds: PublishedDataset) -> None:
     # ids are stable: the same in another process
     assert ckan.call("package_show", {"id": pkg["id"]}, [ds], BASE)[1]["result"]["id"] == pkg["id"]
     assert {"key": "temporal_start", "value": "2026-10-01"} in pkg["extras"]
-    assert {"key": "leika", "value": "99050012104000"} in pkg["extras"]
+    assert {"key": "leika", "value": "99108001000000"} in pkg["extras"]
 
 
 def test_ckan_search(ds: PublishedDataset) -> None:
@@ -219,7 +219,7 @@ def test_dcat_catalogue_conforms(ds: PublishedDataset) -> None:
     assert dcat.validate(data) == [] and dcat.report(data) == []
     graph = json.loads(data)["@graph"]
     dataset = next(n for n in graph if n.get("@type") == "dcat:Dataset")
-    assert dataset["dct:relation"]["@id"] == "urn:de:fim:leika:leistung:99050012104000"
+    assert dataset["dct:relation"]["@id"] == "urn:de:fim:leika:leistung:99108001000000"
     assert len(dataset["dcat:distribution"]) == 4
     assert dataset["dcatde:contributorID"]["@id"].startswith("http://dcat-ap.de/def/contributors/")
     assert dataset["dct:spatial"]["@id"].endswith("/09162000")
@@ -234,13 +234,15 @@ def test_dcat_catalogue_conforms(ds: PublishedDataset) -> None:
 
 
 def test_every_dataset_in_ckan_and_dcat(ds: PublishedDataset, write_service: Callable[..., Path]) -> None:
-    root = write_service("sperrmuell", 1, "sperrmuell-stadtbezirk-monat", themes=("ENVI", "REGI"))
-    write_service("fundsache", 1, "fundsachen-stadtbezirk-monat", leika="99001001000000", themes=("SOCI",))
+    root = write_service("test-sperrmuell", 1, "test-sperrmuell-stadtbezirk-monat", themes=("ENVI", "REGI"))
+    write_service(
+        "test-fundsache", 1, "test-fundsachen-stadtbezirk-monat", leika="99001001000000", themes=("SOCI",)
+    )
     found = definitions(Procedures.load([root]))
     others = [
-        publish(found["sperrmuell-stadtbezirk-monat"], {}, created=ds.created, modified=ds.modified),
+        publish(found["test-sperrmuell-stadtbezirk-monat"], {}, created=ds.created, modified=ds.modified),
         publish(
-            found["fundsachen-stadtbezirk-monat"],
+            found["test-fundsachen-stadtbezirk-monat"],
             {"antraege": {(MAX, "2026-11"): 4}, "abgelehnt": {(MAX, "2026-11"): 4}},
             {"2026-11": [1, 2, 3, 4]},
             created=ds.created,

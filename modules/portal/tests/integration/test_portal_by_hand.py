@@ -25,11 +25,11 @@ BY_HAND = {
 
 
 async def upload(citizen: Any, data: bytes, name: str, aktion: str = "weiter") -> Any:
-    token = await citizen.token(f"{FORM}/nachweise")
+    hidden = await citizen.hidden(f"{FORM}/nachweise")
     return await citizen.http.post(
         f"{FORM}/nachweise",
-        data={"_csrf_token": token, "aktion": aktion},
-        files={"nachweis-fahrzeugschein": (name, data, "application/pdf")},
+        data={**hidden, "aktion": aktion},
+        files={"fahrzeugschein": (name, data, "application/pdf")},
     )
 
 
@@ -73,8 +73,7 @@ async def test_unverified_account_is_refused_and_fills_in_by_hand(world: Any, sc
 
     # without register data the registration certificate is required, and checked by content
     assert "freiwillig" not in (await anna.http.get(f"{FORM}/nachweise")).text
-    token = await anna.token(f"{FORM}/nachweise")
-    r = await anna.http.post(f"{FORM}/nachweise", data={"_csrf_token": token, "aktion": "weiter"})
+    r = await anna.post(f"{FORM}/nachweise", {"aktion": "weiter"})
     assert r.status_code == 400 and "Bitte laden Sie „Zulassungsbescheinigung" in r.text
     r = await upload(anna, b"Dies ist nur Text.\n" * 20, "fahrzeugschein.pdf")
     assert r.status_code == 400 and "keine erlaubte Datei" in r.text
@@ -95,13 +94,13 @@ async def test_unverified_account_is_refused_and_fills_in_by_hand(world: Any, sc
     assert r.status_code == 303, r.text
 
     async def submitted() -> bool:
-        return any(e["type"] == "de.rathaus.portal.application.submitted.v1" for e in seen)
+        return any(e["type"] == "de.rathaus.portal.application.submitted.v2" for e in seen)
 
     await eventually(submitted)
-    event = next(e for e in seen if e["type"] == "de.rathaus.portal.application.submitted.v1")["data"]
-    assert event["evidence"] == [] and event["form"]["parkzone"] == "Schlachthofviertel"
+    event = next(e for e in seen if e["type"] == "de.rathaus.portal.application.submitted.v2")["data"]
+    assert event["evidence"] == [] and event["data"]["parkzone"] == "Schlachthofviertel"
     assert (
-        event["form"]["street"] == "Zenettistr."
+        event["data"]["street"] == "Zenettistr."
         and event["attachments"][0]["blob"]["filename"] == "zweiter-scan.pdf"
     )
     # she sees her own (refused) request in the log, not the exchanges of others about "Erika Mustermann"
@@ -148,7 +147,7 @@ async def test_registers_out_of_reach(world_without_broker: Any) -> None:
     assert r.status_code == 303
     await citizen.post(f"{FORM}/fahrzeug", {"kennzeichen": "M-EM 1964", "halter": "ja", "aktion": "weiter"})
     summary = (await citizen.http.get(f"{FORM}/zusammenfassung")).text
-    assert "wird von der Sachbearbeitung ermittelt" in summary
+    assert "den Stadtbezirk ermittelt die Sachbearbeitung" in summary
     log = await citizen.http.get(f"{PREFIX}/konto/datennutzung")
     assert log.status_code == 200 and "nicht erreichbar" in log.text
 

@@ -41,6 +41,8 @@ drafts = sa.Table(
     # register data fetched but not yet confirmed (or the broker's refusal): used only after "übernehmen"
     sa.Column("preview", sa.JSON),
     sa.Column("updated_at", sa.String(40), nullable=False),
+    sa.Column("service_version", sa.Integer),  # the version the draft was started with
+    sa.Column("organisation_id", sa.String(36)),  # acting for this organisation
 )
 applications = sa.Table(
     "applications",
@@ -53,6 +55,7 @@ applications = sa.Table(
     sa.Column("submitted_at", sa.String(40), nullable=False),
     # applied for on behalf of this organisation: every member sees it (portal_0002)
     sa.Column("organisation_id", sa.String(36), index=True),
+    sa.Column("service_version", sa.Integer),
 )
 postkorb = sa.Table(
     "postkorb",
@@ -139,4 +142,17 @@ organisation_audit = sa.Table(
     sa.Column("action", sa.String(40), nullable=False),
     sa.Column("subject", sa.String(36)),  # the account or invitation concerned
     sa.Column("detail", sa.String(200), nullable=False),
+)
+# register data fetched through the API: a preview until a submission names it (the citizen's
+# confirmation); then used once
+register_requests = sa.Table(
+    "register_requests",
+    metadata,
+    sa.Column("evidence_id", sa.String(64), primary_key=True),
+    sa.Column("account_id", sa.String(36), nullable=False, index=True),
+    sa.Column("service_id", sa.String(64), nullable=False),
+    sa.Column("registers", sa.JSON, nullable=False),
+    sa.Column("values", sa.JSON, nullable=False),
+    sa.Column("fetched_at", sa.String(40), nullable=False),
+    sa.Column("used_by", sa.String(36)),
 )

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from rathaus.contracts.common import Person
-from rathaus.contracts.procedures import Field
+from rathaus.platform.kernel.procedures.engine import clean
 from rathaus.portal.domain.catalogue import BERLIN
-from rathaus.portal.domain.forms import validate_step
 
 ASSURANCE_ORDER = ("niedrig", "substantiell", "hoch")
 MIN_PASSWORD = 10
@@ -40,18 +40,37 @@ class Account:
         return self.assurance_level in ("substantiell", "hoch")
 
 
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+REGISTRATION_LABELS = {
+    "given_name": "Vorname",
+    "family_name": "Familienname",
+    "birth_date": "Geburtsdatum",
+    "email": "E-Mail",
+}
+
+
 def validate_registration(data: dict[str, str], today: date | None = None) -> dict[str, str]:
     """Field name -> message for the registration form."""
-    errors = validate_step(
-        [
-            Field(name="given_name", label="Vorname"),
-            Field(name="family_name", label="Familienname"),
-            Field(name="birth_date", label="Geburtsdatum", type="date"),
-            Field(name="email", label="E-Mail", type="email"),
-        ],
-        data,
-        today,
-    )
+    errors: dict[str, str] = {}
+    for name, label in REGISTRATION_LABELS.items():
+        value = clean(data.get(name, ""))
+        if not value:
+            errors[name] = f"Bitte geben Sie „{label}“ an."
+        elif len(value) > 200:
+            errors[name] = f"„{label}“ darf höchstens 200 Zeichen lang sein."
+    born = clean(data.get("birth_date", ""))
+    if "birth_date" not in errors:
+        try:
+            day = date.fromisoformat(born)
+        except ValueError:
+            errors["birth_date"] = "Bitte geben Sie „Geburtsdatum“ als Datum an (TT.MM.JJJJ)."
+        else:
+            if day > (today or date.today()):
+                errors["birth_date"] = "„Geburtsdatum“ darf nicht in der Zukunft liegen."
+            elif day.year < 1900:
+                errors["birth_date"] = "Bitte prüfen Sie „Geburtsdatum“: das Jahr muss nach 1900 liegen."
+    if "email" not in errors and not EMAIL.fullmatch(clean(data.get("email", ""))):
+        errors["email"] = "Bitte geben Sie eine gültige E-Mail-Adresse an."
     password, repeat = data.get("password", ""), data.get("password_repeat", "")
     if len(password) < MIN_PASSWORD:
         errors["password"] = f"Das Passwort muss mindestens {MIN_PASSWORD} Zeichen lang sein."

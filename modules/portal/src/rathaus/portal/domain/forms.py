@@ -1,105 +1,152 @@
-"""Rules of the application form: steps, validation, uploads checked by content, evidence
-that register data can replace, addresses."""
+"""Rules of the application form as the portal shows it: its pages, what a posted page
+means for the draft, uploads checked by content, register data on request.
+
+What a form *is* comes from the procedure (services as data); what is valid is decided
+by the kernel's one rule engine. Here: only how HTML maps onto it.
+"""
 
 from __future__ import annotations
 
 import io
 import re
 import unicodedata
-from collections.abc import Iterable
-from datetime import date
+from collections.abc import Iterable, Mapping
 from typing import Any
 
-from rathaus.contracts.procedures import Evidence, Field, Procedure
+from rathaus.platform.kernel.procedures import Definition, Node
+from rathaus.platform.kernel.procedures.engine import TEXT_MAX, clean, path_key
 
+SUMMARY = "zusammenfassung"
+APPLICANT = "antragsteller"
 REGISTER_NAMES = {"melderegister": "Melderegister", "fahrzeugregister": "Fahrzeugregister"}
-STEP_TITLES = {
-    "person": "Angaben zur Person",
-    "fahrzeug": "Angaben zum Fahrzeug",
-    "nachweise": "Nachweise",
-    "zusammenfassung": "Zusammenfassung",
-    "antrag": "Angaben",
+ATTRIBUTE_NAMES = {
+    "melderegister.vorname": "Vorname",
+    "melderegister.familienname": "Familienname",
+    "melderegister.geburtsdatum": "Geburtsdatum",
+    "melderegister.strasse": "Straße",
+    "melderegister.hausnummer": "Hausnummer",
+    "melderegister.postleitzahl": "Postleitzahl",
+    "melderegister.ort": "Ort",
+    "melderegister.stadtbezirk": "Stadtbezirk",
+    "melderegister.einzugsdatum": "Eingezogen am",
+    "fahrzeugregister.kennzeichen": "Auf Sie zugelassene Fahrzeuge (Kennzeichen)",
+    "fahrzeugregister.hersteller": "Hersteller",
+    "fahrzeugregister.modell": "Modell",
 }
-ADDRESS_FIELDS = ("street", "house_number", "postal_code")
-EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 SIGNATURES = {
     "application/pdf": (b"%PDF-",),
     "image/png": (b"\x89PNG\r\n\x1a\n",),
     "image/jpeg": (b"\xff\xd8\xff",),
 }
 MEDIA_NAMES = {"application/pdf": "PDF", "image/png": "PNG", "image/jpeg": "JPEG"}
+ROW_ACTION = re.compile(r"(hinzufuegen|entfernen):([a-z][a-z0-9_]*)(?::(\d+))?")
+MAX_ROWS_SHOWN = 50  # a repeating group without a maximum still has a page that fits
 
 
-def steps(proc: Procedure) -> list[str]:
-    """The form's pages: field groups in order of first appearance, then evidence and summary."""
-    out: list[str] = []
-    for f in proc.fields:
-        if f.step not in out:
-            out.append(f.step)
-    return [*out, *(["nachweise"] if proc.evidence else []), "zusammenfassung"]
+def steps(definition: Definition, choose_applicant: bool = False) -> list[str]:
+    """The form's pages: (who applies,) its top-level groups, the summary."""
+    return [*([APPLICANT] if choose_applicant else []), *definition.steps, SUMMARY]
 
 
-def registers_of(proc: Procedure) -> list[str]:
-    """The registers that may fill in this form: always the residents' register, then the evidence's."""
-    return list(dict.fromkeys(["melderegister", *[e.register for e in proc.evidence if e.register]]))
+def step_title(definition: Definition, step: str) -> str:
+    if step == SUMMARY:
+        return "Zusammenfassung"
+    if step == APPLICANT:
+        return "Antragstellende"
+    return definition.node(step).element.label
 
 
-def fields_of(proc: Procedure, step: str) -> list[Field]:
-    return [f for f in proc.fields if f.step == step]
+def in_step(definition: Definition, step: str, path: tuple[str | int, ...]) -> bool:
+    """Does an error at ``path`` belong to this page?"""
+    first = path[0]
+    return isinstance(first, str) and first in definition.nodes and definition.step_of(first) == step
 
 
-def clean(value: str) -> str:
-    """What is stored of a typed value: no surrounding or doubled spaces, no control characters."""
-    value = "".join(
-        " " if ch.isspace() else ch for ch in value if ch.isspace() or unicodedata.category(ch)[0] != "C"
-    )
-    return " ".join(value.split())
+def step_nodes(definition: Definition, step: str) -> list[Node]:
+    """Every element of one page, depth first."""
+    return list(definition.walk((step,)))[1:]
 
 
-def validate_field(field: Field, value: str, today: date | None = None) -> str | None:
-    """The German message for a wrong value, or None."""
-    value = value.strip()
-    if not value:
-        return f"Bitte geben Sie „{field.label}“ an." if field.required else None
-    if len(value) > 200:
-        return f"„{field.label}“ darf höchstens 200 Zeichen lang sein."
-    if field.type == "date":
-        try:
-            day = date.fromisoformat(value)
-        except ValueError:
-            return f"Bitte geben Sie „{field.label}“ als Datum an (TT.MM.JJJJ)."
-        if day > (today or date.today()):
-            return f"„{field.label}“ darf nicht in der Zukunft liegen."
-        if day.year < 1900:
-            return f"Bitte prüfen Sie „{field.label}“: das Jahr muss nach 1900 liegen."
-    if field.type == "email" and not EMAIL.fullmatch(value):
-        return "Bitte geben Sie eine gültige E-Mail-Adresse an."
-    if field.type == "select" and field.options and value not in field.options:
-        return f"Bitte wählen Sie bei „{field.label}“ eine der Möglichkeiten."
-    if field.pattern and not re.fullmatch(field.pattern, value):
-        return field.pattern_message or f"Bitte prüfen Sie „{field.label}“."
-    return None
+def empty_row(definition: Definition, group: str) -> dict[str, str]:
+    return {n.name: "" for n in definition.fields() if n.repeating_group == group and n.user_supplied}
 
 
-def validate_step(fields: list[Field], values: dict[str, str], today: date | None = None) -> dict[str, str]:
-    """Field name -> message, for every wrong field of one step."""
-    errors = {}
-    for f in fields:
-        message = validate_field(f, values.get(f.name, ""), today)
-        if message:
-            errors[f.name] = message
-    return errors
+def initial_values(definition: Definition, sources: Mapping[str, Iterable[str]]) -> dict[str, Any]:
+    """A new draft: optional prefills from the account (or organisation), the minimum rows."""
+    values: dict[str, Any] = {}
+    for node in definition.fields():
+        e = node.element
+        if node.repeating_group or not node.user_supplied or not e.prefill:
+            continue
+        found = list(sources.get(e.prefill, ()))
+        if found and found[0]:
+            values[e.name] = found[0]
+    for group in definition.repeating_groups():
+        values[group.name] = [empty_row(definition, group.name) for _ in range(max(group.low, 1))]
+    return values
 
 
-def check_upload(evidence: Evidence, data: bytes, filename: str) -> tuple[str | None, str]:
+def read_page(definition: Definition, step: str, form: Mapping[str, Any], values: dict[str, Any]) -> None:
+    """Take what a posted page holds into the draft's values (as typed, cleaned).
+
+    Only fields the page showed are read (the page names them in ``_felder``), so a field
+    hidden by a condition keeps what was typed before, and an unticked checkbox is "no".
+    """
+    shown = set(str(form.get("_felder", "")).split())
+    for node in step_nodes(definition, step):
+        if not node.user_supplied or node.is_file:
+            continue
+        e = node.element
+        if node.repeating_group:
+            for i, row in enumerate(values.get(node.repeating_group, [])):
+                key = f"{node.repeating_group}-{i}-{e.name}"
+                if key in shown:
+                    row[e.name] = _posted(form.get(key), node)
+        elif e.name in shown:
+            values[e.name] = _posted(form.get(e.name), node)
+
+
+def _posted(raw: Any, node: Node) -> str:
+    text = raw if isinstance(raw, str) else ""
+    if node.element.datatype == "bool":
+        return "ja" if text.strip().casefold() in ("ja", "true", "on", "1") else ""
+    return clean(text)[: (node.element.max_length or TEXT_MAX) + 50]
+
+
+def row_action(definition: Definition, step: str, action: str, values: dict[str, Any]) -> str | None:
+    """Add or remove a row of a repeating group on this page; the anchor to go back to."""
+    match = ROW_ACTION.fullmatch(action)
+    if match is None:
+        return None
+    verb, group, index = match.group(1), match.group(2), match.group(3)
+    if (
+        group not in definition.nodes
+        or not definition.node(group).repeats
+        or not in_step(definition, step, (group,))
+    ):
+        return None
+    node = definition.node(group)
+    rows = values.setdefault(group, [])
+    if verb == "hinzufuegen":
+        limit = node.high if node.high is not None else MAX_ROWS_SHOWN
+        if len(rows) < limit:
+            rows.append(empty_row(definition, group))
+        return f"gruppe-{group}-{len(rows) - 1}"
+    if index is not None and int(index) < len(rows):
+        del rows[int(index)]
+    return f"gruppe-{group}"
+
+
+def check_upload(node: Node, data: bytes) -> tuple[str | None, str]:
     """(message, media type): the type is taken from the content, never from the name."""
-    allowed = ", ".join(MEDIA_NAMES.get(m, m) for m in evidence.media_types)
+    e = node.element
+    allowed = ", ".join(MEDIA_NAMES.get(m, m) for m in e.media_types)
     if not data:
         return "Die Datei ist leer.", ""
-    if len(data) > evidence.max_bytes:
-        return f"Die Datei ist zu groß (höchstens {evidence.max_bytes // (1024 * 1024)} MB).", ""
+    if len(data) > e.max_bytes:
+        return f"Die Datei ist zu groß (höchstens {e.max_bytes // (1024 * 1024)} MB).", ""
     media = next((m for m, sigs in SIGNATURES.items() if any(data.startswith(s) for s in sigs)), "")
-    if media not in evidence.media_types:
+    if media not in e.media_types:
         return f"Diese Datei ist keine erlaubte Datei. Erlaubt sind: {allowed}.", ""
     try:
         if media == "application/pdf":
@@ -124,29 +171,6 @@ def check_upload(evidence: Evidence, data: bytes, filename: str) -> tuple[str | 
     return None, media
 
 
-def missing_evidence(
-    proc: Procedure, values: dict[str, str], attachments: list[dict[str, Any]], uses: list[dict[str, Any]]
-) -> list[Evidence]:
-    """Required evidence that is neither uploaded nor proven by confirmed register data."""
-    attached = {a["kind"] for a in attachments}
-    return [
-        e
-        for e in proc.evidence
-        if e.required and e.kind not in attached and not supplied_by_register(e, values, uses)
-    ]
-
-
-def incomplete(proc: Procedure, draft: dict[str, Any], today: date | None = None) -> list[tuple[str, str]]:
-    """(step, message) for everything that keeps the application from being submitted."""
-    out: list[tuple[str, str]] = []
-    for step in steps(proc):
-        errors = validate_step(fields_of(proc, step), draft["values"], today)
-        out.extend((step, message) for message in errors.values())
-    for e in missing_evidence(proc, draft["values"], draft["attachments"], draft["evidence"]):
-        out.append(("nachweise", f"Bitte laden Sie „{e.label}“ hoch."))
-    return out
-
-
 def safe_filename(filename: str) -> str:
     """The name to keep of an uploaded file: its last path part, printable, at most 120 characters."""
     name = re.split(r"[\\/]", filename)[-1]
@@ -154,45 +178,26 @@ def safe_filename(filename: str) -> str:
     return name.strip()[:120] or "datei"
 
 
-def supplied_by_register(evidence: Evidence, values: dict[str, str], uses: list[dict[str, Any]]) -> bool:
-    """Does confirmed register data already prove what this evidence would?
-
-    The vehicle register proves that the citizen holds a vehicle; a registration certificate
-    is then only needed for a vehicle the register did not name.
-    """
-    if not evidence.register:
-        return False
-    for use in uses:
-        if evidence.register not in use.get("registers", []):
-            continue
-        if evidence.register == "fahrzeugregister":
-            plate = plate_key(values.get("kennzeichen", ""))
-            if plate and plate in {plate_key(p) for p in use.get("vehicles", [])}:
-                return True
-        else:
-            return True
-    return False
-
-
-def plate_key(plate: str) -> str:
-    return "".join(plate.upper().split())
-
-
-def address_key(values: dict[str, Any]) -> tuple[str, ...]:
+def address_key(street: Any, house_number: Any, postal_code: Any) -> tuple[str, ...]:
     """An address as a comparison key: "Zenettistr." and "zenettistraße" are the same street."""
-    street = unicodedata.normalize("NFKC", str(values.get("street", ""))).casefold()
-    street = street.replace("strasse", "straße").replace("str.", "straße").replace(" ", "").replace("-", "")
-    return (
-        street,
-        str(values.get("house_number", "")).casefold().replace(" ", ""),
-        str(values.get("postal_code", "")).strip(),
-    )
+    text = unicodedata.normalize("NFKC", str(street or "")).casefold()
+    text = text.replace("strasse", "straße").replace("str.", "straße").replace(" ", "").replace("-", "")
+    return (text, str(house_number or "").casefold().replace(" ", ""), str(postal_code or "").strip())
 
 
 def register_button(registers: Iterable[str]) -> str:
     """The label of the button that asks the registers, e.g. 'Melde- und Fahrzeugregister'."""
     names = [REGISTER_NAMES.get(r, r) for r in registers]
     if len(names) == 2 and all(n.endswith("register") for n in names):
-        names = [names[0].removesuffix("register") + "-", names[1]]
-        return f"Daten aus dem {names[0]} und {names[1]} abrufen"
+        return f"Daten aus dem {names[0].removesuffix('register')}- und {names[1]} abrufen"
     return f"Daten aus dem {' und '.join(names)} abrufen"
+
+
+def error_key(path: tuple[str | int, ...]) -> str:
+    """An error's key on a page: the input's id suffix (``feld-<key>``)."""
+    return "-".join(str(p) for p in path)
+
+
+def api_errors(errors: Mapping[tuple[str | int, ...], str]) -> dict[str, str]:
+    """The engine's errors as the API names them ("hunde[1].rasse")."""
+    return {path_key(path): message for path, message in errors.items()}

@@ -1,35 +1,31 @@
-"""The application form: drafts, register data on request, uploads, submission."""
+"""The application form: drafts, register data on request, the street directory, uploads,
+submission — for any service, from its procedure version (services as data)."""
 
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import msgspec
 import sqlalchemy as sa
 
-from rathaus.contracts.broker.v1 import (
-    FETCH_EVIDENCE,
-    LOOKUP_ADDRESS,
-    AddressQuery,
-    EvidenceRequest,
-    EvidenceResponse,
-)
-from rathaus.contracts.common import Address, BlobRef, Person
-from rathaus.contracts.portal.v1 import Applicant, ApplicationSubmitted, Attachment, EvidenceUse
-from rathaus.contracts.procedures import Procedure
+from rathaus.contracts.broker.v1 import AddressQuery
+from rathaus.contracts.broker.v2 import FETCH_EVIDENCE, LOOKUP_ADDRESS, EvidenceRequest, EvidenceResponse
+from rathaus.contracts.common import Address, BlobRef
+from rathaus.contracts.common_v2 import Organisation, Party
+from rathaus.contracts.portal.v1 import EvidenceUse
+from rathaus.contracts.portal.v2 import ApplicationSubmitted, AttachedFile
 from rathaus.platform.kernel import UnitOfWork
+from rathaus.platform.kernel.calendar import is_holiday
+from rathaus.platform.kernel.procedures import Definition, Inputs, Result, judge, preview
+from rathaus.platform.kernel.procedures.definition import DIRECTORY_SOURCE
+from rathaus.platform.kernel.procedures.pins import pin
 from rathaus.platform.kernel.rpc import RpcFailed
 from rathaus.platform.kernel.telemetry import case_context
-from rathaus.portal.domain import (
-    ADDRESS_FIELDS,
-    Account,
-    address_key,
-    check_upload,
-    registers_of,
-    safe_filename,
-)
+from rathaus.portal.domain import Account, address_key, check_upload, initial_values, safe_filename
 from rathaus.portal.handlers.base import Base, now
+from rathaus.portal.handlers.organisations import ActingFor
 from rathaus.portal.store import applications, drafts
 
 MSG_BROKER_DOWN = (
@@ -37,41 +33,86 @@ MSG_BROKER_DOWN = (
     "oder versuchen Sie es später noch einmal."
 )
 MSG_ADDRESS_UNCHECKED = (
-    "Das Straßenverzeichnis ist gerade nicht erreichbar; das Parklizenzgebiet Ihrer Anschrift "
-    "ermittelt die Sachbearbeitung."
+    "Die Anschrift konnte nicht im Straßenverzeichnis geprüft werden; den Stadtbezirk ermittelt "
+    "die Sachbearbeitung."
 )
+MSG_NOT_A_MEMBER = "Sie können diesen Antrag nicht für dieses Unternehmen stellen."
+PLACE = "_ort"  # the draft's cached street-directory answer for its address
+ADDRESS_SOURCES = {
+    "melderegister": ("strasse", "hausnummer", "postleitzahl", "ort"),
+    "unternehmen": ("strasse", "hausnummer", "postleitzahl", "ort"),
+}
+
+
+@dataclass(frozen=True)
+class Applicant:
+    """Who fills in a form: an account (acting for itself or an organisation) or nobody."""
+
+    account: Account | None
+    owner: str  # the drafts' key: the account id, or "anon:<id>" of an anonymous session
+    acting: ActingFor | None = None  # the organisation the account applies for
+
+    @property
+    def organisation(self) -> Organisation | None:
+        return self.acting.organisation if self.acting is not None else None
+
+
+def account_sources(account: Account | None) -> dict[str, list[str]]:
+    if account is None:
+        return {}
+    return {
+        "konto.vorname": [account.given_name],
+        "konto.familienname": [account.family_name],
+        "konto.geburtsdatum": [account.birth_date],
+        "konto.email": [account.email],
+    }
 
 
 class Forms(Base):
-    async def find_draft(self, account: Account, service_id: str) -> dict[str, Any] | None:
+    # -- drafts ----------------------------------------------------------------------------
+
+    def definition_of(self, draft: dict[str, Any]) -> Definition:
+        """The procedure version a draft was started with."""
+        return self.kernel.procedures.get(draft["service_id"], int(draft["service_version"]))
+
+    async def find_draft(self, owner: str, service_id: str) -> dict[str, Any] | None:
         async with self.kernel.db.session() as s:
             row = (
                 (
                     await s.execute(
                         sa.select(drafts).where(
-                            drafts.c.account_id == account.account_id, drafts.c.service_id == service_id
+                            drafts.c.account_id == owner, drafts.c.service_id == service_id
                         )
                     )
                 )
                 .mappings()
                 .first()
             )
-        return dict(row) if row is not None else None
+        if row is None:
+            return None
+        draft = dict(row)
+        draft["service_version"] = draft.get("service_version") or 1
+        return draft
 
-    async def draft(self, account: Account, proc: Procedure) -> dict[str, Any]:
-        """The draft of this application, created with a fresh case id on first use."""
-        found = await self.find_draft(account, proc.id)
+    async def draft(
+        self,
+        applicant: Applicant,
+        definition: Definition,
+        organisation_values: dict[str, list[str]] | None = None,
+    ) -> dict[str, Any]:
+        """The draft of this application, created on first use with a fresh case id and the
+        current version of the service; a draft keeps its version until it is submitted."""
+        found = await self.find_draft(applicant.owner, definition.id)
         if found is not None:
             return found
+        sources = {**account_sources(applicant.account), **(organisation_values or {})}
         draft: dict[str, Any] = {
-            "account_id": account.account_id,
-            "service_id": proc.id,
+            "account_id": applicant.owner,
+            "service_id": definition.id,
+            "service_version": definition.version,
+            "organisation_id": applicant.organisation.organisation_id if applicant.organisation else None,
             "case_id": str(uuid.uuid4()),
-            "values": {
-                "given_name": account.given_name,
-                "family_name": account.family_name,
-                "birth_date": account.birth_date,
-            },
+            "values": initial_values(definition, sources),
             "evidence": [],
             "attachments": [],
             "preview": None,
@@ -81,13 +122,13 @@ class Forms(Base):
             exists = (
                 await s.execute(
                     sa.select(drafts.c.case_id).where(
-                        drafts.c.account_id == account.account_id, drafts.c.service_id == proc.id
+                        drafts.c.account_id == applicant.owner, drafts.c.service_id == definition.id
                     )
                 )
             ).first()
             if exists is None:  # two tabs may open the form at once: the first one wins
                 await s.execute(drafts.insert().values(**draft))
-        return draft if exists is None else await self.draft(account, proc)
+        return draft if exists is None else await self.draft(applicant, definition, organisation_values)
 
     async def save_draft(self, draft: dict[str, Any]) -> None:
         async with self.kernel.db.session() as s:
@@ -99,74 +140,83 @@ class Forms(Base):
                     evidence=draft["evidence"],
                     attachments=draft["attachments"],
                     preview=draft["preview"],
+                    organisation_id=draft.get("organisation_id"),
                     updated_at=now(),
                 )
             )
 
-    async def fetch_evidence(
-        self, account: Account, proc: Procedure, draft: dict[str, Any]
-    ) -> dict[str, Any]:
-        """Ask the broker for register data on the citizen's explicit request; keep it as a
-        preview in the draft. Nothing of it is used before the citizen confirms."""
-        registers = registers_of(proc)
+    async def discard_draft(self, draft: dict[str, Any]) -> None:
+        async with self.kernel.db.session() as s:
+            await s.execute(
+                drafts.delete().where(
+                    drafts.c.account_id == draft["account_id"], drafts.c.service_id == draft["service_id"]
+                )
+            )
+
+    # -- register data on request (once-only) ----------------------------------------------------
+
+    async def ask_registers(self, account: Account, definition: Definition, case_id: str) -> dict[str, Any]:
+        """Ask the broker for the register attributes this form can be filled with, on the
+        citizen's explicit request; a preview, used only once confirmed."""
+        proc = definition.procedure
+        attributes = definition.register_attributes()
         try:
-            with case_context(draft["case_id"]):
+            with case_context(case_id):
                 response = await self.kernel.ask(
                     FETCH_EVIDENCE,
                     EvidenceRequest(
                         account_id=account.account_id,
                         assurance_level=account.assurance_level,
                         person=account.person,
-                        registers=registers,
+                        attributes=attributes,
                         purpose=proc.purpose,
                         legal_basis=proc.legal_basis,
                         service_id=proc.id,
-                        case_id=draft["case_id"],
+                        case_id=case_id,
                     ),
                     timeout=10,
                 )
         except RpcFailed:
             response = EvidenceResponse(released=False, message=MSG_BROKER_DOWN)
-        draft["preview"] = {
+        return {
             "released": response.released,
             "message": response.message,
-            "registers": registers,
+            "evidence_id": response.evidence_id,
+            "registers": definition.registers(),
+            "attributes": attributes,
+            "values": {k: list(v) for k, v in response.values.items()},
             "fetched_at": now(),
-            "data": msgspec.to_builtins(response),
         }
-        await self.save_draft(draft)
-        return draft["preview"]
 
-    async def confirm_preview(self, draft: dict[str, Any]) -> bool:
+    async def fetch_evidence(
+        self, account: Account, definition: Definition, draft: dict[str, Any]
+    ) -> dict[str, Any]:
+        draft["preview"] = await self.ask_registers(account, definition, draft["case_id"])
+        await self.save_draft(draft)
+        return dict(draft["preview"])
+
+    async def confirm_preview(self, definition: Definition, draft: dict[str, Any]) -> bool:
         """The citizen confirmed the preview: prefill the form and remember the use."""
-        preview = draft.get("preview")
-        if not preview or not preview.get("released"):
+        shown = draft.get("preview")
+        if not shown or not shown.get("released"):
             return False
-        evidence = msgspec.convert(preview["data"], EvidenceResponse)
         values = draft["values"]
-        use: dict[str, Any] = {
-            "evidence_id": evidence.evidence_id,
-            "registers": preview["registers"],
-            "confirmed_at": now(),
-            "vehicles": [v.kennzeichen for v in evidence.vehicles],
-        }
-        if evidence.address is not None:
-            values.update(
-                street=evidence.address.street,
-                house_number=evidence.address.house_number,
-                postal_code=evidence.address.postal_code,
-                stadtbezirk=evidence.stadtbezirk,
-                parkzone=evidence.parkzone,
-            )
-            use.update(
-                address={k: values[k] for k in ADDRESS_FIELDS},
-                stadtbezirk=evidence.stadtbezirk,
-                parkzone=evidence.parkzone,
-            )
-        if evidence.vehicles:
-            values["kennzeichen"] = evidence.vehicles[0].kennzeichen
-            values["halter"] = "ja"
-        draft["evidence"] = [use]
+        register = shown["values"]
+        for node in definition.fields():
+            e = node.element
+            if node.repeating_group or not e.prefill or e.prefill not in register or not node.user_supplied:
+                continue
+            if register[e.prefill]:
+                values[e.name] = register[e.prefill][0]
+        draft["evidence"] = [
+            {
+                "evidence_id": shown["evidence_id"],
+                "registers": shown["registers"],
+                "attributes": shown["attributes"],
+                "values": register,
+                "confirmed_at": now(),
+            }
+        ]
         draft["preview"] = None
         await self.save_draft(draft)
         return True
@@ -175,75 +225,143 @@ class Forms(Base):
         draft["preview"] = None
         await self.save_draft(draft)
 
-    async def locate(self, proc: Procedure, draft: dict[str, Any]) -> str | None:
-        """Stadtbezirk and parking zone of the address in the form: from the confirmed register
-        data when the address is the registered one, else from the city's street directory.
-        Returns the German message when the directory does not know the address."""
-        names = {f.name for f in proc.fields}
-        values = draft["values"]
-        if not all(name in names for name in ADDRESS_FIELDS):
+    # -- judging ---------------------------------------------------------------------------------
+
+    async def place(self, definition: Definition, values: dict[str, Any]) -> dict[str, Any] | None:
+        """The street directory's answer for the form's address (cached in the values while
+        the address stays the same); None when the form has no address or it is incomplete."""
+        spec = definition.procedure.address
+        if spec is None:
             return None
-        for use in draft["evidence"]:
-            if use.get("address") and address_key(use["address"]) == address_key(values):
-                values.update(stadtbezirk=use["stadtbezirk"], parkzone=use["parkzone"])
-                values.pop("ort_ungeprueft", None)
-                return None
+        parts = [values.get(spec.street), values.get(spec.house_number), values.get(spec.postal_code)]
+        if not all(isinstance(p, str) and p.strip() for p in parts):
+            return None
+        key = list(address_key(*parts))
+        cached = values.get(PLACE)
+        if isinstance(cached, dict) and cached.get("key") == key and cached.get("checked"):
+            return cached
         try:
-            info = await self.kernel.ask(
+            facts = await self.kernel.ask(
                 LOOKUP_ADDRESS,
-                AddressQuery(
-                    street=values.get("street", ""),
-                    house_number=values.get("house_number", ""),
-                    postal_code=values.get("postal_code", ""),
-                ),
+                AddressQuery(street=str(parts[0]), house_number=str(parts[1]), postal_code=str(parts[2])),
             )
+            answer = {
+                "key": key,
+                "checked": True,
+                "found": facts.found,
+                "attributes": dict(facts.attributes),
+                "message": facts.message,
+            }
         except RpcFailed:
-            values.update(stadtbezirk="", parkzone="", ort_ungeprueft="ja")
-            return None
-        if not info.found:
-            return info.message or "Diese Anschrift ist nicht bekannt."
-        values.update(stadtbezirk=info.stadtbezirk, parkzone=info.parkzone)
-        values.pop("ort_ungeprueft", None)
-        return None
+            answer = {"key": key, "checked": False, "found": False, "attributes": {}, "message": ""}
+        values[PLACE] = answer
+        return answer
+
+    async def judge_values(
+        self,
+        definition: Definition,
+        values: dict[str, Any],
+        *,
+        origin: str,
+        files: dict[str, Any],
+        evidence: list[dict[str, Any]],
+        complete: bool = True,
+    ) -> Result:
+        """The one engine's verdict, with the sources the portal knows: confirmed register
+        data and the street directory's answer for the address."""
+        sources: dict[str, list[str]] = {}
+        for use in evidence:
+            for attribute, found in (use.get("values") or {}).items():
+                sources[attribute] = list(found)
+        place = await self.place(definition, values)
+        if place is not None and place["found"]:
+            for name, value in place["attributes"].items():
+                sources[f"{DIRECTORY_SOURCE}.{name}"] = [value] if value else []
+        inputs = Inputs(
+            values={k: v for k, v in values.items() if k != PLACE},
+            origin=origin,
+            files=files,
+            sources=sources,
+            holidays=is_holiday,
+        )
+        result = judge(definition, inputs) if complete else preview(definition, inputs)
+        spec = definition.procedure.address
+        if (
+            place is not None
+            and spec is not None
+            and place["checked"]
+            and not place["found"]
+            and spec.must_exist
+            # a wrong postal code is said at the postal code, not as an unknown address
+            and not any((f,) in result.errors for f in (spec.street, spec.house_number, spec.postal_code))
+        ):
+            result.errors.setdefault((spec.street,), place["message"] or "Diese Anschrift ist nicht bekannt.")
+        if place is not None and not place["checked"] and spec is not None:
+            result.warnings.setdefault((spec.street,), MSG_ADDRESS_UNCHECKED)
+        return result
+
+    async def judge_draft(
+        self, definition: Definition, draft: dict[str, Any], complete: bool = True
+    ) -> Result:
+        files = {a.get("field", a.get("kind")): a for a in draft["attachments"]}
+        return await self.judge_values(
+            definition,
+            draft["values"],
+            origin="form",
+            files=files,
+            evidence=draft["evidence"],
+            complete=complete,
+        )
 
     async def attach(
-        self, draft: dict[str, Any], proc: Procedure, kind: str, data: bytes, filename: str
+        self, draft: dict[str, Any], definition: Definition, field: str, data: bytes, filename: str
     ) -> str | None:
         """Check an upload by its content and keep it for the draft; the German message if refused."""
-        evidence = next((e for e in proc.evidence if e.kind == kind), None)
-        if evidence is None:
-            return "Für diesen Antrag wird kein solcher Nachweis verlangt."
-        message, media = check_upload(evidence, data, filename)
+        node = definition.nodes.get(field)
+        if node is None or not node.is_file:
+            return "Für diesen Antrag wird keine solche Datei verlangt."
+        message, media = check_upload(node, data)
         if message:
             return message
         ref = await self.kernel.blobs.put("portal", data, media_type=media, filename=safe_filename(filename))
-        draft["attachments"] = [a for a in draft["attachments"] if a["kind"] != kind]
-        draft["attachments"].append({"kind": kind, "blob": msgspec.to_builtins(ref), "uploaded_at": now()})
+        draft["attachments"] = [a for a in draft["attachments"] if a.get("field", a.get("kind")) != field]
+        draft["attachments"].append({"field": field, "blob": msgspec.to_builtins(ref), "uploaded_at": now()})
         return None
 
-    async def submitted(self, account: Account, case_id: str) -> bool:
+    # -- submitting ------------------------------------------------------------------------------
+
+    async def submitted(self, owner: str, case_id: str) -> bool:
         async with self.kernel.db.session() as s:
             return (
                 await s.execute(
                     sa.select(applications.c.case_id).where(
-                        applications.c.case_id == case_id, applications.c.account_id == account.account_id
+                        applications.c.case_id == case_id, applications.c.account_id == owner
                     )
                 )
             ).first() is not None
 
-    async def submit(self, account: Account, proc: Procedure, draft: dict[str, Any]) -> str:
-        """Submit the draft and delete it, in one transaction; idempotent: a second submission
-        of the same draft (a double click) changes nothing."""
+    async def submit(
+        self, applicant: Applicant, definition: Definition, draft: dict[str, Any], result: Result
+    ) -> str:
+        """Submit the judged draft and delete it, in one transaction; idempotent: a second
+        submission of the same draft (a double click) changes nothing."""
         case_id = draft["case_id"]
         with case_context(case_id):
             async with self.kernel.transaction() as uow:
                 await self.stage_application(
-                    uow, account, proc, case_id, draft["values"], draft["attachments"], draft["evidence"]
+                    uow,
+                    applicant,
+                    definition,
+                    case_id,
+                    result,
+                    draft["attachments"],
+                    draft["evidence"],
+                    draft["values"],
                 )
                 await uow.session.execute(
                     drafts.delete().where(
-                        drafts.c.account_id == account.account_id,
-                        drafts.c.service_id == proc.id,
+                        drafts.c.account_id == applicant.owner,
+                        drafts.c.service_id == definition.id,
                         drafts.c.case_id == case_id,
                     )
                 )
@@ -252,19 +370,20 @@ class Forms(Base):
     async def stage_application(
         self,
         uow: UnitOfWork,
-        account: Account,
-        proc: Procedure,
+        applicant: Applicant,
+        definition: Definition,
         case_id: str,
-        values: dict[str, Any],
+        result: Result,
         attachments: list[dict[str, Any]],
         evidence: list[dict[str, Any]],
+        values: dict[str, Any],
     ) -> str | None:
         """Record an application in ``uow``'s transaction, for the form and the API alike:
-        the application row, and ApplicationSubmitted built from the values, the attachments
-        (``{"kind", "blob"}``) and the confirmed register data uses, staged in the outbox.
+        the application row, the pinned procedure version, and ApplicationSubmitted (staged in
+        the outbox) built from the engine's data, the attachments and the register data used.
 
-        Idempotent per case id: when the case id is taken, nothing is written and the account
-        id that owns it is returned; None when the application was recorded now.
+        Idempotent per case id: when the case id is taken, nothing is written and the owner
+        that holds it is returned; None when the application was recorded now.
         """
         owner = (
             await uow.session.execute(
@@ -273,12 +392,16 @@ class Forms(Base):
         ).scalar()
         if owner is not None:
             return str(owner)
-        event = application_event(account, proc, case_id, values, attachments, evidence)
+        place = values.get(PLACE) if isinstance(values.get(PLACE), dict) else None
+        event = application_event(applicant, definition, case_id, result, attachments, evidence, place)
+        await pin(uow.session, definition, case_id)
         await uow.session.execute(
             applications.insert().values(
                 case_id=case_id,
-                account_id=account.account_id,
-                service_id=proc.id,
+                account_id=applicant.owner,
+                organisation_id=applicant.organisation.organisation_id if applicant.organisation else None,
+                service_id=definition.id,
+                service_version=definition.version,
                 status="eingegangen",
                 submitted_at=event.submitted_at,
             )
@@ -287,41 +410,79 @@ class Forms(Base):
         return None
 
 
+def party(applicant: Applicant, definition: Definition, data: dict[str, Any]) -> Party:
+    """Whom the Bescheid goes to: the account's verified person, the organisation it acts
+    for (at the organisation's address), else an address from the fields the register fills
+    in, and an e-mail address (the account's, or the one an anonymous applicant typed)."""
+    address = applicant.acting.address if applicant.acting is not None else None
+    for source, attributes in ADDRESS_SOURCES.items() if address is None else ():
+        by_attribute = {
+            n.element.prefill.split(".", 1)[1]: n.name
+            for n in definition.fields()
+            if n.element.prefill.startswith(source + ".") and not n.repeating_group
+        }
+        if all(a in by_attribute for a in attributes[:3]):
+            parts = [str(data.get(by_attribute[a], "")) for a in attributes[:3]]
+            if all(parts):
+                city = str(data.get(by_attribute.get("ort", ""), "")) or "München"
+                address = Address(street=parts[0], house_number=parts[1], postal_code=parts[2], city=city)
+                break
+    account = applicant.account
+    email = account.email if account is not None else ""
+    if not email:
+        typed = next((n.name for n in definition.fields() if n.element.prefill == "konto.email"), "")
+        email = str(data.get(typed, "")) if typed else ""
+    return Party(
+        person=account.person if account is not None else None,
+        organisation=applicant.organisation,
+        address=address,
+        email=email,
+        account_id=account.account_id if account is not None else "",
+    )
+
+
 def application_event(
-    account: Account,
-    proc: Procedure,
+    applicant: Applicant,
+    definition: Definition,
     case_id: str,
-    values: dict[str, Any],
+    result: Result,
     attachments: list[dict[str, Any]],
     evidence: list[dict[str, Any]],
+    place: dict[str, Any] | None,
 ) -> ApplicationSubmitted:
-    form = {k: str(v) for k, v in values.items()}
+    files = []
+    for a in attachments:
+        field = a.get("field", a.get("kind", ""))
+        node = definition.nodes.get(field)
+        if node is None:
+            continue
+        e = node.element
+        files.append(
+            AttachedFile(
+                field=field,
+                document_type=e.document_type or field,
+                title=e.label,
+                blob=msgspec.convert(a["blob"], BlobRef),
+            )
+        )
+    stadtbezirk = ""
+    if place is not None and place.get("found"):
+        stadtbezirk = str(place["attributes"].get("stadtbezirk", ""))
     return ApplicationSubmitted(
         case_id=case_id,
-        service_id=proc.id,
-        account_id=account.account_id,
-        applicant=Applicant(
-            person=Person(
-                given_name=form.get("given_name", account.given_name),
-                family_name=form.get("family_name", account.family_name),
-                birth_date=form.get("birth_date", account.birth_date),
-            ),
-            address=Address(
-                street=form.get("street", ""),
-                house_number=form.get("house_number", ""),
-                postal_code=form.get("postal_code", ""),
-            ),
-            email=account.email,
-        ),
-        form=form,
-        attachments=[
-            Attachment(kind=a["kind"], blob=msgspec.convert(a["blob"], BlobRef)) for a in attachments
-        ],
+        service_id=definition.id,
+        service_version=definition.version,
+        procedure_digest=definition.digest,
+        applicant=party(applicant, definition, result.data),
+        data=result.data,
+        attachments=files,
         evidence=[
             EvidenceUse(
-                evidence_id=e["evidence_id"], registers=e["registers"], confirmed_at=e["confirmed_at"]
+                evidence_id=e["evidence_id"], registers=list(e["registers"]), confirmed_at=e["confirmed_at"]
             )
             for e in evidence
         ],
+        warnings=list(dict.fromkeys(result.warnings.values())),
+        stadtbezirk=stadtbezirk,
         submitted_at=now(),
     )

@@ -1,57 +1,70 @@
-"""An application submitted whole, in one request (the JSON API): the same rules as the
-form, no draft, no register data."""
+"""An application submitted whole, in one request (the JSON API): checked against its
+version's JSON Schema and by the same rule engine as the form, for any service."""
 
 from __future__ import annotations
 
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
 
 import msgspec
 import sqlalchemy as sa
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
 from sqlalchemy.exc import IntegrityError
 
-from rathaus.contracts.procedures import Procedure, all_procedures
+from rathaus.platform.kernel.procedures import Definition
+from rathaus.platform.kernel.procedures.engine import clean, path_key
+from rathaus.platform.kernel.procedures.schema import submission_schema
 from rathaus.platform.kernel.telemetry import case_context
-from rathaus.portal.domain import (
-    ADDRESS_FIELDS,
-    Account,
-    check_upload,
-    clean,
-    missing_evidence,
-    safe_filename,
-    validate_step,
-)
-from rathaus.portal.handlers.forms import Forms
-from rathaus.portal.store import applications
+from rathaus.portal.domain import Account, api_errors, check_upload, safe_filename
+from rathaus.portal.domain.accounts import ASSURANCE_ORDER
+from rathaus.portal.handlers.forms import MSG_NOT_A_MEMBER, Applicant, Forms
+from rathaus.portal.store import applications, register_requests
 
 log = logging.getLogger("rathaus.portal")
 
 MSG_NOT_ONLINE = "Diese Leistung kann hier nicht online beantragt werden."
+MSG_VERSION = "Diese Version der Leistung wird nicht mehr angeboten. Aktuell ist Version {current}."
 MSG_UNKNOWN_FIELD = "Dieses Feld gehört nicht zu diesem Antrag."
-MSG_UNKNOWN_EVIDENCE = "Für diesen Antrag wird kein solcher Nachweis verlangt."
-MSG_TWICE = "Bitte senden Sie jeden Nachweis nur einmal."
+MSG_TWICE = "Bitte senden Sie jede Datei nur einmal."
+MSG_LEVEL = (
+    "Für diese Leistung brauchen Sie ein Konto mit dem Vertrauensniveau „{level}“ "
+    "(zum Beispiel mit der Online-Ausweisfunktion oder nach Prüfung im Bürgerbüro)."
+)
+MSG_ORGANISATION_NEEDED = "Diese Leistung beantragen Unternehmen: Bitte geben Sie im_namen_von an."
+MSG_NO_ORGANISATION = "Diese Leistung können Unternehmen nicht beantragen."
+MSG_REGISTER = (
+    "Diesen Registerabruf gibt es nicht, er gehört nicht zu Ihrem Konto oder wurde schon verwendet."
+)
+MSG_STRUCTURE = "Dieser Wert hat nicht die erwartete Form."
 
 
 @dataclass(frozen=True)
 class Upload:
-    kind: str  # the evidence it answers, e.g. "fahrzeugschein"
+    field: str  # the form's file field it answers, e.g. "fahrzeugschein"
     filename: str
     data: bytes
 
 
 @dataclass(frozen=True)
 class SubmitApplication:
-    """Everything of an application at once: the values of every step and the uploads.
+    """Everything of an application at once: the data and the uploads.
 
     ``case_id`` is chosen by the client as the idempotency key, or None for a fresh one.
     """
 
     account: Account
     service_id: str
-    values: dict[str, str]
+    values: dict[str, Any]
     uploads: list[Upload]
     case_id: str | None = None
+    version: int | None = None
+    register_request: str | None = None  # a confirmed register request (evidence id)
+    organisation_id: str | None = None
+    body: dict[str, Any] = field(default_factory=dict)  # the request as sent, for the schema
 
 
 @dataclass(frozen=True)
@@ -59,10 +72,11 @@ class Received:
     case_id: str
     status: str
     new: bool  # False: this account had submitted this case id before; nothing changed
+    warnings: tuple[str, ...] = ()
 
 
 class ApplicationRefused(Exception):
-    """Something is wrong; nothing was stored. ``errors``: field name -> German message."""
+    """Something is wrong; nothing was stored. ``errors``: field path -> German message."""
 
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__(sorted(errors))  # names only: the messages may quote what was typed
@@ -73,13 +87,57 @@ class CaseIdTaken(Exception):
     """Another account has submitted an application under this case id."""
 
 
+_validators: dict[tuple[str, str, str], Draft202012Validator] = {}
+
+
+def validator(definition: Definition, base_url: str) -> Draft202012Validator:
+    """The JSON Schema validator of a version, built once per process."""
+    key = (definition.key, definition.digest, base_url)
+    if key not in _validators:
+        _validators[key] = Draft202012Validator(submission_schema(definition, base_url))
+    return _validators[key]
+
+
+def cleaned(value: Any) -> Any:
+    """Strings as the form keeps them (spaces collapsed, control characters removed), so
+    the schema judges the same value the engine does."""
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, list):
+        return [cleaned(v) for v in value]
+    if isinstance(value, dict):
+        return {k: cleaned(v) for k, v in value.items()}
+    return value
+
+
+def level_ok(account: Account, needed: str) -> bool:
+    have = (
+        ASSURANCE_ORDER.index(account.assurance_level) if account.assurance_level in ASSURANCE_ORDER else -1
+    )
+    return have >= ASSURANCE_ORDER.index(needed)
+
+
 class Submissions(Forms):
-    """Applications submitted whole by the JSON API: no draft, no register data."""
+    """Applications submitted whole by the JSON API."""
+
+    def offered(self, service_id: str, version: int | None) -> Definition:
+        definition = self.kernel.procedures.current(service_id)
+        if definition is None:
+            raise ApplicationRefused({"service_id": MSG_NOT_ONLINE})
+        if version is not None and version != definition.version:
+            try:
+                older = self.kernel.procedures.get(service_id, version)
+            except KeyError:
+                older = None
+            if older is None or not older.valid_on(date.today()):
+                raise ApplicationRefused({"version": MSG_VERSION.format(current=definition.version)})
+            return older
+        return definition
 
     async def submit_application(self, command: SubmitApplication) -> Received:
-        """Check an application by the rules of the form (every step's fields, the address in
-        the street directory, each upload by its content, the required evidence) and record it
-        with its ApplicationSubmitted in one transaction, durable when this returns.
+        """Check an application (its version's JSON Schema, the rule engine, the address in
+        the street directory, each upload by its content) and record it with its
+        ApplicationSubmitted in one transaction, durable when this returns.
 
         Raises ``ApplicationRefused`` (nothing stored) or ``CaseIdTaken``. Idempotent per case
         id: the same account submitting it again gets the existing case back.
@@ -90,50 +148,166 @@ class Submissions(Forms):
             known = await self._received(account, case_id)
             if known is not None:
                 return known
-        proc = all_procedures().get(command.service_id)
-        if proc is None or not proc.online:
-            raise ApplicationRefused({"service_id": MSG_NOT_ONLINE})
-        values, checked = await self._checked(proc, command)
+        definition = self.offered(command.service_id, command.version)
+        applicant = await self._applicant(account, definition, command.organisation_id)
+        evidence = await self._register_use(account, definition, command.register_request)
+        values = cleaned(command.values)
+        errors = self._schema_errors(definition, {**cleaned(command.body), "angaben": values})
+        checked, upload_errors = self._uploads(definition, command.uploads)
+        errors.update(upload_errors)
+        files = {upload.field: {"field": upload.field} for upload, _ in checked}
+        result = await self.judge_values(definition, values, origin="json", files=files, evidence=evidence)
+        for key, message in api_errors(result.errors).items():
+            errors.setdefault(key, message)
+        if errors:
+            log.info("application for %s refused: %d problem(s)", definition.key, len(errors))
+            raise ApplicationRefused(errors)
         attachments = []
         for upload, media in checked:
             ref = await self.kernel.blobs.put(
                 "portal", upload.data, media_type=media, filename=safe_filename(upload.filename)
             )
-            attachments.append({"kind": upload.kind, "blob": msgspec.to_builtins(ref)})
+            attachments.append({"field": upload.field, "blob": msgspec.to_builtins(ref)})
         with case_context(case_id):
             try:
                 async with self.kernel.transaction() as uow:
-                    owner = await self.stage_application(uow, account, proc, case_id, values, attachments, [])
+                    owner = await self.stage_application(
+                        uow, applicant, definition, case_id, result, attachments, evidence, values
+                    )
+                    if owner is None and command.register_request:
+                        await uow.session.execute(
+                            register_requests.update()
+                            .where(register_requests.c.evidence_id == command.register_request)
+                            .values(used_by=case_id)
+                        )
             except IntegrityError:  # a concurrent request committed this case id first
                 if await self._received(account, case_id) is None:
                     raise
                 owner = ""
         if owner is None:
-            log.info("application %s for %s received", case_id, proc.id)
-            return Received(case_id, "eingegangen", new=True)
+            log.info("application %s for %s received", case_id, definition.key)
+            return Received(
+                case_id, "eingegangen", new=True, warnings=tuple(dict.fromkeys(result.warnings.values()))
+            )
         known = await self._received(account, case_id)
         assert known is not None  # the case id is taken, so _received answered or raised
         return known
 
-    async def _checked(
-        self, proc: Procedure, command: SubmitApplication
-    ) -> tuple[dict[str, str], list[tuple[Upload, str]]]:
-        """The values (with Stadtbezirk and Parkzone) and the uploads with their media type;
-        ``ApplicationRefused`` with every problem found, as the form would name them."""
-        values, errors = self._values(proc, command.values)
-        checked, upload_errors = self._uploads(proc, command.uploads)
-        errors.update(upload_errors)
-        if not any(name in errors for name in ADDRESS_FIELDS):
-            message = await self.locate(proc, {"values": values, "evidence": []})
-            if message:
-                errors["street"] = message
-        attached = [{"kind": upload.kind} for upload, _ in checked]
-        for e in missing_evidence(proc, values, attached, []):
-            errors.setdefault(f"nachweis-{e.kind}", f"Bitte laden Sie „{e.label}“ hoch.")
-        if errors:
-            log.info("application for %s refused: %d problem(s)", proc.id, len(errors))
-            raise ApplicationRefused(errors)
-        return values, checked
+    async def _applicant(
+        self, account: Account, definition: Definition, organisation_id: str | None
+    ) -> Applicant:
+        proc = definition.procedure
+        if not level_ok(account, proc.assurance):
+            raise ApplicationRefused({"antrag": MSG_LEVEL.format(level=proc.assurance)})
+        if organisation_id:
+            if "organisation" not in proc.applicants:
+                raise ApplicationRefused({"im_namen_von": MSG_NO_ORGANISATION})
+            acting = await self.acting_for(account, organisation_id)  # type: ignore[attr-defined]
+            if acting is None:
+                raise ApplicationRefused({"im_namen_von": MSG_NOT_A_MEMBER})
+            return Applicant(account, account.account_id, acting)
+        if "person" not in proc.applicants:
+            raise ApplicationRefused({"im_namen_von": MSG_ORGANISATION_NEEDED})
+        return Applicant(account, account.account_id)
+
+    async def _register_use(
+        self, account: Account, definition: Definition, evidence_id: str | None
+    ) -> list[dict[str, Any]]:
+        if not evidence_id:
+            return []
+        async with self.kernel.db.read() as s:
+            row = (
+                (
+                    await s.execute(
+                        sa.select(register_requests).where(
+                            register_requests.c.evidence_id == evidence_id,
+                            register_requests.c.account_id == account.account_id,
+                            register_requests.c.service_id == definition.id,
+                            register_requests.c.used_by.is_(None),
+                        )
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        if row is None:
+            raise ApplicationRefused({"registerdaten": MSG_REGISTER})
+        return [
+            {
+                "evidence_id": row["evidence_id"],
+                "registers": list(row["registers"]),
+                "attributes": list(row["values"]),
+                "values": dict(row["values"]),
+                "confirmed_at": row["fetched_at"],
+            }
+        ]
+
+    async def request_registers(self, account: Account, service_id: str) -> dict[str, Any]:
+        """Register data for the API: fetched on the citizen's explicit request, returned as a
+        preview; it is used only when a submission names its evidence id (the confirmation)."""
+        definition = self.offered(service_id, None)
+        if not definition.register_attributes():
+            raise ApplicationRefused({"service_id": "Diese Leistung verwendet keine Registerdaten."})
+        preview = await self.ask_registers(account, definition, str(uuid.uuid4()))
+        if preview["released"]:
+            async with self.kernel.db.session() as s:
+                await s.execute(
+                    register_requests.insert().values(
+                        evidence_id=preview["evidence_id"],
+                        account_id=account.account_id,
+                        service_id=definition.id,
+                        registers=preview["registers"],
+                        values=preview["values"],
+                        fetched_at=preview["fetched_at"],
+                    )
+                )
+        return preview
+
+    def _schema_errors(self, definition: Definition, body: dict[str, Any]) -> dict[str, str]:
+        """The JSON Schema's verdict (a validator that is not the engine), in German."""
+        base = self.kernel.settings.web.public_url or "https://rathaus.example"
+        errors: dict[str, str] = {}
+        for error in validator(definition, base).iter_errors(body):
+            key, message = self._german(definition, error)
+            errors.setdefault(key, message)
+        return errors
+
+    def _german(self, definition: Definition, error: ValidationError) -> tuple[str, str]:
+        path = list(error.absolute_path)
+        if path and path[0] == "angaben":
+            path = path[1:]
+        if error.validator == "required":
+            missing = [
+                p
+                for p in error.validator_value
+                if isinstance(error.instance, dict) and p not in error.instance
+            ]
+            name = missing[0] if missing else ""
+            path = [*path, name]
+            node = definition.nodes.get(name)
+            return path_key(
+                tuple(path)
+            ), f"Bitte geben Sie „{node.element.label}“ an." if node else "Diese Angabe fehlt."
+        if error.validator == "additionalProperties":
+            extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
+            return path_key(tuple([*path, extra[0]] if extra else path)), MSG_UNKNOWN_FIELD
+        name = next((p for p in reversed(path) if isinstance(p, str)), "")
+        node = definition.nodes.get(name)
+        label = node.element.label if node else name
+        key = path_key(tuple(path)) or "antrag"
+        messages = {
+            "type": f"Bei „{label}“ hat der Wert nicht die erwartete Art (Text, Zahl, ja/nein oder Liste).",
+            "enum": f"Bitte wählen Sie bei „{label}“ eine der Möglichkeiten.",
+            "pattern": node.element.pattern_message if node else MSG_STRUCTURE,
+            "maxLength": f"„{label}“ ist zu lang.",
+            "minLength": f"„{label}“ ist zu kurz.",
+            "maxItems": f"Bei „{label}“ sind höchstens {error.validator_value} Angaben möglich.",
+            "minimum": f"„{label}“ ist zu klein.",
+            "maximum": f"„{label}“ ist zu groß.",
+            "multipleOf": f"Bitte geben Sie bei „{label}“ einen Betrag mit höchstens zwei Nachkommastellen an.",
+            "const": "Diese Angabe passt nicht zur Leistung.",
+        }
+        return key, messages.get(str(error.validator), MSG_STRUCTURE)
 
     async def _received(self, account: Account, case_id: str) -> Received | None:
         """This account's earlier application under ``case_id``; ``CaseIdTaken`` if another's."""
@@ -151,34 +325,25 @@ class Submissions(Forms):
             raise CaseIdTaken(case_id)
         return Received(case_id, row.status, new=False)
 
-    def _values(self, proc: Procedure, given: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
-        """The values as the form keeps them, and the messages of every step's wrong fields."""
-        names = {f.name for f in proc.fields}
-        errors = {name: MSG_UNKNOWN_FIELD for name in given if name not in names}
-        values = {f.name: clean(given.get(f.name, "")) for f in proc.fields}
-        errors.update(validate_step(list(proc.fields), values))
-        return values, errors
-
     def _uploads(
-        self, proc: Procedure, uploads: list[Upload]
+        self, definition: Definition, uploads: list[Upload]
     ) -> tuple[list[tuple[Upload, str]], dict[str, str]]:
         """The uploads that pass, with their media type by content; messages for the others."""
-        evidence = {e.kind: e for e in proc.evidence}
         checked: list[tuple[Upload, str]] = []
         errors: dict[str, str] = {}
         seen: set[str] = set()
         for upload in uploads:
-            key = f"nachweis-{upload.kind}"
-            e = evidence.get(upload.kind)
-            if e is None:
-                errors[key] = MSG_UNKNOWN_EVIDENCE
-            elif upload.kind in seen:
+            node = definition.nodes.get(upload.field)
+            key = upload.field
+            if node is None or not node.is_file:
+                errors[f"nachweise.{upload.field}"] = "Für diesen Antrag wird keine solche Datei verlangt."
+            elif upload.field in seen:
                 errors[key] = MSG_TWICE
             else:
-                message, media = check_upload(e, upload.data, upload.filename)
+                message, media = check_upload(node, upload.data)
                 if message:
-                    errors[key] = f"{e.label}: {message}"
+                    errors[key] = f"{node.element.label}: {message}"
                 else:
                     checked.append((upload, media))
-            seen.add(upload.kind)
+            seen.add(upload.field)
         return checked, errors

@@ -16,6 +16,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.openapi import ResponseSpec
 from litestar.params import FromPath
 
+from rathaus.platform.kernel.procedures.schema import submission_schema
 from rathaus.portal import PREFIX
 from rathaus.portal.handlers import ApplicationRefused, CaseIdTaken, Received, SubmitApplication, Upload
 from rathaus.portal.web.common import PRIVATE, Pages
@@ -30,22 +31,46 @@ MSG_NOT_YOURS = "Diesen Antrag gibt es nicht oder er gehört nicht zu Ihrem Kont
 
 
 class Nachweis(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    art: str  # the evidence it answers, e.g. "fahrzeugschein"
+    art: str  # the form's file field it answers, e.g. "fahrzeugschein"
     dateiname: str
     inhalt_base64: str
 
 
 class Antrag(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     service_id: str
-    angaben: dict[str, str]  # the fields of every step, named as in the HTML form
+    angaben: dict[str, Any]  # the data by field name; a repeating group is a list of rows
     nachweise: list[Nachweis] = []
     vorgangsnummer: str | None = None  # a client-chosen UUID: the case id and idempotency key
+    version: int | None = None  # the procedure version the client built against (default: current)
+    registerdaten: str | None = None  # the evidence id of a register request the citizen confirmed
+    im_namen_von: str | None = None  # the organisation account the member applies for
 
 
 class Eingang(msgspec.Struct, frozen=True, kw_only=True):
     vorgangsnummer: str
     status: str
     status_url: str
+    hinweise: list[str] = []  # warnings the rules raised (the application was accepted)
+
+
+class Registerabruf(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    service_id: str
+
+
+class Registerdaten(msgspec.Struct, frozen=True, kw_only=True):
+    freigegeben: bool
+    meldung: str  # German, when nothing was released
+    registerdaten: str  # the evidence id: name it in the submission to use the data
+    werte: dict[str, list[str]]  # attribute -> values, e.g. "melderegister.strasse"
+
+
+class Leistung(msgspec.Struct, frozen=True, kw_only=True):
+    service_id: str
+    version: int
+    titel: str
+    schema_url: str
+    antragstellende: list[str]
+    vertrauensniveau: str
 
 
 class Fehler(msgspec.Struct, frozen=True, kw_only=True):
@@ -58,6 +83,7 @@ class Antragsstatus(msgspec.Struct, frozen=True, kw_only=True):
     status: str
     aktenzeichen: str | None
     submitted_at: str
+    service_version: int | None = None
 
 
 def status_of(row: dict[str, Any]) -> Antragsstatus:
@@ -67,6 +93,7 @@ def status_of(row: dict[str, Any]) -> Antragsstatus:
         status=row["status"],
         aktenzeichen=row["aktenzeichen"],
         submitted_at=row["submitted_at"],
+        service_version=row.get("service_version"),
     )
 
 
@@ -85,8 +112,10 @@ EXPECTED = {
     "object": "ein Objekt",
     "array": "eine Liste",
     "str | null": "ein Text oder null",
+    "int | null": "eine ganze Zahl oder null",
 }
 FIELDS = {"": Antrag.__struct_fields__, "nachweise": Nachweis.__struct_fields__}
+SCHEMA_FILE = re.compile(r"(\d{1,4})\.schema\.json")
 MSGSPEC_ERROR = re.compile(r"(?P<message>.*?)(?: - at `\$(?P<path>[^`]*)`)?")
 
 
@@ -147,21 +176,24 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
         the portal's login; 401 otherwise).
 
         Body (``Content-Type: application/json``, anything else is answered 415): ``{"service_id":
-        "bewohnerparkausweis", "angaben": {field: value, …}, "nachweise": [{"art":
-        "fahrzeugschein", "dateiname": "…", "inhalt_base64": "…"}], "vorgangsnummer": null}``.
-        ``angaben`` holds the fields of every step under the names of the HTML form. The same
-        rules as the form apply: every field, the address (Stadtbezirk and Parkzone from the
-        street directory), each file by its content (PDF, PNG or JPEG, size limit), the
-        required evidence. Register data (once-only) is not available here in this version:
-        every required evidence must be uploaded.
+        "hundesteuer", "version": 1, "angaben": {field: value, …; a repeating group: [{…}, …]},
+        "nachweise": [{"art": "<file field>", "dateiname": "…", "inhalt_base64": "…"}],
+        "vorgangsnummer": null, "registerdaten": null, "im_namen_von": null}``. The JSON Schema
+        of each service version is at ``/api/schemas/<service_id>/<version>.schema.json`` (list:
+        ``GET /api/leistungen``); the body is validated against it and then by the same rule
+        engine as the HTML form (conditions, cross-field rules, computed values, the address in
+        the street directory, each file by its content).
 
-        ``vorgangsnummer`` (optional, a UUID the client chooses) becomes the case id and is
-        the idempotency key: sent again by the same account it answers 200 with the existing
-        case and changes nothing; another account's answers 409.
+        ``registerdaten`` names a register request made with ``POST /api/registerdaten`` whose
+        preview the citizen confirmed (once-only); ``im_namen_von`` the organisation account a
+        member applies for. ``vorgangsnummer`` (optional, a UUID the client chooses) becomes the
+        case id and is the idempotency key: sent again by the same account it answers 200 with
+        the existing case and changes nothing; another account's answers 409.
 
-        Answers 201 ``{"vorgangsnummer", "status": "eingegangen", "status_url"}`` once the
-        application is stored together with its event; 400 ``{"fehler": {field: message}}``
-        (German, as in the form) when anything is wrong, and then nothing is stored.
+        Answers 201 ``{"vorgangsnummer", "status": "eingegangen", "status_url", "hinweise"}``
+        once the application is stored together with its event; 400 ``{"fehler": {field:
+        message}}`` (German, as in the form; a field in a repeating group as ``hunde[1].rasse``)
+        when anything is wrong, and then nothing is stored.
 
         CSRF: /api/ is exempt from the CSRF token; requiring ``application/json`` protects
         it, since a cross-site HTML form cannot send that content type and a script on
@@ -183,7 +215,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             except binascii.Error:
                 errors[f"nachweise[{i}].inhalt_base64"] = MSG_BASE64
                 continue
-            uploads.append(Upload(kind=n.art, filename=n.dateiname, data=data))
+            uploads.append(Upload(field=n.art, filename=n.dateiname, data=data))
         case_id = None
         if antrag.vorgangsnummer is not None:
             try:
@@ -192,12 +224,18 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
                 errors["vorgangsnummer"] = MSG_CASE_ID
         if errors:  # the body is malformed: said before the content is checked
             return refused(errors)
+        body = msgspec.to_builtins(antrag)
+        body["nachweise"] = [{**n, "inhalt_base64": ""} for n in body.get("nachweise", [])]  # checked apart
         command = SubmitApplication(
             account=account,
             service_id=antrag.service_id,
             values=antrag.angaben,
             uploads=uploads,
             case_id=case_id,
+            version=antrag.version,
+            register_request=antrag.registerdaten,
+            organisation_id=antrag.im_namen_von,
+            body={k: v for k, v in body.items() if v is not None},
         )
         try:
             received = await portal.submit_application(command)
@@ -210,9 +248,79 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
     def accepted(received: Received) -> Response[Eingang]:
         url = f"{API}/{received.case_id}"
         return Response(
-            Eingang(vorgangsnummer=received.case_id, status=received.status, status_url=url),
+            Eingang(
+                vorgangsnummer=received.case_id,
+                status=received.status,
+                status_url=url,
+                hinweise=list(received.warnings),
+            ),
             status_code=201 if received.new else 200,
             headers={**PRIVATE, **({"Location": url} if received.new else {})},
         )
 
-    return [list_applications, application_status, submit]
+    def base_url() -> str:
+        web = portal.kernel.settings.web
+        return web.public_url or "https://rathaus.example"
+
+    @get(f"{PREFIX}/api/leistungen", summary="Online-Leistungen")
+    async def services() -> list[Leistung]:
+        """Every service that can be applied for online now: its current version and the URL
+        of that version's JSON Schema (public)."""
+        return [
+            Leistung(
+                service_id=d.id,
+                version=d.version,
+                titel=d.title,
+                schema_url=f"{PREFIX}/api/schemas/{d.id}/{d.version}.schema.json",
+                antragstellende=list(d.procedure.applicants),
+                vertrauensniveau=d.procedure.assurance,
+            )
+            for d in portal.kernel.procedures.online()
+        ]
+
+    @get(f"{PREFIX}/api/schemas/{{service_id:str}}/{{name:str}}", summary="JSON Schema einer Leistung")
+    async def schema(service_id: FromPath[str], name: FromPath[str]) -> Response[dict[str, Any]]:
+        """The JSON Schema (2020-12) of the submission of one service version (public;
+        ``<version>.schema.json``): the same definition as the HTML form."""
+        match = SCHEMA_FILE.fullmatch(name)
+        if match is None:
+            raise NotFoundException("Dieses Schema gibt es nicht.")
+        try:
+            definition = portal.kernel.procedures.get(service_id, int(match.group(1)))
+        except KeyError:
+            raise NotFoundException("Dieses Schema gibt es nicht.") from None
+        return Response(
+            submission_schema(definition, base_url()),
+            media_type="application/schema+json",
+            headers={"Cache-Control": "public, max-age=3600"},
+        )
+
+    @post(f"{PREFIX}/api/registerdaten", summary="Registerdaten abrufen (once-only)", status_code=200)
+    async def registers(request: Request[Any, Any, Any]) -> Response[Any]:
+        """On the citizen's explicit request, fetch the register data a service's form can be
+        filled with: ``{"service_id": "meldebescheinigung"}``. Answers the preview; nothing is
+        used until a submission names ``registerdaten`` (that is the confirmation). Logged in
+        the citizen's transparency log (``/konto/datennutzung``)."""
+        account = await pages.api_citizen(request)
+        require_json(request)
+        try:
+            wanted = msgspec.json.decode(await request.body(), type=Registerabruf)
+        except msgspec.ValidationError as error:
+            return refused(german(error))
+        except msgspec.DecodeError:
+            return refused({"antrag": MSG_NOT_JSON})
+        try:
+            found = await portal.request_registers(account, wanted.service_id)
+        except ApplicationRefused as refusal:
+            return refused(refusal.errors)
+        return Response(
+            Registerdaten(
+                freigegeben=found["released"],
+                meldung=found["message"],
+                registerdaten=found["evidence_id"],
+                werte=found["values"],
+            ),
+            headers=PRIVATE,
+        )
+
+    return [list_applications, application_status, submit, services, schema, registers]

@@ -401,7 +401,7 @@ class Judge:
                     f"„{e.label}“ wird aus dem {source} übernommen. Bitte rufen Sie Ihre Daten "
                     "aus dem Register ab und bestätigen Sie sie."
                 )
-            elif required and node.compute is None and e.kind != "hidden":
+            elif required and node.user_supplied:  # nobody can type what is computed or looked up
                 self.errors[path] = self._missing(node)
             return required
         message = self._precision(node, value, ctx)

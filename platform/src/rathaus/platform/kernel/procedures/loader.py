@@ -600,7 +600,7 @@ def compile_all(roots: list[Path]) -> tuple[Files, list[Definition], list[str]]:
         key = (definition.id, definition.version)
         if key in seen:
             problems.append(
-                f"{where}: Version {definition.version} von „{definition.id}“ gibt es schon in {place(seen[key], roots)}."
+                f"{where}: Version {definition.version} von „{definition.id}“ gibt es schon in {seen[key]}."
             )
             continue
         seen[key] = path
