@@ -252,14 +252,14 @@ async def run_case(platform: EmbeddedPlatform, restart_between: bool) -> None:
             data = (await http.get("/opendaten/datasets/bewohnerparkausweise-stadtbezirk-monat.json")).json()
             published.update(data)
             return any(
-                r["monat"] == month and "Ludwigsvorstadt" in r["stadtbezirk"] and r["erteilt_gesperrt"]
+                r["monat"] == month and "Ludwigsvorstadt" in r["stadtbezirk"] and r["bewilligt_gesperrt"]
                 for r in data["rows"]
             )
 
         await eventually(counted, timeout=60, interval=0.5)
         row = next(r for r in published["rows"] if "Ludwigsvorstadt" in r["stadtbezirk"])
         # one application, one permit: both under 3, so neither the cell nor the totals show them
-        assert row["antraege"] is None and row["erteilt"] is None and row["antraege_gesperrt"], row
+        assert row["antraege"] is None and row["bewilligt"] is None and row["antraege_gesperrt"], row
         assert published["summen"]["insgesamt"]["antraege"] is None
         assert "1" not in {str(v) for v in row.values()}
         show = (

@@ -220,4 +220,41 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
             raise ClientException(str(refused), status_code=409) from None
         return {"case_id": case_id, "outcome": data["outcome"]}
 
-    return [login_form, login, logout, inbox, case_page, decide, cosign, original, api_cases, api_decide]
+    @get(f"{PREFIX}/api/mitzeichnungen")
+    async def api_cosign_cases(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+        """The cases the caller's unit is asked to co-sign (Mitzeichnung), open ones first."""
+        member = await api_member(request)
+        return [
+            {k: c[k] for k in ("case_id", "aktenzeichen", "service_id", "status", "cosign_status")}
+            for c in await eakte.cosign_inbox(member)
+        ]
+
+    @post(f"{PREFIX}/api/vorgaenge/{{case_id:str}}/mitzeichnung", status_code=201)
+    async def api_cosign(
+        request: Request[Any, Any, Any], case_id: str, data: dict[str, str]
+    ) -> dict[str, str]:
+        """Co-sign a case as a co-signing unit: ``{"action": "mitgezeichnet" | "einwaende",
+        "note": "…"}`` (an objection needs a note of at least 20 characters)."""
+        member = await api_member(request)
+        try:
+            await eakte.cosign(member, case_id, data.get("action", ""), data.get("note", ""))
+        except PermissionError:
+            raise PermissionDeniedException("your unit does not co-sign this case") from None
+        except DecisionRefused as refused:
+            raise ClientException(str(refused), status_code=409) from None
+        return {"case_id": case_id, "action": data.get("action", "")}
+
+    return [
+        login_form,
+        login,
+        logout,
+        inbox,
+        case_page,
+        decide,
+        cosign,
+        original,
+        api_cases,
+        api_decide,
+        api_cosign_cases,
+        api_cosign,
+    ]

@@ -24,6 +24,7 @@ class EmbeddedPlatform:
             free_port() for _ in range(5)
         )
         self.deadline_scale = 1.0
+        self.extra_env: dict[str, str] = {}  # further RATHAUS_* settings, e.g. procedure directories
         self.base_url = f"http://127.0.0.1:{self.web_port}"
         self.nats_url = f"nats://127.0.0.1:{self.nats_port}"
         self.proc: subprocess.Popen[str] | None = None
@@ -40,6 +41,7 @@ class EmbeddedPlatform:
                 "RATHAUS_CONFIG": str(self.data_dir / "rathaus.toml"),
                 "RATHAUS_SMTP__PORT": str(self.smtp_port),
                 "RATHAUS_DEADLINE_SCALE": str(self.deadline_scale),
+                **self.extra_env,
             }
         )
         return env

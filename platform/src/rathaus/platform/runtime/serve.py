@@ -16,7 +16,7 @@ from typing import Any, TextIO
 import uvicorn
 from sqlalchemy.engine import make_url
 
-from rathaus.platform.kernel.settings import COMPONENTS, Settings
+from rathaus.platform.kernel.settings import COMPONENTS, MODULE_NAMES, Settings
 from rathaus.platform.runtime import natsauth
 from rathaus.platform.runtime.mailsink import MailSink
 from rathaus.platform.runtime.platform import Gateway, Platform
@@ -101,12 +101,43 @@ def check_procedures(settings: Settings) -> None:
     from rathaus.platform.kernel.procedures import ProcedureProblems, load_procedures
 
     try:
-        load_procedures(settings.procedure_dirs, settings.builtin_procedures)
+        procedures = load_procedures(settings.procedure_dirs, settings.builtin_procedures)
     except ProcedureProblems as problems:
         raise RuntimeProblem(
             f"Die Verfahrensdateien enthalten {len(problems.problems)} Fehler; Rathaus startet nicht:\n"
             + "\n".join(f"  {p}" for p in problems.problems)
         ) from None
+    changed = pinned_versions_changed(settings, procedures)
+    if changed:
+        raise RuntimeProblem(
+            "Verfahrensversionen, die Vorgänge verwenden, wurden geändert; Rathaus startet nicht:\n"
+            + "\n".join(f"  {c}" for c in changed)
+        )
+
+
+def pinned_versions_changed(settings: Settings, procedures: Any) -> list[str]:
+    """The versions the modules' SQLite databases pinned that are missing or changed: read
+    before anything starts (a PostgreSQL database is checked when its module starts)."""
+    import sqlite3
+
+    from rathaus.platform.kernel.procedures import ProcedureChanged
+
+    problems: list[str] = []
+    for module in MODULE_NAMES:
+        url = make_url(settings.database_url(module))
+        if url.get_backend_name() != "sqlite" or not url.database or not Path(url.database).exists():
+            continue
+        with contextlib.closing(sqlite3.connect(f"file:{url.database}?mode=ro", uri=True)) as db:
+            try:
+                rows = db.execute("SELECT service_id, version, digest FROM rathaus_procedure_pins").fetchall()
+            except sqlite3.OperationalError:
+                continue  # a database from before pins existed
+        for service_id, version, digest in rows:
+            try:
+                procedures.pinned(service_id, version, digest)
+            except ProcedureChanged as change:
+                problems.append(f"{module}: {change}")
+    return list(dict.fromkeys(problems))
 
 
 def up(settings: Settings, out: TextIO) -> None:

@@ -14,7 +14,6 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
-from rathaus.contracts.procedures import all_procedures
 from rathaus.portal import PREFIX
 from rathaus.portal.web.common import FORMAT, PRIVATE, Pages
 
@@ -29,7 +28,7 @@ def version_of(rows: list[dict[str, Any]]) -> str:
 
 def routes(pages: Pages) -> list[HTTPRouteHandler]:
     portal = pages.portal
-    titles = {p.id: p.title for p in all_procedures().values()}
+    titles = {d.id: d.title for d in portal.kernel.procedures.all()}
 
     @get(f"{PREFIX}/antraege", include_in_schema=False)
     async def applications(request: Request[Any, Any, Any]) -> Template:

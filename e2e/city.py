@@ -1,0 +1,196 @@
+"""The demo city as an e2e test uses it over the wire: citizens on the portal's JSON API
+and pages, staff on the workspace API, an integrator on NATS, Bescheide from the Postkorb."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pypdfium2
+
+from rathaus.platform.bench.cases import citizen_session
+from rathaus.platform.kernel.procedures import Definition, Procedures
+from rathaus.platform.testing import EmbeddedPlatform, IntegratorClient, eventually
+
+DATA = Path(__file__).parent / "data"
+SCAN = DATA / "fahrzeugschein-scan.pdf"
+TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
+DOWNLOAD = re.compile(r'href="(/postkorb/[0-9a-f-]+/herunterladen)"[^>]*>Bescheid ([^ ]+) herunterladen')
+
+
+def accounts(platform: EmbeddedPlatform) -> list[list[str]]:
+    """The demo accounts of a fresh data dir: role, login, password, unit."""
+    lines = (platform.data_dir / "demo-zugaenge.txt").read_text(encoding="utf-8").splitlines()
+    return [[*line.split("\t"), "", "", ""][:4] for line in lines]
+
+
+def demo_citizen(platform: EmbeddedPlatform) -> tuple[str, str]:
+    """Erika Mustermann: verified, and in the synthetic registers."""
+    return next((login, password) for role, login, password, _ in accounts(platform) if role == "buergerin")
+
+
+def staff(platform: EmbeddedPlatform, unit: str, role: str = "sachbearbeitung") -> tuple[str, str]:
+    for r, login, password, u in accounts(platform):
+        if r == role and u == unit:
+            return login, password
+    raise AssertionError(f"no demo account for {role} in {unit}")
+
+
+def example(definition: Definition) -> dict[str, Any]:
+    """The service's example submission, its files replaced by a real scan (a PDF the
+    portal's content check and input management's OCR accept)."""
+    path = definition.path.parent / f"beispiel-v{definition.version}.json"
+    body: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    scan = base64.b64encode(SCAN.read_bytes()).decode()
+    for nachweis in body.get("nachweise", []):
+        nachweis.update(dateiname=f"{nachweis['art']}.pdf", inhalt_base64=scan)
+    return body
+
+
+async def form_post(
+    http: httpx.AsyncClient, page: str, data: dict[str, str], target: str | None = None
+) -> httpx.Response:
+    """Submit a portal form as a browser does: the CSRF token of the page it came from."""
+    match = TOKEN.search((await http.get(page)).text)
+    assert match, page
+    return await http.post(target or page, data={**data, "_csrf_token": match.group(1)})
+
+
+async def create_organisation(http: httpx.AsyncClient, name: str) -> str:
+    """An Unternehmenskonto through the portal's pages; the creator becomes its admin."""
+    r = await form_post(
+        http,
+        "/konto/unternehmen/neu",
+        {
+            "name": name,
+            "legal_form": "GmbH",
+            "register_number": "HRB 281734",
+            "street": "Zenettistraße",
+            "house_number": "12",
+            "postal_code": "80337",
+            "city": "München",
+        },
+    )
+    assert r.status_code == 303, r.text[:500]
+    found = re.search(r"/konto/unternehmen/([0-9a-f-]{36})", r.headers["location"])
+    assert found, r.headers["location"]
+    return found.group(1)
+
+
+class City:
+    """A running platform and the people who use it."""
+
+    def __init__(self, platform: EmbeddedPlatform) -> None:
+        self.platform = platform
+        dirs = json.loads(platform.extra_env.get("RATHAUS_PROCEDURE_DIRS", "[]"))
+        self.procedures = Procedures.load([Path(d) for d in dirs])
+        self.integrator = IntegratorClient()
+
+    async def __aenter__(self) -> City:
+        await self.integrator.connect(**self.platform.nats_credentials("integrator"))
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.integrator.close()
+
+    async def citizen(self, login: tuple[str, str] | None = None) -> httpx.AsyncClient:
+        email, password = login or demo_citizen(self.platform)
+        return await citizen_session(self.platform.base_url, email, password)
+
+    def clerk(self, unit: str, role: str = "sachbearbeitung") -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.platform.base_url, auth=staff(self.platform, unit, role), timeout=60
+        )
+
+    async def apply(self, http: httpx.AsyncClient, body: dict[str, Any]) -> str:
+        """Submit over the JSON API; the case id."""
+        case_id = str(uuid.uuid4())
+        r = await http.post("/api/antraege", json={**body, "vorgangsnummer": case_id})
+        assert r.status_code == 201, r.text
+        return case_id
+
+    async def waiting(
+        self, clerk: httpx.AsyncClient, case_id: str, path: str = "/arbeitsplatz/api/vorgaenge"
+    ) -> dict[str, Any]:
+        """The case as a unit's inbox lists it, once it waits for that unit."""
+        found: dict[str, Any] = {}
+
+        async def listed() -> bool:
+            for case in (await clerk.get(path)).json():
+                if case["case_id"] == case_id and (
+                    case.get("status") == "zur_entscheidung" or case.get("cosign_status") == "offen"
+                ):
+                    found.update(case)
+                    return True
+            return False
+
+        await eventually(listed, timeout=180, interval=0.5)
+        return found
+
+    async def decide(self, unit: str, case_id: str, outcome: str = "granted") -> None:
+        async with self.clerk(unit) as clerk:
+            await self.waiting(clerk, case_id)
+            r = await clerk.post(
+                f"/arbeitsplatz/api/vorgaenge/{case_id}/entscheidung",
+                json={"outcome": outcome, "reasons": "Die Voraussetzungen liegen vor (Ende-zu-Ende-Test)."},
+            )
+            assert r.status_code == 201, r.text
+
+    async def cosign(self, unit: str, case_id: str) -> None:
+        async with self.clerk(unit) as clerk:
+            await self.waiting(clerk, case_id, "/arbeitsplatz/api/mitzeichnungen")
+            r = await clerk.post(
+                f"/arbeitsplatz/api/vorgaenge/{case_id}/mitzeichnung", json={"action": "mitgezeichnet"}
+            )
+            assert r.status_code == 201, r.text
+
+    async def delivered(self, case_id: str) -> dict[str, Any]:
+        """The case's DecisionDelivered as an integrator receives it."""
+
+        async def arrived() -> bool:
+            return any(
+                e["type"].endswith("output.decision.delivered.v1") for e in self.integrator.for_case(case_id)
+            )
+
+        await eventually(arrived, timeout=240, interval=0.5)
+        event = next(
+            e for e in self.integrator.for_case(case_id) if e["type"].endswith("output.decision.delivered.v1")
+        )
+        data: dict[str, Any] = event["data"]
+        return data
+
+    async def bescheid(self, http: httpx.AsyncClient, aktenzeichen: str) -> str:
+        """The text of the Bescheid in the Postkorb (PDF/A, extracted with pdfium)."""
+        links: dict[str, str] = {}
+
+        async def in_postkorb() -> bool:
+            links.update({az: href for href, az in DOWNLOAD.findall((await http.get("/postkorb")).text)})
+            return aktenzeichen in links
+
+        await eventually(in_postkorb, timeout=60, interval=0.5)
+        r = await http.get(links[aktenzeichen])
+        assert r.status_code == 200 and r.content.startswith(b"%PDF"), r.status_code
+        document = pypdfium2.PdfDocument(io.BytesIO(r.content))
+        return " ".join(document[i].get_textpage().get_text_range() for i in range(len(document)))
+
+    async def counted(self, dataset: str) -> dict[str, Any]:
+        """The dataset's totals once applications and grants are in it (a count of 1 or 2 is
+        suppressed, so "gesperrt" says that the case is counted without saying how often)."""
+        totals: dict[str, Any] = {}
+        async with httpx.AsyncClient(base_url=self.platform.base_url, timeout=30) as http:
+
+            async def published() -> bool:
+                r = await http.get(f"/opendaten/datasets/{dataset}/fallzahlen.json")
+                if r.status_code != 200:
+                    return False
+                totals.update(r.json()["summen"]["insgesamt"])
+                return all(totals.get(k) or totals.get(f"{k}_gesperrt") for k in ("antraege", "bewilligt"))
+
+            await eventually(published, timeout=60, interval=0.5)
+        return totals
