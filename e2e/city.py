@@ -42,14 +42,25 @@ def staff(platform: EmbeddedPlatform, unit: str, role: str = "sachbearbeitung") 
     raise AssertionError(f"no demo account for {role} in {unit}")
 
 
+def photo() -> bytes:
+    """A small photograph (a PNG), for a file field that takes images only."""
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("RGB", (350, 450), (180, 190, 200)).save(out, format="PNG")
+    return out.getvalue()
+
+
 def example(definition: Definition) -> dict[str, Any]:
-    """The service's example submission, its files replaced by a real scan (a PDF the
-    portal's content check and input management's OCR accept)."""
+    """The service's example submission, its files replaced by real ones the portal's content
+    check and input management's OCR accept: the scan (PDF), or a photo where only images go."""
     path = definition.path.parent / f"beispiel-v{definition.version}.json"
     body: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-    scan = base64.b64encode(SCAN.read_bytes()).decode()
     for nachweis in body.get("nachweise", []):
-        nachweis.update(dateiname=f"{nachweis['art']}.pdf", inhalt_base64=scan)
+        node = definition.node(nachweis["art"])
+        pdf = "application/pdf" in node.element.media_types
+        data, name = (SCAN.read_bytes(), "pdf") if pdf else (photo(), "png")
+        nachweis.update(dateiname=f"{nachweis['art']}.{name}", inhalt_base64=base64.b64encode(data).decode())
     return body
 
 

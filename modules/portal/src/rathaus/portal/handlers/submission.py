@@ -157,8 +157,9 @@ class Submissions(Forms):
         errors.update(upload_errors)
         files = {upload.field: {"field": upload.field} for upload, _ in checked}
         result = await self.judge_values(definition, values, origin="json", files=files, evidence=evidence)
-        for key, message in api_errors(result.errors).items():
-            errors.setdefault(key, message)
+        # the schema's verdict stands, said with the form's own message where the engine has one;
+        # a refused upload says why it was refused, not only that the file is missing
+        errors.update({**api_errors(result.errors), **upload_errors})
         if errors:
             log.info("application for %s refused: %d problem(s)", definition.key, len(errors))
             raise ApplicationRefused(errors)
