@@ -11,16 +11,13 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
 from sqlalchemy.exc import IntegrityError
 
 from rathaus.platform.kernel.procedures import Definition
-from rathaus.platform.kernel.procedures.engine import clean, path_key
-from rathaus.platform.kernel.procedures.schema import submission_schema
 from rathaus.platform.kernel.telemetry import case_context
 from rathaus.portal.domain import Account, api_errors, check_upload, safe_filename
 from rathaus.portal.domain.accounts import ASSURANCE_ORDER
+from rathaus.portal.domain.api import cleaned, schema_errors
 from rathaus.portal.handlers.forms import MSG_NOT_A_MEMBER, Applicant, Forms
 from rathaus.portal.store import applications, register_requests
 
@@ -28,7 +25,6 @@ log = logging.getLogger("rathaus.portal")
 
 MSG_NOT_ONLINE = "Diese Leistung kann hier nicht online beantragt werden."
 MSG_VERSION = "Diese Version der Leistung wird nicht mehr angeboten. Aktuell ist Version {current}."
-MSG_UNKNOWN_FIELD = "Dieses Feld gehört nicht zu diesem Antrag."
 MSG_TWICE = "Bitte senden Sie jede Datei nur einmal."
 MSG_LEVEL = (
     "Für diese Leistung brauchen Sie ein Konto mit dem Vertrauensniveau „{level}“ "
@@ -39,7 +35,6 @@ MSG_NO_ORGANISATION = "Diese Leistung können Unternehmen nicht beantragen."
 MSG_REGISTER = (
     "Diesen Registerabruf gibt es nicht, er gehört nicht zu Ihrem Konto oder wurde schon verwendet."
 )
-MSG_STRUCTURE = "Dieser Wert hat nicht die erwartete Form."
 
 
 @dataclass(frozen=True)
@@ -85,29 +80,6 @@ class ApplicationRefused(Exception):
 
 class CaseIdTaken(Exception):
     """Another account has submitted an application under this case id."""
-
-
-_validators: dict[tuple[str, str, str], Draft202012Validator] = {}
-
-
-def validator(definition: Definition, base_url: str) -> Draft202012Validator:
-    """The JSON Schema validator of a version, built once per process."""
-    key = (definition.key, definition.digest, base_url)
-    if key not in _validators:
-        _validators[key] = Draft202012Validator(submission_schema(definition, base_url))
-    return _validators[key]
-
-
-def cleaned(value: Any) -> Any:
-    """Strings as the form keeps them (spaces collapsed, control characters removed), so
-    the schema judges the same value the engine does."""
-    if isinstance(value, str):
-        return clean(value)
-    if isinstance(value, list):
-        return [cleaned(v) for v in value]
-    if isinstance(value, dict):
-        return {k: cleaned(v) for k, v in value.items()}
-    return value
 
 
 def level_ok(account: Account, needed: str) -> bool:
@@ -265,50 +237,9 @@ class Submissions(Forms):
         return preview
 
     def _schema_errors(self, definition: Definition, body: dict[str, Any]) -> dict[str, str]:
-        """The JSON Schema's verdict (a validator that is not the engine), in German."""
-        base = self.kernel.settings.web.public_url or "https://rathaus.example"
-        errors: dict[str, str] = {}
-        for error in validator(definition, base).iter_errors(body):
-            key, message = self._german(definition, error)
-            errors.setdefault(key, message)
-        return errors
-
-    def _german(self, definition: Definition, error: ValidationError) -> tuple[str, str]:
-        path = list(error.absolute_path)
-        if path and path[0] == "angaben":
-            path = path[1:]
-        if error.validator == "required":
-            missing = [
-                p
-                for p in error.validator_value
-                if isinstance(error.instance, dict) and p not in error.instance
-            ]
-            name = missing[0] if missing else ""
-            path = [*path, name]
-            node = definition.nodes.get(name)
-            return path_key(
-                tuple(path)
-            ), f"Bitte geben Sie „{node.element.label}“ an." if node else "Diese Angabe fehlt."
-        if error.validator == "additionalProperties":
-            extra = sorted(set(error.instance) - set(error.schema.get("properties", {})))
-            return path_key(tuple([*path, extra[0]] if extra else path)), MSG_UNKNOWN_FIELD
-        name = next((p for p in reversed(path) if isinstance(p, str)), "")
-        node = definition.nodes.get(name)
-        label = node.element.label if node else name
-        key = path_key(tuple(path)) or "antrag"
-        messages = {
-            "type": f"Bei „{label}“ hat der Wert nicht die erwartete Art (Text, Zahl, ja/nein oder Liste).",
-            "enum": f"Bitte wählen Sie bei „{label}“ eine der Möglichkeiten.",
-            "pattern": node.element.pattern_message if node else MSG_STRUCTURE,
-            "maxLength": f"„{label}“ ist zu lang.",
-            "minLength": f"„{label}“ ist zu kurz.",
-            "maxItems": f"Bei „{label}“ sind höchstens {error.validator_value} Angaben möglich.",
-            "minimum": f"„{label}“ ist zu klein.",
-            "maximum": f"„{label}“ ist zu groß.",
-            "multipleOf": f"Bitte geben Sie bei „{label}“ einen Betrag mit höchstens zwei Nachkommastellen an.",
-            "const": "Diese Angabe passt nicht zur Leistung.",
-        }
-        return key, messages.get(str(error.validator), MSG_STRUCTURE)
+        return schema_errors(
+            definition, body, self.kernel.settings.web.public_url or "https://rathaus.example"
+        )
 
     async def _received(self, account: Account, case_id: str) -> Received | None:
         """This account's earlier application under ``case_id``; ``CaseIdTaken`` if another's."""
