@@ -107,14 +107,14 @@ async def _cases_and_ceiling(
                 "--birth-date", "1980-01-01", "--password", password,
             )  # fmt: skip
             citizens.append((email, password))
-        staff = next(
-            (login, password)
+        staff = {
+            unit: (login, password)
             for role, login, password, unit in (
                 line.split("\t")
                 for line in (platform.data_dir / "demo-zugaenge.txt").read_text().splitlines()
             )
-            if role == "sachbearbeitung" and unit == "KVR-III/12"
-        )
+            if role == "sachbearbeitung"
+        }
         e2e = None
         if "cases" in sections:
             e2e = await cases.run(
@@ -139,6 +139,12 @@ async def _cases_and_ceiling(
                 "decision → delivered p50 / p95 / p99",
                 " / ".join(f"{pct(e2e.delivery_latencies, p) * 1000:.0f} ms" for p in (50, 95, 99)),
             )
+            for service_id, figures in e2e.by_service.items():
+                table.add(
+                    f"… of which {service_id}: cases/s, submission → filed p99",
+                    f"{figures.per_s:.2f} ({figures.completed}), "
+                    f"{pct(figures.filed_latencies, 99) * 1000:.0f} ms",
+                )
         if "ceiling" in sections:
             bare = await ceiling.run(
                 f"127.0.0.1:{platform.temporal_port}", "default", seconds=seconds, in_flight=in_flight

@@ -1,8 +1,10 @@
-"""End to end: real Bewohnerparkausweis cases through the running platform.
+"""End to end: real cases of two services through the running platform.
 
-Citizens submit over the portal's JSON API (``POST /api/antraege``) with the vehicle
-registration attached (a small PNG, so input management really runs OCR on it); a
-benchmark decider, a staff client using the workspace API as a person would
+Citizens submit over the portal's JSON API (``POST /api/antraege``), alternating two
+services of different shape: the Bewohnerparkausweis with the vehicle registration
+attached (a small PNG, so input management really runs OCR on it), and the Hundesteuer
+with two dogs (a repeating group, the yearly tax computed by the rules). A benchmark
+decider per responsible unit, a staff client using the workspace API as a person would
 (``GET /arbeitsplatz/api/vorgaenge``, ``POST …/entscheidung``), grants every case that
 waits for a decision. An observer subscribed to the platform's events timestamps each
 case's steps. ``in_flight`` cases are kept going (a new one is submitted when one is
@@ -43,6 +45,53 @@ ANGABEN = {
     "kennzeichen": "M-BM 2026",
     "halter": "ja",
 }
+DOGS = {
+    "art": "anmeldung",
+    "vorname": "Bench",
+    "familienname": "Mark",
+    "geburtsdatum": "1980-01-01",
+    "strasse": "Zenettistraße",
+    "hausnummer": "12",
+    "postleitzahl": "80337",
+    "bereits_gemeldet": 0,
+    "hunde": [
+        {"hundename": "Bruno", "rasse": "labrador_retriever", "haltung_seit": "2026-09-01"},
+        {"hundename": "Kira", "rasse": "pudel", "haltung_seit": "2026-10-01"},
+    ],
+}
+
+
+@dataclass(frozen=True)
+class Service:
+    """A service in the benchmark's mix: what a citizen sends, which unit decides."""
+
+    service_id: str
+    unit: str
+    angaben: dict[str, Any]
+    nachweise: tuple[tuple[str, str, bytes], ...] = ()  # (file field, file name, content)
+
+    def body(self, case_id: str) -> dict[str, Any]:
+        return {
+            "service_id": self.service_id,
+            "vorgangsnummer": case_id,
+            "angaben": self.angaben,
+            "nachweise": [
+                {"art": art, "dateiname": name, "inhalt_base64": base64.b64encode(data).decode()}
+                for art, name, data in self.nachweise
+            ],
+        }
+
+
+def mix() -> list[Service]:
+    return [
+        Service(
+            "bewohnerparkausweis",
+            "KVR-III/12",
+            ANGABEN,
+            (("fahrzeugschein", "fahrzeugschein.png", vehicle_scan()),),
+        ),
+        Service("hundesteuer", "SKA-2/21", DOGS),
+    ]
 
 
 def vehicle_scan() -> bytes:
@@ -60,6 +109,7 @@ def vehicle_scan() -> bytes:
 
 @dataclass
 class CaseTimes:
+    service_id: str = ""
     submitted: float = 0.0
     filed: float = 0.0
     decided: float = 0.0
@@ -67,18 +117,32 @@ class CaseTimes:
 
 
 @dataclass
-class CasesResult:
-    in_flight: int
+class Figures:
+    """Cases delivered in the measuring window, and their latencies."""
+
     seconds: float
     completed: int = 0
-    submitted: int = 0
     filed_latencies: list[float] = field(default_factory=list)
     delivery_latencies: list[float] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
 
     @property
     def per_s(self) -> float:
         return self.completed / self.seconds if self.seconds else 0.0
+
+    def count(self, t: CaseTimes) -> None:
+        self.completed += 1
+        if t.filed:
+            self.filed_latencies.append(t.filed - t.submitted)
+        if t.decided:
+            self.delivery_latencies.append(t.delivered - t.decided)
+
+
+@dataclass
+class CasesResult(Figures):
+    in_flight: int = 0
+    submitted: int = 0
+    errors: list[str] = field(default_factory=list)
+    by_service: dict[str, Figures] = field(default_factory=dict)
 
 
 async def citizen_session(base_url: str, email: str, password: str) -> httpx.AsyncClient:
@@ -100,16 +164,20 @@ async def run(
     base_url: str,
     nats_options: dict[str, Any],
     citizens: list[tuple[str, str]],
-    staff: tuple[str, str],
+    staff: dict[str, tuple[str, str]],
     *,
     seconds: float,
     in_flight: int,
     warmup: float = 15.0,
+    services: list[Service] | None = None,
 ) -> CasesResult:
-    result = CasesResult(in_flight, seconds)
+    """``staff``: unit -> a clerk's login; ``services``: the mix (default: ``mix()``), one
+    service per case in turn."""
+    services = services or mix()
+    result = CasesResult(seconds, in_flight=in_flight)
+    result.by_service = {s.service_id: Figures(seconds) for s in services}
     times: dict[str, CaseTimes] = {}
     done: dict[str, asyncio.Event] = {}
-    scan = base64.b64encode(vehicle_scan()).decode()
 
     nc = await nats.connect(**nats_options)
 
@@ -127,10 +195,13 @@ async def run(
     await nc.subscribe(STATUS_SUBJECT, cb=observe)
     await nc.subscribe(DELIVERED_SUBJECT, cb=observe)
     sessions = [await citizen_session(base_url, e, p) for e, p in citizens]
-    decider = httpx.AsyncClient(base_url=base_url, timeout=60, auth=staff)
+    deciders = [
+        httpx.AsyncClient(base_url=base_url, timeout=60, auth=staff[unit])
+        for unit in {s.unit for s in services}
+    ]
     stop = asyncio.Event()
 
-    async def decide() -> None:
+    async def decide(decider: httpx.AsyncClient) -> None:
         while not stop.is_set():
             try:
                 r = await decider.get("/arbeitsplatz/api/vorgaenge")
@@ -156,22 +227,15 @@ async def run(
     measuring_from = time.monotonic() + warmup
     deadline = measuring_from + seconds
 
-    async def citizen(http: httpx.AsyncClient) -> None:
+    async def citizen(http: httpx.AsyncClient, slot: int) -> None:
+        turn = slot
         while time.monotonic() < deadline:
+            service = services[turn % len(services)]
+            turn += 1
             case_id = str(uuid.uuid4())
-            times[case_id] = CaseTimes()
+            times[case_id] = CaseTimes(service.service_id)
             done[case_id] = asyncio.Event()
-            r = await http.post(
-                "/api/antraege",
-                json={
-                    "service_id": "bewohnerparkausweis",
-                    "vorgangsnummer": case_id,
-                    "angaben": ANGABEN,
-                    "nachweise": [
-                        {"art": "fahrzeugschein", "dateiname": "fahrzeugschein.png", "inhalt_base64": scan}
-                    ],
-                },
-            )
+            r = await http.post("/api/antraege", json=service.body(case_id))
             if r.status_code != 201:
                 result.errors.append(f"submission {r.status_code}: {r.text[:300]}")
                 del times[case_id]
@@ -187,19 +251,16 @@ async def run(
                 result.errors.append(f"case {case_id} not delivered in time")
                 continue
             if measuring_from <= t.delivered <= deadline:
-                result.completed += 1
-                if t.filed:
-                    result.filed_latencies.append(t.filed - t.submitted)
-                if t.decided:
-                    result.delivery_latencies.append(t.delivered - t.decided)
+                result.count(t)
+                result.by_service[t.service_id].count(t)
 
-    decider_task = asyncio.create_task(decide())
+    decider_tasks = [asyncio.create_task(decide(d)) for d in deciders]
     try:
-        await asyncio.gather(*(citizen(sessions[i % len(sessions)]) for i in range(in_flight)))
+        await asyncio.gather(*(citizen(sessions[i % len(sessions)], i) for i in range(in_flight)))
     finally:
         stop.set()
-        await decider_task
-        for http in (*sessions, decider):
+        await asyncio.gather(*decider_tasks)
+        for http in (*sessions, *deciders):
             await http.aclose()
         await nc.close()
     return result
