@@ -4,15 +4,9 @@ to it stood in by kernels that only emit: the portal, input management, the work
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import shutil
-import subprocess
-import tempfile
-import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,7 +27,6 @@ from rathaus.eakte.bootstrap import bootstrap
 from rathaus.platform.browser import serve_asgi
 from rathaus.platform.kernel import Kernel, ModuleApp, Settings
 from rathaus.platform.kernel.web import create_module_app
-from rathaus.platform.runtime.processes import free_port
 from rathaus.platform.testing import eventually
 
 HEAD = """
@@ -413,48 +406,6 @@ async def clerk_of(office: Office, served: str) -> AsyncIterator[Any]:
     yield login
     for client in clients:
         await client.aclose()
-
-
-def _binary(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
-    return str(candidates[-1]) if candidates else None
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster from the machine's binaries (skipped where there are none)."""
-    initdb, pg_ctl, pg_isready = _binary("initdb"), _binary("pg_ctl"), _binary("pg_isready")
-    if initdb is None or pg_ctl is None or pg_isready is None:
-        pytest.skip("no PostgreSQL binaries on this machine")
-    # PostgreSQL refuses to run as root: then the cluster belongs to the postgres user
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    data = Path(tempfile.mkdtemp(prefix="rathaus-pg-"))
-    if as_user:
-        shutil.chown(data, "postgres")
-    port = free_port()
-    subprocess.run(
-        [*as_user, initdb, "-D", str(data / "db"), "-U", "rathaus", "--auth=trust"],
-        check=True,
-        capture_output=True,
-    )
-    server = [*as_user, pg_ctl, "-D", str(data / "db"), "-l", str(data / "log"), "-w"]
-    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run([*server, "-o", options, "start"], check=True, capture_output=True)
-    try:
-        deadline = time.monotonic() + 30
-        while subprocess.run(
-            [pg_isready, "-h", "127.0.0.1", "-p", str(port)], capture_output=True, check=False
-        ).returncode:
-            assert time.monotonic() < deadline, (data / "log").read_text()
-            time.sleep(0.1)  # polling the server's readiness, not waiting for a result
-        yield f"postgresql+asyncpg://rathaus@127.0.0.1:{port}/postgres"
-    finally:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            subprocess.run([*server, "-m", "fast", "stop"], check=True, capture_output=True)
-        shutil.rmtree(data, ignore_errors=True)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

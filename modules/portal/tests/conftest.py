@@ -4,14 +4,8 @@ token the way a browser does (cookie plus the hidden form field of the page it c
 
 from __future__ import annotations
 
-import contextlib
 import mailbox
-import os
 import re
-import shutil
-import subprocess
-import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
@@ -212,44 +206,3 @@ def mails(settings: Settings, tmp_path: Path) -> Iterator[Mails]:
     settings.smtp.host, settings.smtp.port = "127.0.0.1", mails.port
     yield mails
     mails.stop()
-
-
-def _binary(name: str) -> str | None:
-    found = shutil.which(name)
-    if found:
-        return found
-    candidates = sorted(Path("/usr/lib/postgresql").glob(f"*/bin/{name}"))
-    return str(candidates[-1]) if candidates else None
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster from the machine's binaries (skipped without them)."""
-    initdb, pg_ctl, pg_isready = _binary("initdb"), _binary("pg_ctl"), _binary("pg_isready")
-    if initdb is None or pg_ctl is None or pg_isready is None:
-        pytest.skip("no PostgreSQL binaries on this machine")
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    data = Path(tempfile.mkdtemp(prefix="rathaus-pg-"))
-    if as_user:
-        shutil.chown(data, "postgres")
-    port = free_port()
-    subprocess.run(
-        [*as_user, initdb, "-D", str(data / "db"), "-U", "rathaus", "--auth=trust"],
-        check=True,
-        capture_output=True,
-    )
-    server = [*as_user, pg_ctl, "-D", str(data / "db"), "-l", str(data / "log"), "-w"]
-    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run([*server, "-o", options, "start"], check=True, capture_output=True)
-    try:
-        deadline = time.monotonic() + 30
-        while subprocess.run(
-            [pg_isready, "-h", "127.0.0.1", "-p", str(port)], capture_output=True, check=False
-        ).returncode:
-            assert time.monotonic() < deadline, (data / "log").read_text()
-            time.sleep(0.1)  # polling the server's readiness, not waiting for a result
-        yield f"postgresql+asyncpg://rathaus@127.0.0.1:{port}/postgres"
-    finally:
-        with contextlib.suppress(subprocess.CalledProcessError):
-            subprocess.run([*server, "-m", "fast", "stop"], check=True, capture_output=True)
-        shutil.rmtree(data, ignore_errors=True)
