@@ -25,7 +25,6 @@ from rathaus.contracts.eakte.v1 import CaseOpened
 from rathaus.contracts.input.v1 import DocumentRouted
 from rathaus.contracts.portal import v1 as portal_v1
 from rathaus.contracts.portal.v2 import ApplicationSubmitted
-from rathaus.contracts.upcast import application as upcast_application
 from rathaus.input import store
 from rathaus.input.domain import (
     LETTER,
@@ -46,6 +45,7 @@ from rathaus.input.reading import Reading, check_file, read
 from rathaus.input.store import cases, documents, readings
 from rathaus.platform.kernel import Kernel, UnitOfWork
 from rathaus.platform.kernel.procedures import Definition
+from rathaus.platform.kernel.procedures.upcast import application as upcast_application
 from rathaus.platform.kernel.telemetry import case_context, current_traceparent
 
 log = logging.getLogger("rathaus.input")
@@ -88,7 +88,9 @@ class Input:
     # -- events ---------------------------------------------------------------------------
 
     async def on_application_v1(self, event: portal_v1.ApplicationSubmitted, uow: UnitOfWork) -> None:
-        await self.on_application(upcast_application(event), uow)
+        await self.on_application(
+            upcast_application(event, self.kernel.procedures.get(event.service_id, 1)), uow
+        )
 
     async def on_application(self, event: ApplicationSubmitted, uow: UnitOfWork) -> None:
         """Record each attachment of an online application, to be read and routed."""

@@ -20,9 +20,9 @@ from rathaus.contracts.eakte.v2 import DecisionMade
 from rathaus.contracts.output.v1 import DecisionDelivered
 from rathaus.contracts.portal import v1 as portal_v1
 from rathaus.contracts.portal.v2 import ApplicationSubmitted
-from rathaus.contracts.upcast import application as upcast_application
 from rathaus.platform.kernel import Kernel, UnitOfWork
 from rathaus.platform.kernel.consumer import RetryLater
+from rathaus.platform.kernel.procedures.upcast import application as upcast_application
 from rathaus.platform.orchestration.model import (
     CASE_OPENED,
     DECISION_DELIVERED,
@@ -50,7 +50,9 @@ class Bridge:
         subs.on(DecisionDelivered)(self.on_delivered)
 
     async def on_submitted_v1(self, event: portal_v1.ApplicationSubmitted, uow: UnitOfWork) -> None:
-        await self.on_submitted(upcast_application(event), uow)
+        await self.on_submitted(
+            upcast_application(event, self.kernel.procedures.get(event.service_id, 1)), uow
+        )
 
     async def on_submitted(self, event: ApplicationSubmitted, uow: UnitOfWork) -> None:
         """The case's parameters from the procedure version it was submitted with."""

@@ -3,7 +3,6 @@ co-sign, authenticate staff, show the workspace."""
 
 from __future__ import annotations
 
-from rathaus.eakte.handlers.cases import upcast
 from rathaus.eakte.handlers.decisions import DecisionHandlers
 from rathaus.eakte.handlers.staff import StaffHandlers
 from rathaus.eakte.handlers.workspace import WorkspaceQueries
@@ -13,4 +12,4 @@ class EAkte(DecisionHandlers, StaffHandlers, WorkspaceQueries):
     """Every use case of the E-Akte, on one kernel."""
 
 
-__all__ = ["EAkte", "upcast"]
+__all__ = ["EAkte"]

@@ -9,7 +9,6 @@ from typing import Any
 import msgspec
 import sqlalchemy as sa
 
-from rathaus.contracts.common_v2 import Party
 from rathaus.contracts.eakte.v1 import CaseOpened, DocumentFiled
 from rathaus.contracts.input.v1 import DocumentRouted
 from rathaus.contracts.output.v1 import DecisionDelivered
@@ -19,52 +18,14 @@ from rathaus.eakte.domain import SYSTEM, akte_title, aktenzeichen
 from rathaus.eakte.handlers.common import Base, now, record
 from rathaus.eakte.store import documents, serials, vorgaenge
 from rathaus.platform.kernel import UnitOfWork
-from rathaus.platform.kernel.procedures import Definition
-from rathaus.platform.kernel.procedures.engine import coerce
-from rathaus.platform.kernel.procedures.expressions import as_json
 from rathaus.platform.kernel.procedures.pins import pin
-
-
-def upcast(event: v1.ApplicationSubmitted, definition: Definition) -> v2.ApplicationSubmitted:
-    """A version-1 application (still in the streams from before an upgrade) in the shape of
-    version 2: its form becomes typed data of version 1 of its service, its applicant a Party."""
-    data: dict[str, Any] = {}
-    for name, raw in event.form.items():
-        node = definition.nodes.get(name)
-        value, problem = (None, None) if node is None else coerce(node, raw, "form")
-        data[name] = as_json(value) if node is not None and problem is None and value is not None else raw
-    labels = {n.name: n.element for n in definition.file_fields()}
-    return v2.ApplicationSubmitted(
-        case_id=event.case_id,
-        service_id=event.service_id,
-        service_version=definition.version,
-        procedure_digest=definition.digest,
-        applicant=Party(
-            person=event.applicant.person,
-            address=event.applicant.address,
-            email=event.applicant.email,
-            account_id=event.account_id,
-        ),
-        data=data,
-        attachments=[
-            v2.AttachedFile(
-                field=a.kind,
-                document_type=(labels[a.kind].document_type if a.kind in labels else "") or a.kind,
-                title=labels[a.kind].label if a.kind in labels else a.kind,
-                blob=a.blob,
-            )
-            for a in event.attachments
-        ],
-        evidence=event.evidence,
-        stadtbezirk=event.form.get("stadtbezirk", ""),
-        submitted_at=event.submitted_at,
-    )
+from rathaus.platform.kernel.procedures.upcast import application as upcast_application
 
 
 class CaseHandlers(Base):
     async def open_case_v1(self, event: v1.ApplicationSubmitted, uow: UnitOfWork) -> None:
         """A version-1 application: version 1 of its service applies."""
-        await self.open_case(upcast(event, self.kernel.procedures.get(event.service_id, 1)), uow)
+        await self.open_case(upcast_application(event, self.kernel.procedures.get(event.service_id, 1)), uow)
 
     async def open_case(self, event: v2.ApplicationSubmitted, uow: UnitOfWork) -> None:
         """An Akte and a Vorgang with its Aktenzeichen, under the procedure version the
