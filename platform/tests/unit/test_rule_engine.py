@@ -865,8 +865,9 @@ def as_posted(value: Any, style: int) -> Any:
     if isinstance(value, Decimal):
         text = f"{value:f}"
         if "." in text and style % 3 == 0:
-            whole_part, _, fraction = text.partition(".")
-            text = f"{int(whole_part):,}".replace(",", ".") + "," + fraction
+            sign, digits = ("-", text[1:]) if text.startswith("-") else ("", text)
+            whole_part, _, fraction = digits.partition(".")  # "-0.79": the sign is kept apart
+            text = sign + f"{int(whole_part):,}".replace(",", ".") + "," + fraction
         return text.replace(".", ",", 1) if style % 3 == 1 else text
     if isinstance(value, date):
         return value.strftime("%d.%m.%Y") if style % 2 else value.isoformat()

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rathaus.opendata.domain.datasets import DatasetProblems, definitions
-from rathaus.platform.kernel.procedures import Procedures
+from rathaus.opendata.domain.datasets import definitions
+from rathaus.platform.kernel.procedures import ProcedureProblems, Procedures
 
 PARKING = "bewohnerparkausweise-stadtbezirk-monat"
 
@@ -43,10 +43,11 @@ def test_a_service_written_as_a_file_is_a_dataset(write_service: Callable[..., P
 def test_problems_are_named(write_service: Callable[..., Path]) -> None:
     write_service("eins", 1, PARKING)
     root = write_service("zwei", 1, "Zwei Wörter", themes=("XYZ",), tags=("a/b",))
-    with pytest.raises(DatasetProblems) as raised:
-        definitions(Procedures.load([root]))
+    # checked where every procedure file is checked: `rathaus services check` and the start
+    with pytest.raises(ProcedureProblems) as raised:
+        Procedures.load([root])
     text = str(raised.value)
     assert f"Den Datensatz „{PARKING}“ veröffentlicht schon die Leistung" in text
     assert "„Zwei Wörter“ ist keine gültige Kennung" in text
-    assert "„XYZ“ ist kein Datenthema der EU" in text
+    assert "„XYZ“ ist nicht erlaubt" in text
     assert "Das Schlagwort „a/b“ geht nicht" in text

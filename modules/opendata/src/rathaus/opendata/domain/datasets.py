@@ -11,7 +11,6 @@ that has ``[open_data]``; the cases of every version count in it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -19,7 +18,6 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from rathaus.opendata.domain.audit import findings
-from rathaus.opendata.domain.catalogue import THEMES
 from rathaus.opendata.domain.disclosure import MIN_PUBLISHED, Published, Table, suppress_together
 from rathaus.opendata.domain.stadtbezirke import sort_key
 from rathaus.opendata.domain.times import MIN_FOR_PERCENTILES, TimesRow, links, times
@@ -30,8 +28,6 @@ if TYPE_CHECKING:
 BERLIN = ZoneInfo("Europe/Berlin")
 ANTRAEGE, BEWILLIGT, ABGELEHNT = "antraege", "bewilligt", "abgelehnt"
 COUNTS = (ANTRAEGE, BEWILLIGT, ABGELEHNT)
-DATASET_ID = re.compile(r"[a-z0-9_-]{2,100}")  # a CKAN name
-TAG = re.compile(r"[\w .-]{2,100}")  # what CKAN accepts as a tag
 
 GEHEIMHALTUNG = (
     f"Werte unter {MIN_PUBLISHED} (also 1 und 2) sind zum Schutz der Antragstellenden gesperrt. "
@@ -102,18 +98,9 @@ class DatasetDefinition:
         return f"{self.summary} {self.service}. {ZAEHLWEISE} {BEARBEITUNGSDAUER} {GEHEIMHALTUNG}"
 
 
-class DatasetProblems(ValueError):
-    """The procedures' [open_data] sections do not make a consistent catalogue."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        super().__init__("Die Open-Data-Angaben der Leistungen passen nicht:\n" + "\n".join(problems))
-        self.problems = list(problems)
-
-
 def definitions(procedures: Procedures) -> dict[str, DatasetDefinition]:
-    """One dataset per service with ``[open_data]``, by dataset id; raises
-    ``DatasetProblems`` naming every id, theme or tag the catalogue cannot carry."""
-    problems: list[str] = []
+    """One dataset per service with ``[open_data]``, by dataset id (the procedure loader
+    has checked ids, themes, tags and that no two services publish one dataset)."""
     out: dict[str, DatasetDefinition] = {}
     for service_id in sorted({d.id for d in procedures.all()}):
         versions = procedures.versions(service_id)
@@ -123,28 +110,6 @@ def definitions(procedures: Procedures) -> dict[str, DatasetDefinition]:
         newest = described[-1]
         spec = newest.procedure.open_data
         assert spec is not None
-        where = f"{service_id} Version {newest.version} [open_data]"
-        if not DATASET_ID.fullmatch(spec.dataset):
-            problems.append(
-                f"{where}: „{spec.dataset}“ ist keine gültige Kennung eines Datensatzes "
-                "(2 bis 100 Kleinbuchstaben, Ziffern, - oder _)."
-            )
-        if spec.dataset in out:
-            problems.append(
-                f"{where}: Den Datensatz „{spec.dataset}“ veröffentlicht schon die Leistung "
-                f"„{out[spec.dataset].service_id}“."
-            )
-        for theme in spec.themes:
-            if theme not in THEMES:
-                problems.append(
-                    f"{where}: „{theme}“ ist kein Datenthema der EU (erlaubt: {', '.join(THEMES)})."
-                )
-        for tag in spec.tags:
-            if not TAG.fullmatch(tag):
-                problems.append(
-                    f"{where}: Das Schlagwort „{tag}“ geht nicht (2 bis 100 Buchstaben, Ziffern, "
-                    "Leerzeichen, - _ oder .)."
-                )
         out.setdefault(
             spec.dataset,
             DatasetDefinition(
@@ -161,8 +126,6 @@ def definitions(procedures: Procedures) -> dict[str, DatasetDefinition]:
                 versions=tuple(d.version for d in versions),
             ),
         )
-    if problems:
-        raise DatasetProblems(problems)
     return out
 
 

@@ -42,6 +42,8 @@ from rathaus.platform.kernel.procedures.expressions import Expression, Expressio
 NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
 SERVICE_ID = re.compile(r"[a-z][a-z0-9-]{1,62}")
 MULTIPLICITY = re.compile(r"\d+:(\d+|\*)")
+DATASET_ID = re.compile(r"[a-z0-9_-]{2,100}")  # a CKAN name
+TAG = re.compile(r"[\w .-]{2,100}")  # what CKAN accepts as a tag
 SOURCE_ATTRIBUTES = {
     "melderegister": {
         "vorname",
@@ -563,6 +565,21 @@ class Compiler:
             )
         if proc.open_data is None:
             self.problem("open_data", "Jede Leistung veröffentlicht ihre Fallzahlen: [open_data] fehlt.")
+        else:
+            if not DATASET_ID.fullmatch(proc.open_data.dataset):
+                self.problem(
+                    "open_data.dataset",
+                    f"„{proc.open_data.dataset}“ ist keine gültige Kennung eines Datensatzes "
+                    "(2 bis 100 Kleinbuchstaben, Ziffern, - oder _).",
+                )
+            for theme in proc.open_data.themes:
+                self._choice("open_data.themes", theme, model.EU_THEMES)
+            for tag in proc.open_data.tags:
+                if not TAG.fullmatch(tag):
+                    self.problem(
+                        "open_data.tags",
+                        f"Das Schlagwort „{tag}“ geht nicht (2 bis 100 Buchstaben, Ziffern, Leerzeichen, - _ oder .).",
+                    )
 
     def _codelists_named(self, proc: model.Procedure) -> set[str]:
         """Code lists the expressions read with codewert("…", …)."""
@@ -605,6 +622,20 @@ def compile_all(roots: list[Path]) -> tuple[Files, list[Definition], list[str]]:
             continue
         seen[key] = path
         definitions.append(definition)
+    newest: dict[str, Definition] = {}
+    for definition in sorted(definitions, key=lambda d: d.version):
+        if definition.procedure.open_data is not None:
+            newest[definition.id] = definition
+    publisher: dict[str, str] = {}
+    for service_id, definition in sorted(newest.items()):
+        assert definition.procedure.open_data is not None
+        dataset = definition.procedure.open_data.dataset
+        if dataset in publisher:
+            problems.append(
+                f"{place(definition.path, roots)}, open_data.dataset: Den Datensatz „{dataset}“ "
+                f"veröffentlicht schon die Leistung „{publisher[dataset]}“."
+            )
+        publisher.setdefault(dataset, service_id)
     catalogue_ids = [entry.id for _, entry in files.catalogue]
     for duplicate in sorted({i for i in catalogue_ids if catalogue_ids.count(i) > 1}):
         problems.append(f"katalog.toml: Die Leistung „{duplicate}“ steht mehrfach im Katalog.")

@@ -31,6 +31,22 @@ PAYMENT = ("none", "before", "after_decision", "optional")
 CHANNELS = ("postkorb", "email")
 OUTCOMES = ("granted", "refused")
 DEFAULT_MEDIA = ["application/pdf", "image/png", "image/jpeg"]
+# the EU data-theme vocabulary (DCAT-AP) an open-data dataset is filed under
+EU_THEMES = (
+    "AGRI",
+    "ECON",
+    "EDUC",
+    "ENER",
+    "ENVI",
+    "GOVE",
+    "HEAL",
+    "INTR",
+    "JUST",
+    "REGI",
+    "SOCI",
+    "TECH",
+    "TRAN",
+)
 Number = int | float
 
 
