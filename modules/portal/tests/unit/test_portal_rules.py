@@ -27,6 +27,7 @@ from rathaus.portal.domain import (
     row_action,
     safe_filename,
     safe_next,
+    shown_steps,
     steps,
     validate_registration,
 )
@@ -46,6 +47,21 @@ def image(fmt: str) -> bytes:
 def test_form_pages_come_from_the_procedure() -> None:
     assert steps(BP) == ["person", "fahrzeug", "nachweise", SUMMARY]
     assert steps(BP, choose_applicant=True)[0] == "antragsteller"
+
+
+def test_a_page_whose_group_is_hidden_is_skipped() -> None:
+    """The Hundesteuer's Nachweise page is only there when a dog has a Negativzeugnis."""
+    definition = Procedures.load().get("hundesteuer", 1)
+    order = steps(definition)
+    assert order == ["halter", "hunde_seite", "nachweise", SUMMARY]
+    dog = {"hundename": "Kira", "rasse": "rottweiler", "haltung_seit": "2026-11-20"}
+    values = {"art": "anmeldung", "bereits_gemeldet": 0, "hunde": [dog]}
+    without = judge(definition, Inputs(values=values, today=TODAY)).visible
+    assert shown_steps(order, without) == ["halter", "hunde_seite", SUMMARY]
+    assert shown_steps(order, without, current="nachweise") == order  # the page one is on stays
+    values["hunde"] = [{**dog, "negativzeugnis": True}]
+    with_certificate = judge(definition, Inputs(values=values, today=TODAY)).visible
+    assert shown_steps(order, with_certificate) == order
 
 
 def test_a_posted_page_fills_the_draft_as_typed() -> None:

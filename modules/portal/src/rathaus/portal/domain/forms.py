@@ -48,6 +48,13 @@ def steps(definition: Definition, choose_applicant: bool = False) -> list[str]:
     return [*([APPLICANT] if choose_applicant else []), *definition.steps, SUMMARY]
 
 
+def shown_steps(order: list[str], visible: set[tuple[str | int, ...]], current: str = "") -> list[str]:
+    """The pages to go through: a page whose group a condition hides (the Nachweise of the
+    Hundesteuer when no dog has a Negativzeugnis) is skipped, not shown empty. The page the
+    citizen is on stays in the list."""
+    return [s for s in order if s in (APPLICANT, SUMMARY, current) or (s,) in visible]
+
+
 def step_title(definition: Definition, step: str) -> str:
     if step == SUMMARY:
         return "Zusammenfassung"

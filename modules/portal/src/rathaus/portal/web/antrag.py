@@ -28,6 +28,7 @@ from rathaus.portal.domain import (
     read_page,
     register_button,
     row_action,
+    shown_steps,
     step_nodes,
     step_title,
     steps,
@@ -135,7 +136,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
         status: int = 200,
         **extra: Any,
     ) -> Template:
-        order = steps(definition, choose_applicant(definition, orgs))
+        order = shown_steps(steps(definition, choose_applicant(definition, orgs)), result.visible, step)
         shown = {error_key(path) for path in result.visible}
         attached = {a.get("field", a.get("kind")): a for a in draft["attachments"]}
         proc = definition.procedure
@@ -237,11 +238,15 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
         visitor, _, definition, draft, orgs = await open_draft(request, service_id)
         if level_missing(visitor, definition) is not None:
             return Redirect(f"{PREFIX}/leistungen/{service_id}/antrag")
-        if step not in steps(definition, choose_applicant(definition, orgs)):
+        order = steps(definition, choose_applicant(definition, orgs))
+        if step not in order:
             raise NotFoundException("Diesen Schritt gibt es nicht.")
         result = await portal.judge_draft(
             definition, draft
         )  # visibility and requiredness; errors shown only after a post
+        if step not in shown_steps(order, result.visible):  # nothing to fill here now: on to the next page
+            following = shown_steps(order[order.index(step) + 1 :], result.visible)
+            return Redirect(step_url(service_id, following[0]))
         errors = {}
         if step == SUMMARY:
             errors = {f"problem-{i}": m for i, m in enumerate(result.errors.values())}
@@ -280,6 +285,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             if upload_errors:
                 return render(visitor, definition, step, draft, result, upload_errors, orgs, status=400)
             return Redirect(step_url(service_id, step) + f"#{anchor}", status_code=303)
+        order = shown_steps(order, result.visible, step)
         index = order.index(step)
         if action == "zurueck":
             return Redirect(step_url(service_id, order[max(index - 1, 0)]), status_code=303)
