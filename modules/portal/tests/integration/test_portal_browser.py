@@ -118,6 +118,7 @@ async def test_the_whole_application_by_keyboard(world: Any) -> None:
         assert await page.get_by_label("Amtliches Kennzeichen").input_value() == "M-EM 1964"
         await kb.tab_to("Ich bin Halterin oder Halter des Fahrzeugs", "select")
         await page.keyboard.type("Ich")  # a select takes the option whose name is typed
+        await page.wait_for_load_state("networkidle")  # the page refreshes itself (htmx) on the change
         assert await page.get_by_label("Ich bin Halterin oder Halter des Fahrzeugs").input_value() == "ja"
         await kb.follow("Weiter", "button")
         # a file dialog cannot be typed into: the input is reached by keyboard, the file set for it

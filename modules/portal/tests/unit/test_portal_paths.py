@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from rathaus.platform.kernel.procedures import Definition, Inputs, Procedures, judge
 from rathaus.portal.domain import api_errors, read_page
-from rathaus.portal.domain.api import cleaned, schema_errors
+from rathaus.portal.domain.api import cleaned, verdict
 
 HUNDE = Procedures.load().get("hundesteuer", 1)
 TODAY = date.today()
@@ -119,12 +119,11 @@ def json_body(typed: dict[str, Any]) -> dict[str, Any]:
 
 
 def through_the_api(definition: Definition, typed: dict[str, Any]) -> dict[str, str]:
-    """What the API answers (``submission.Submissions``): the schema, then the engine."""
+    """What the API answers (``submission.Submissions``): the engine, and the schema on
+    what the engine shows."""
     body = cleaned(json_body(typed))
-    errors = schema_errors(definition, body, "https://rathaus.example")
     result = judge(definition, Inputs(values=body["angaben"], origin="json", today=TODAY))
-    errors.update(api_errors(result.errors))
-    return errors
+    return verdict(definition, body, result, "https://rathaus.example")
 
 
 def through_the_form(definition: Definition, typed: dict[str, Any]) -> dict[str, str]:

@@ -8,7 +8,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError
 
-from rathaus.platform.kernel.procedures import Definition
+from rathaus.platform.kernel.procedures import Definition, Result
 from rathaus.platform.kernel.procedures.engine import clean, path_key
 from rathaus.platform.kernel.procedures.schema import submission_schema
 
@@ -35,6 +35,37 @@ def cleaned(value: Any) -> Any:
     if isinstance(value, dict):
         return {k: cleaned(v) for k, v in value.items()}
     return value
+
+
+def shown_only(definition: Definition, angaben: dict[str, Any], result: Result) -> dict[str, Any]:
+    """The values of the fields the engine shows for these data: a value sent for a field a
+    condition hides is ignored, as the HTML form, which does not show it, never posts it."""
+    out: dict[str, Any] = {}
+    for name, value in angaben.items():
+        node = definition.nodes.get(name)
+        if node is None:
+            out[name] = value  # unknown: the schema says so
+        elif (name,) not in result.visible:
+            continue
+        elif node.repeats and isinstance(value, list):
+            out[name] = [
+                {k: v for k, v in row.items() if k not in definition.nodes or (name, i, k) in result.visible}
+                if isinstance(row, dict)
+                else row
+                for i, row in enumerate(value)
+            ]
+        else:
+            out[name] = value
+    return out
+
+
+def verdict(definition: Definition, body: dict[str, Any], result: Result, base_url: str) -> dict[str, str]:
+    """What the API answers, field path -> German message: the JSON Schema on what is shown,
+    said with the form's own message where the engine has one."""
+    shown = {**body, "angaben": shown_only(definition, body.get("angaben", {}), result)}
+    errors = schema_errors(definition, shown, base_url)
+    errors.update({path_key(path): message for path, message in result.errors.items()})
+    return errors
 
 
 def schema_errors(definition: Definition, body: dict[str, Any], base_url: str) -> dict[str, str]:

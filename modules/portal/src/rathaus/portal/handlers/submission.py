@@ -15,9 +15,9 @@ from sqlalchemy.exc import IntegrityError
 
 from rathaus.platform.kernel.procedures import Definition
 from rathaus.platform.kernel.telemetry import case_context
-from rathaus.portal.domain import Account, api_errors, check_upload, safe_filename
+from rathaus.portal.domain import Account, check_upload, safe_filename
 from rathaus.portal.domain.accounts import ASSURANCE_ORDER
-from rathaus.portal.domain.api import cleaned, schema_errors
+from rathaus.portal.domain.api import cleaned, verdict
 from rathaus.portal.handlers.forms import MSG_NOT_A_MEMBER, Applicant, Forms
 from rathaus.portal.store import applications, register_requests
 
@@ -124,14 +124,16 @@ class Submissions(Forms):
         applicant = await self._applicant(account, definition, command.organisation_id)
         evidence = await self._register_use(account, definition, command.register_request)
         values = cleaned(command.values)
-        errors = self._schema_errors(definition, {**cleaned(command.body), "angaben": values})
         checked, upload_errors = self._uploads(definition, command.uploads)
-        errors.update(upload_errors)
         files = {upload.field: {"field": upload.field} for upload, _ in checked}
-        result = await self.judge_values(definition, values, origin="json", files=files, evidence=evidence)
-        # the schema's verdict stands, said with the form's own message where the engine has one;
+        judged = dict(values)  # gets the street directory's answer (the place) beside the values
+        result = await self.judge_values(definition, judged, origin="json", files=files, evidence=evidence)
+        base = self.kernel.settings.web.public_url or "https://rathaus.example"
         # a refused upload says why it was refused, not only that the file is missing
-        errors.update({**api_errors(result.errors), **upload_errors})
+        errors = {
+            **verdict(definition, {**cleaned(command.body), "angaben": values}, result, base),
+            **upload_errors,
+        }
         if errors:
             log.info("application for %s refused: %d problem(s)", definition.key, len(errors))
             raise ApplicationRefused(errors)
@@ -145,7 +147,7 @@ class Submissions(Forms):
             try:
                 async with self.kernel.transaction() as uow:
                     owner = await self.stage_application(
-                        uow, applicant, definition, case_id, result, attachments, evidence, values
+                        uow, applicant, definition, case_id, result, attachments, evidence, judged
                     )
                     if owner is None and command.register_request:
                         await uow.session.execute(
@@ -235,11 +237,6 @@ class Submissions(Forms):
                     )
                 )
         return preview
-
-    def _schema_errors(self, definition: Definition, body: dict[str, Any]) -> dict[str, str]:
-        return schema_errors(
-            definition, body, self.kernel.settings.web.public_url or "https://rathaus.example"
-        )
 
     async def _received(self, account: Account, case_id: str) -> Received | None:
         """This account's earlier application under ``case_id``; ``CaseIdTaken`` if another's."""
