@@ -22,9 +22,16 @@ pins = sa.Table(
 )
 
 
+_pinned: set[tuple[str, str, int, str]] = set()  # (database, service, version, digest) known pinned
+
+
 async def pin(session: AsyncSession, definition: Definition, case_id: str) -> None:
     """Record that a case uses this version (once per version); raises ``ProcedureChanged``
-    when the version was pinned with another digest."""
+    when the version was pinned with another digest. A version this process saw pinned is
+    not looked up again: a pin is never removed, and the digest is checked at every start."""
+    known = (str(session.get_bind().engine.url), definition.id, definition.version, definition.digest)
+    if known in _pinned:
+        return
     found = (
         await session.execute(
             sa.select(pins.c.digest).where(
@@ -47,6 +54,8 @@ async def pin(session: AsyncSession, definition: Definition, case_id: str) -> No
             f"Version {definition.version} des Verfahrens {definition.id} wurde geändert, nachdem "
             "Vorgänge sie verwendet haben."
         )
+    else:
+        _pinned.add(known)  # found committed: from now on known (an insert may still roll back)
 
 
 async def verify(session: AsyncSession, procedures: Procedures) -> list[str]:
