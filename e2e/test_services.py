@@ -4,6 +4,7 @@ one platform (`rathaus up`) for the module, a fresh case per service."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -70,11 +71,13 @@ async def carry(
     http = await city.citizen()
     try:
         case_id = await city.apply(http, {**body, **apply})
+        applied = time.monotonic()
         if proc.decision.mode == "clerk" and not proc.decision.fiction_days:
             for unit in proc.decision.cosign:
                 await city.cosign(unit, case_id)
             await city.decide(proc.unit, case_id)
         delivered = await city.delivered(case_id)
+        print(f"{service_id}: delivered {time.monotonic() - applied:.1f} s after its submission")
         assert delivered["channel"] == "postkorb" and delivered["service_id"] == service_id
         text = await city.bescheid(http, delivered["aktenzeichen"])
     finally:
