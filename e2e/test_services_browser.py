@@ -30,22 +30,14 @@ import pypdfium2
 import pytest
 
 from e2e.city import SCAN, City, demo_citizen, staff
-from rathaus.platform.browser import assert_accessible, chromium
+from rathaus.platform.browser import FOCUSED, assert_accessible, chromium
+from rathaus.platform.browser import Keyboard as BaseKeyboard
 from rathaus.platform.kernel.procedures import Inputs, judge
 from rathaus.platform.kernel.procedures.display import format_value
 from rathaus.platform.testing import EmbeddedPlatform, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-# the focused element: its kind ("input:text", "select:select-one", "a", "button:submit"),
-# its accessible name as a person hears it, and its id
-FOCUSED = """() => {
-  const el = document.activeElement;
-  if (!el || el === document.body) return ["", "", ""];
-  const label = el.labels && el.labels.length ? el.labels[0].innerText : "";
-  const name = el.getAttribute("aria-label") || label || el.innerText || el.value || "";
-  return [el.tagName.toLowerCase() + (el.type ? ":" + el.type : ""), name.replace(/\\s+/g, " ").trim(), el.id];
-}"""
 # htmx has replaced the form (the old one was marked) and no request is in flight
 SWAPPED = """() => {
   const form = document.getElementById("formular");
@@ -113,28 +105,8 @@ class Browsing:
         self.checked.append(self.page.url.removeprefix(self.base) + " (htmx)")
 
 
-class Keyboard(Browsing):
-    """Drives a page with the keyboard alone: Tab to an element by its name (and id, where
-    a name is there more than once), then type, press Enter or Space."""
-
-    async def tab_to(self, name: str = "", kind: str = "", element_id: str = "") -> None:
-        seen = []
-        for _ in range(150):
-            await self.page.keyboard.press("Tab")
-            tag, focused, found_id = await self.page.evaluate(FOCUSED)
-            seen.append(f"{tag} {found_id} {focused[:40]}")
-            if element_id and found_id != element_id:
-                continue
-            named = not name or focused == name or focused.startswith(name + " ")  # "Postkorb (1 ungelesen)"
-            if named and tag.startswith(kind):
-                return
-        wanted = element_id or name
-        raise AssertionError(f"no {kind or 'element'} {wanted!r} reached by Tab on {self.page.url}: {seen}")
-
-    async def type_into(self, label: str, text: str, element_id: str = "") -> None:
-        await self.tab_to(label, "input", element_id)
-        await self.page.keyboard.press("Control+A")
-        await self.page.keyboard.type(text)
+class Keyboard(Browsing, BaseKeyboard):
+    """The shared keyboard driver, on a page whose landings are recorded (``Browsing``)."""
 
     async def type_date(self, element_id: str, day: date) -> None:
         """A date field as a person types it, segment by segment from its first: day, month,
@@ -163,19 +135,6 @@ class Keyboard(Browsing):
             await self.changed_by_htmx(lambda: self.page.keyboard.press("Space"))
         else:
             await self.page.keyboard.press("Space")
-
-    async def follow(self, name: str, kind: str = "a", element_id: str = "") -> None:
-        """Tab to a link or button and press Enter; wait for the next page and check it."""
-        await self.tab_to(name, kind, element_id)
-        async with self.page.expect_navigation():
-            await self.page.keyboard.press("Enter")
-        await self.check()
-
-    async def submit_field(self) -> None:
-        """Enter in a text field submits its form."""
-        async with self.page.expect_navigation():
-            await self.page.keyboard.press("Enter")
-        await self.check()
 
 
 async def new_page(browser: Any) -> Any:

@@ -16,7 +16,7 @@ from PIL import Image
 
 from rathaus.contracts.eakte.v1 import CaseOpened
 from rathaus.contracts.output.v1 import DecisionDelivered
-from rathaus.platform.browser import assert_accessible, chromium
+from rathaus.platform.browser import Keyboard, assert_accessible, chromium
 from rathaus.platform.kernel import Kernel, ModuleApp
 from rathaus.platform.testing import eventually
 from rathaus.portal import commands
@@ -25,46 +25,6 @@ pytestmark = pytest.mark.browser
 PASSWORD = "Ein-gutes-Passwort-2026"
 SCAN = Path(__file__).parents[4] / "e2e" / "data" / "fahrzeugschein-scan.pdf"
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-FOCUSED = """() => {
-  const el = document.activeElement;
-  if (!el || el === document.body) return ["", ""];
-  const label = el.labels && el.labels.length ? el.labels[0].innerText : "";
-  const name = el.getAttribute("aria-label") || label || el.innerText || el.value || "";
-  return [el.tagName.toLowerCase() + (el.type ? ":" + el.type : ""), name.replace(/\\s+/g, " ").trim()];
-}"""
-
-
-class Keyboard:
-    """Drives a page with the keyboard only: Tab to an element by its name, then type or press."""
-
-    def __init__(self, page: Any, base: str) -> None:
-        self.page, self.base = page, base
-
-    async def check(self) -> None:
-        await self.page.wait_for_load_state("networkidle")
-        await assert_accessible(self.page)
-
-    async def tab_to(self, name: str, kind: str = "", backwards: bool = False) -> None:
-        seen = []
-        for _ in range(120):
-            await self.page.keyboard.press("Shift+Tab" if backwards else "Tab")
-            tag, focused = await self.page.evaluate(FOCUSED)
-            seen.append(f"{tag} {focused}")
-            if (focused == name or focused.startswith(name)) and tag.startswith(kind):
-                return
-        raise AssertionError(f"no {kind or 'element'} {name!r} reached by Tab on {self.page.url}: {seen}")
-
-    async def type_into(self, label: str, text: str) -> None:
-        await self.tab_to(label, "input")
-        await self.page.keyboard.press("Control+A")
-        await self.page.keyboard.type(text)
-
-    async def follow(self, name: str, kind: str = "a") -> None:
-        """Tab to a link or button and press Enter; wait for the next page and check it."""
-        await self.tab_to(name, kind)
-        async with self.page.expect_navigation():
-            await self.page.keyboard.press("Enter")
-        await self.check()
 
 
 async def test_the_whole_application_by_keyboard(world: Any) -> None:

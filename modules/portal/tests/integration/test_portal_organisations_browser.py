@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from rathaus.platform.browser import Keyboard as BaseKeyboard
 from rathaus.platform.browser import assert_accessible, chromium
 from rathaus.portal import PREFIX
 from rathaus.portal.store import applications, invitations, postkorb
@@ -17,53 +18,13 @@ from rathaus.portal.store import applications, invitations, postkorb
 pytestmark = pytest.mark.browser
 PASSWORD = "Ein-gutes-Passwort-2026"
 HOME = f"{PREFIX}/konto/unternehmen"
-FOCUSED = """() => {
-  const el = document.activeElement;
-  if (!el || el === document.body) return ["", ""];
-  const label = el.labels && el.labels.length ? el.labels[0].innerText : "";
-  const name = el.getAttribute("aria-label") || label || el.innerText || el.value || "";
-  return [el.tagName.toLowerCase() + (el.type ? ":" + el.type : ""), name.replace(/\\s+/g, " ").trim()];
-}"""
 
 
-class Keyboard:
-    """Drives a page with the keyboard only: Tab to an element by its name, then type or press."""
-
-    def __init__(self, page: Any) -> None:
-        self.page = page
-
-    async def check(self) -> None:
-        await self.page.wait_for_load_state("networkidle")
-        await assert_accessible(self.page)
-
-    async def tab_to(self, name: str, kind: str = "") -> None:
-        seen = []
-        for _ in range(150):
-            await self.page.keyboard.press("Tab")
-            tag, focused = await self.page.evaluate(FOCUSED)
-            seen.append(f"{tag} {focused}")
-            if (focused == name or focused.startswith(name)) and tag.startswith(kind):
-                return
-        raise AssertionError(f"no {kind or 'element'} {name!r} reached by Tab on {self.page.url}: {seen}")
-
-    async def type_into(self, label: str, text: str) -> None:
-        await self.tab_to(label, "input")
-        await self.page.keyboard.press("Control+A")
-        await self.page.keyboard.type(text)
-
-    async def follow(self, name: str, kind: str = "a") -> None:
-        """Tab to a link or button and press Enter; wait for the next page and check it."""
-        await self.tab_to(name, kind)
-        async with self.page.expect_navigation():
-            await self.page.keyboard.press("Enter")
-        await self.check()
-
+class Keyboard(BaseKeyboard):
     async def log_in(self, email: str) -> None:
         await self.type_into("E-Mail", email)
         await self.type_into("Passwort", PASSWORD)
-        async with self.page.expect_navigation():
-            await self.page.keyboard.press("Enter")
-        await self.check()
+        await self.submit_field()
 
 
 async def test_a_business_and_its_invitation_by_keyboard(mails: Any, world_without_broker: Any) -> None:

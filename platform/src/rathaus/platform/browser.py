@@ -81,3 +81,62 @@ async def serve_asgi(app: Any) -> AsyncIterator[str]:
     finally:
         server.should_exit = True
         await task
+
+
+# the focused element: its kind ("input:text", "select:select-one", "a", "button:submit"),
+# its accessible name as a person hears it, and its id
+FOCUSED = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return ["", "", ""];
+  const label = el.labels && el.labels.length ? el.labels[0].innerText : "";
+  const name = el.getAttribute("aria-label") || label || el.innerText || el.value || "";
+  return [el.tagName.toLowerCase() + (el.type ? ":" + el.type : ""), name.replace(/\\s+/g, " ").trim(), el.id];
+}"""
+
+
+class Keyboard:
+    """Drives a page with the keyboard alone: Tab to an element by its name (and its id,
+    where a name is there more than once), then type, press Enter or Space. Every page it
+    lands on is checked with axe-core."""
+
+    def __init__(self, page: Any, base: str = "") -> None:
+        self.page, self.base = page, base
+
+    async def check(self) -> None:
+        await self.page.wait_for_load_state("networkidle")
+        await assert_accessible(self.page)
+
+    async def tab_to(
+        self, name: str = "", kind: str = "", element_id: str = "", backwards: bool = False
+    ) -> None:
+        seen = []
+        for _ in range(150):
+            await self.page.keyboard.press("Shift+Tab" if backwards else "Tab")
+            tag, focused, found_id = await self.page.evaluate(FOCUSED)
+            seen.append(f"{tag} {found_id} {focused[:40]}")
+            if element_id and found_id != element_id:
+                continue
+            # a name may go on: "Postkorb (1 ungelesen)", "Straße (freiwillig)"
+            named = not name or focused == name or focused.startswith(name + " ")
+            if named and tag.startswith(kind):
+                return
+        wanted = element_id or name
+        raise AssertionError(f"no {kind or 'element'} {wanted!r} reached by Tab on {self.page.url}: {seen}")
+
+    async def type_into(self, label: str, text: str, element_id: str = "") -> None:
+        await self.tab_to(label, "input", element_id)
+        await self.page.keyboard.press("Control+A")
+        await self.page.keyboard.type(text)
+
+    async def follow(self, name: str, kind: str = "a", element_id: str = "") -> None:
+        """Tab to a link or button and press Enter; wait for the next page and check it."""
+        await self.tab_to(name, kind, element_id)
+        async with self.page.expect_navigation():
+            await self.page.keyboard.press("Enter")
+        await self.check()
+
+    async def submit_field(self) -> None:
+        """Enter in a text field submits its form."""
+        async with self.page.expect_navigation():
+            await self.page.keyboard.press("Enter")
+        await self.check()
