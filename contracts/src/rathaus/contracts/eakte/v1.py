@@ -53,3 +53,61 @@ class DecisionMade(Event, frozen=True, kw_only=True):
     unit: str
     decided_by: str  # staff id (pseudonymous)
     decided_at: str
+
+
+# --- fees (Forderung) --------------------------------------------------------------------
+
+
+class BookingLine(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of a Forderung as the Stadtkasse books it."""
+
+    tariff: str  # the fee catalogue's entry (gebuehren.toml)
+    haushaltsstelle: str
+    objektnummer: str
+    text: str
+    amount_cents: int
+
+
+@contract(producer="eakte", entity="claim", happened="created", version=1, data_class=DataClass.INTERNAL)
+class ClaimCreated(Event, frozen=True, kw_only=True):
+    """The case's fee as a Forderung: its Kassenzeichen, booking lines and amount from the
+    fee catalogue valid on the day the application came in."""
+
+    case_id: str
+    claim_id: str
+    kassenzeichen: str
+    amount_cents: int
+    payment: str  # before | after_decision | optional (the procedure's payment policy)
+    purpose: str  # at most 27 characters (XBezahldienste purpose)
+    description: str  # at most 250 characters, no personal data
+    lines: list[BookingLine]
+    service_id: str
+    created_at: str
+
+
+@contract(producer="eakte", entity="claim", happened="refunded", version=1, data_class=DataClass.INTERNAL)
+class ClaimRefunded(Event, frozen=True, kw_only=True):
+    """A paid fee was refunded (booked for the Stadtkasse) after a second staff member
+    approved it; XBezahldienste has no refund call."""
+
+    case_id: str
+    claim_id: str
+    kassenzeichen: str
+    amount_cents: int
+    reason: str  # refused | double_payment | overpayment | other
+    proposed_by: str  # staff ids
+    approved_by: str
+    booked_at: str
+
+
+@contract(
+    producer="eakte", entity="appointment", happened="checked-in", version=1, data_class=DataClass.INTERNAL
+)
+class AppointmentCheckedIn(Event, frozen=True, kw_only=True):
+    """The citizen came to the Bürgerbüro: the case that waited for the visit moves on."""
+
+    appointment_id: str
+    case_id: str  # "" for an appointment without an online application
+    location: str
+    checked_in_at: str
+    checked_in_by: str  # staff id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import msgspec
+
 from rathaus.contracts.envelope import DataClass, Event, contract
 
 
@@ -61,3 +63,73 @@ class FictionReached(Event, frozen=True, kw_only=True):
     unit: str
     basis: str  # the legal basis of the fiction
     deadline: str  # ISO datetime the deadline ran out
+
+
+# --- e-payment (XBezahldienste) --------------------------------------------------------
+
+
+@contract(
+    producer="platform", entity="payment", happened="requested", version=1, data_class=DataClass.PERSONAL
+)
+class PaymentRequested(Event, frozen=True, kw_only=True):
+    """The workflow opened a payment attempt for the case's Forderung at the payment
+    provider. PERSONAL although it names nobody: the payment page link lets its holder pay
+    or cancel the citizen's attempt, so integrators do not see it."""
+
+    case_id: str
+    claim_id: str
+    attempt: int  # 1, 2, …: a new attempt after a failed, cancelled or expired one
+    transaction_id: str  # the provider's id (XBezahldienste transactionId)
+    transaction_url: str  # the provider's payment page
+    kassenzeichen: str
+    amount_cents: int
+    requested_at: str
+    expires_at: str  # the attempt counts as abandoned after this (ISO datetime)
+
+
+@contract(
+    producer="platform", entity="payment", happened="completed", version=1, data_class=DataClass.INTERNAL
+)
+class PaymentCompleted(Event, frozen=True, kw_only=True):
+    """The provider reported PAYED on a status query (never taken from a redirect)."""
+
+    case_id: str
+    claim_id: str
+    attempt: int
+    transaction_id: str
+    kassenzeichen: str
+    amount_cents: int
+    payment_method: str  # GIROPAY | PAYDIRECT | CREDITCARD | PAYPAL | OTHER
+    paid_at: str  # when the status query learned it (ISO datetime)
+    late: bool = False  # PAYED after the attempt had been given up as failed or expired
+
+
+@contract(producer="platform", entity="payment", happened="failed", version=1, data_class=DataClass.INTERNAL)
+class PaymentFailed(Event, frozen=True, kw_only=True):
+    """A payment attempt ended without money: the citizen may start a new one."""
+
+    case_id: str
+    claim_id: str
+    attempt: int
+    transaction_id: str
+    status: str  # FAILED | CANCELED | EXPIRED (abandoned: no final status before expires_at)
+    at: str
+
+
+class SettledTransaction(msgspec.Struct, frozen=True, kw_only=True):
+    transaction_id: str
+    kassenzeichen: str  # the provider's transactionReference
+    amount_cents: int
+    status: str  # INITIAL | PAYED | FAILED | CANCELED
+    paid_at: str = ""
+
+
+@contract(producer="platform", entity="payment", happened="settled", version=1, data_class=DataClass.INTERNAL)
+class PaymentsSettled(Event, frozen=True, kw_only=True):
+    """The daily reconciliation job's report: every transaction the provider lists for
+    the day, for the E-Akte to compare with the Forderungen (no payer data)."""
+
+    day: str  # ISO date
+    provider: str  # "xbezahldienste" | "test-provider"
+    transactions: list[SettledTransaction]
+    reported_at: str

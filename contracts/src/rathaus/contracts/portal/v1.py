@@ -41,3 +41,63 @@ class ApplicationSubmitted(Event, frozen=True, kw_only=True):
     attachments: list[Attachment] = []
     evidence: list[EvidenceUse] = []
     submitted_at: str  # ISO datetime
+
+
+# --- payments ----------------------------------------------------------------------------
+
+
+@contract(producer="portal", entity="payment", happened="returned", version=1, data_class=DataClass.INTERNAL)
+class PaymentReturned(Event, frozen=True, kw_only=True):
+    """The citizen came back from the payment page: a hint to query the status now.
+    Nothing on the return URL is trusted; the workflow asks the provider."""
+
+    case_id: str
+    returned_at: str
+
+
+@contract(
+    producer="portal",
+    entity="payment",
+    happened="restart-requested",
+    version=1,
+    data_class=DataClass.INTERNAL,
+)
+class PaymentRestartRequested(Event, frozen=True, kw_only=True):
+    """The citizen asks for a new payment attempt ("Erneut bezahlen" in "Meine Anträge")
+    after the last one failed, was cancelled or expired."""
+
+    case_id: str
+    claim_id: str
+    requested_at: str
+
+
+# --- appointments ------------------------------------------------------------------------
+
+
+@contract(
+    producer="portal", entity="appointment", happened="booked", version=1, data_class=DataClass.PERSONAL
+)
+class AppointmentBooked(Event, frozen=True, kw_only=True):
+    """A confirmed appointment in a Bürgerbüro (also after a rebooking: the new one)."""
+
+    appointment_id: str
+    reference: str  # the booking number the citizen shows at the counter
+    case_id: str  # "" when booked without an online application
+    service_id: str
+    location: str
+    starts_at: str  # ISO datetime, local time with offset
+    ends_at: str
+    persons: int
+    name: str  # the contact name staff call at the counter
+    booked_at: str
+
+
+@contract(
+    producer="portal", entity="appointment", happened="cancelled", version=1, data_class=DataClass.INTERNAL
+)
+class AppointmentCancelled(Event, frozen=True, kw_only=True):
+    appointment_id: str
+    case_id: str
+    location: str
+    reason: str  # citizen | rebooked | staff
+    cancelled_at: str
