@@ -133,3 +133,17 @@ class PaymentsSettled(Event, frozen=True, kw_only=True):
     provider: str  # "xbezahldienste" | "test-provider"
     transactions: list[SettledTransaction]
     reported_at: str
+
+
+@contract(
+    producer="platform",
+    entity="appointment",
+    happened="reminder-due",
+    version=1,
+    data_class=DataClass.INTERNAL,
+)
+class AppointmentReminderDue(Event, frozen=True, kw_only=True):
+    """The day before an appointment (a workflow timer): the portal e-mails the reminder."""
+
+    appointment_id: str
+    starts_at: str
