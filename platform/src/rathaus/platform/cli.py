@@ -19,7 +19,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
     settings = load_settings(**overrides)
-    if getattr(args, "port", None):
+    if getattr(args, "port", None) and args.command != "payprovider":
         settings.web.port = args.port
     users = settings.data_dir / "nats" / "users.json"
     if settings.nats.user is None and users.exists():  # the embedded platform's NATS
@@ -71,6 +71,13 @@ def main(argv: list[str] | None = None) -> int:
     p_serve.add_argument("module", choices=COMPONENTS)
     p_serve.add_argument("--data-dir")
     p_serve.add_argument("--port", type=int)
+    p_pay = sub.add_parser(
+        "payprovider", help="run the test payment provider alone (XBezahldienste; no money moves)"
+    )
+    p_pay.add_argument("--port", type=int, help="its port (default payment.port, 8091)")
+    p_pay.add_argument("--data-dir", help="where its transactions live (<data-dir>/payprovider)")
+    p_pay.add_argument("--originator", help="the accepted originatorId (default payment.originator_id)")
+    p_pay.add_argument("--endpoint", help="the accepted endPointId (default payment.endpoint_id)")
     p_dl = sub.add_parser("deadletters", help="inspect and replay dead letters")
     p_dl.add_argument("action", choices=["list", "replay"])
     p_dl.add_argument("seq", nargs="*", type=int, help="sequence numbers to replay")
@@ -111,6 +118,13 @@ def main(argv: list[str] | None = None) -> int:
             from rathaus.platform.runtime.serve import up
 
             up(settings, sys.stdout)
+            return 0
+        if args.command == "payprovider":
+            from rathaus.platform.runtime.payprovider import run_foreground
+
+            pay = settings.payment
+            endpoint = (args.originator or pay.originator_id, args.endpoint or pay.endpoint_id)
+            run_foreground(settings.data_dir.resolve(), args.port or pay.port, [endpoint], sys.stdout)
             return 0
         if args.command == "serve":
             from rathaus.platform.runtime.serve import serve

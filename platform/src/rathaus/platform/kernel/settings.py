@@ -55,6 +55,26 @@ class SmtpSettings(BaseModel):
     starttls: bool = False
 
 
+class PaymentSettings(BaseModel):
+    """An XBezahldienste 1.0 provider; without ``url``, ``rathaus up`` runs the embedded
+    test provider (no money moves) on ``port`` and points these settings at it."""
+
+    url: str | None = None
+    port: int = 8091  # the embedded test provider's port
+    originator_id: str = "rathaus-demo"
+    endpoint_id: str = "gebuehren"
+    user: str | None = None
+    password: str | None = None
+    token: str | None = None
+    timeout_seconds: float = 10.0
+    # the provider's daily settlement report, a URL template with {day} (ISO date)
+    settlement_url: str | None = None
+    # how long a payment attempt stays open; the workflow multiplies it by deadline_scale
+    attempt_hours: float = 3.0
+    # how the provider is named in the settlement event ("test-provider" for the embedded one)
+    name: str = "xbezahldienste"
+
+
 class Settings(BaseSettings):
     """Everything a process of Rathaus needs to know about its environment."""
 
@@ -65,6 +85,7 @@ class Settings(BaseSettings):
     temporal: TemporalSettings = Field(default_factory=TemporalSettings)
     web: WebSettings = Field(default_factory=WebSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
+    payment: PaymentSettings = Field(default_factory=PaymentSettings)
     # module name -> SQLAlchemy URL; a module without an entry gets a SQLite file
     databases: dict[str, str] = Field(default_factory=dict)
     # file://… (default: <data_dir>/blobs) or s3://bucket/prefix

@@ -23,6 +23,8 @@ class EmbeddedPlatform:
         self.web_port, self.nats_port, self.temporal_port, self.ui_port, self.smtp_port = (
             free_port() for _ in range(5)
         )
+        self.payment_port = free_port()  # the embedded test payment provider
+        self.payment_url = f"http://127.0.0.1:{self.payment_port}"
         self.deadline_scale = 1.0
         self.extra_env: dict[str, str] = {}  # further RATHAUS_* settings, e.g. procedure directories
         self.base_url = f"http://127.0.0.1:{self.web_port}"
@@ -40,6 +42,7 @@ class EmbeddedPlatform:
                 "RATHAUS_TEMPORAL__UI_PORT": str(self.ui_port),
                 "RATHAUS_CONFIG": str(self.data_dir / "rathaus.toml"),
                 "RATHAUS_SMTP__PORT": str(self.smtp_port),
+                "RATHAUS_PAYMENT__PORT": str(self.payment_port),
                 "RATHAUS_DEADLINE_SCALE": str(self.deadline_scale),
                 **self.extra_env,
             }
@@ -52,6 +55,12 @@ class EmbeddedPlatform:
 
         users = json.loads((self.data_dir / "nats" / "users.json").read_text())
         return {"servers": self.nats_url, "user": user, "password": users[user]}
+
+    def payment_credentials(self) -> tuple[str, str]:
+        """User and password of the embedded test payment provider (its API and test controls)."""
+        from rathaus.platform.kernel.payment import test_provider_credentials
+
+        return test_provider_credentials(self.data_dir)
 
     def start(self, timeout: float = 180.0) -> None:
         """Start and wait for the line that says it is up (or for it to die)."""

@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from rathaus.platform.kernel.settings import COMPONENTS, MODULE_NAMES, Settings
 from rathaus.platform.runtime import natsauth
 from rathaus.platform.runtime.mailsink import MailSink
+from rathaus.platform.runtime.payprovider import TestPaymentProvider, use_test_provider
 from rathaus.platform.runtime.platform import Gateway, Platform
 from rathaus.platform.runtime.processes import RuntimeProblem, nats_server, require_free, temporal_server
 
@@ -150,6 +151,8 @@ def up(settings: Settings, out: TextIO) -> None:
     with data_dir_lock(data_dir):
         require_free(settings.web.port, "the web server", settings.web.host)
         require_free(settings.temporal.ui_port, "the Temporal UI")
+        if settings.payment.url is None:
+            require_free(settings.payment.port, "the test payment provider")
         temporal_port = int(settings.temporal.address.rsplit(":", 1)[1])
         nats = nats_server(data_dir, settings.nats.port, config=natsauth.write_config(data_dir))
         users = natsauth.credentials(data_dir)
@@ -163,8 +166,15 @@ def up(settings: Settings, out: TextIO) -> None:
             sink = MailSink(data_dir, settings.smtp.port)
             sink.start()
             settings.smtp.host = "127.0.0.1"
-        nats.start()
+        payprovider = None
+        if settings.payment.url is None:  # never when a real provider is configured
+            pay = settings.payment
+            payprovider = TestPaymentProvider(data_dir, pay.port, [(pay.originator_id, pay.endpoint_id)])
         try:
+            if payprovider is not None:
+                payprovider.start()
+                use_test_provider(settings, payprovider)
+            nats.start()
             temporal.start(timeout=120)
             try:
                 platform = Platform(settings)
@@ -181,6 +191,8 @@ def up(settings: Settings, out: TextIO) -> None:
                     )
                     if sink is not None:
                         out.write(f"  {'E-Mails (lokaler Mail-Server)':34} {sink.path}\n")
+                    if payprovider is not None:
+                        out.write(f"  {'Zahlungsanbieter (Test)':34} {payprovider.base_url}\n")
                     accounts = data_dir / "demo-zugaenge.txt"
                     if accounts.exists():
                         out.write(f"Demo-Zugänge (aus {accounts}):\n")
@@ -197,6 +209,8 @@ def up(settings: Settings, out: TextIO) -> None:
             nats.stop()
             if sink is not None:
                 sink.stop()
+            if payprovider is not None:
+                payprovider.stop()
     out.write("Rathaus beendet.\n")
 
 
