@@ -302,7 +302,7 @@ class _Exists(Exception):
 TEST_PROVIDER_NAME = "test-provider"
 
 
-def test_provider_credentials(data_dir: Path) -> tuple[str, str]:
+def embedded_provider_credentials(data_dir: Path) -> tuple[str, str]:
     """User and password of the embedded test provider, created once per data dir (0600)."""
     path = data_dir / "payprovider" / "credentials.json"
     if not path.exists():
@@ -313,7 +313,7 @@ def test_provider_credentials(data_dir: Path) -> tuple[str, str]:
     return str(data["user"]), str(data["password"])
 
 
-def test_provider_settlement_url(base_url: str, originator_id: str, endpoint_id: str) -> str:
+def embedded_settlement_url(base_url: str, originator_id: str, endpoint_id: str) -> str:
     return f"{base_url.rstrip('/')}/settlement/{originator_id}/{endpoint_id}/{{day}}"
 
 
@@ -333,7 +333,7 @@ def payment_provider(settings: Settings) -> XBezahldiensteClient:
             name=p.name,
         )
     base = f"http://127.0.0.1:{p.port}"
-    user, password = test_provider_credentials(settings.data_dir)
+    user, password = embedded_provider_credentials(settings.data_dir)
     return XBezahldiensteClient(
         base,
         p.originator_id,
@@ -341,6 +341,6 @@ def payment_provider(settings: Settings) -> XBezahldiensteClient:
         user=user,
         password=password,
         timeout=p.timeout_seconds,
-        settlement_url=test_provider_settlement_url(base, p.originator_id, p.endpoint_id),
+        settlement_url=embedded_settlement_url(base, p.originator_id, p.endpoint_id),
         name=TEST_PROVIDER_NAME,
     )

@@ -58,9 +58,9 @@ class EmbeddedPlatform:
 
     def payment_credentials(self) -> tuple[str, str]:
         """User and password of the embedded test payment provider (its API and test controls)."""
-        from rathaus.platform.kernel.payment import test_provider_credentials
+        from rathaus.platform.kernel.payment import embedded_provider_credentials
 
-        return test_provider_credentials(self.data_dir)
+        return embedded_provider_credentials(self.data_dir)
 
     def start(self, timeout: float = 180.0) -> None:
         """Start and wait for the line that says it is up (or for it to die)."""

@@ -21,8 +21,8 @@ import uvicorn
 
 from rathaus.platform.kernel.payment import (
     TEST_PROVIDER_NAME,
-    test_provider_credentials,
-    test_provider_settlement_url,
+    embedded_provider_credentials,
+    embedded_settlement_url,
 )
 from rathaus.platform.kernel.settings import Settings
 from rathaus.platform.runtime.payprovider.app import MARK, ProviderConfig, create_app
@@ -40,7 +40,7 @@ class TestPaymentProvider:
     def __init__(self, data_dir: Path, port: int, endpoints: list[tuple[str, str]]) -> None:
         self.data_dir, self.port = data_dir, port
         self.base_url = f"http://127.0.0.1:{port}"
-        self.user, self.password = test_provider_credentials(data_dir)
+        self.user, self.password = embedded_provider_credentials(data_dir)
         self.endpoints = endpoints
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -110,7 +110,7 @@ def use_test_provider(settings: Settings, provider: TestPaymentProvider | None =
     pay = settings.payment
     base = provider.base_url if provider else f"http://127.0.0.1:{pay.port}"
     pay.url = base
-    pay.user, pay.password = test_provider_credentials(settings.data_dir)
+    pay.user, pay.password = embedded_provider_credentials(settings.data_dir)
     pay.token = None
-    pay.settlement_url = test_provider_settlement_url(base, pay.originator_id, pay.endpoint_id)
+    pay.settlement_url = embedded_settlement_url(base, pay.originator_id, pay.endpoint_id)
     pay.name = TEST_PROVIDER_NAME
