@@ -16,6 +16,7 @@ import msgspec
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from litestar import Litestar, Request, Response, get, post
 from litestar.enums import MediaType
+from litestar.params import FromPath
 from litestar.response import Redirect
 
 from rathaus.platform.kernel.payment import DECODER, ENCODER, PAYMENT_METHODS, PaymentStatus, cents, euros
@@ -136,7 +137,7 @@ def create_app(store: Store, config: ProviderConfig) -> Litestar:
 
     @post("/paymenttransaction/{originator_id:str}/{endpoint_id:str}")
     async def create(
-        request: Request[Any, Any, Any], originator_id: str, endpoint_id: str
+        request: Request[Any, Any, Any], originator_id: FromPath[str], endpoint_id: FromPath[str]
     ) -> Response[bytes]:
         async def work() -> Response[bytes]:
             endpoint(originator_id, endpoint_id)
@@ -155,7 +156,10 @@ def create_app(store: Store, config: ProviderConfig) -> Litestar:
 
     @get("/paymenttransaction/{originator_id:str}/{endpoint_id:str}/{transaction_id:str}")
     async def status(
-        request: Request[Any, Any, Any], originator_id: str, endpoint_id: str, transaction_id: str
+        request: Request[Any, Any, Any],
+        originator_id: FromPath[str],
+        endpoint_id: FromPath[str],
+        transaction_id: FromPath[str],
     ) -> Response[bytes]:
         async def work() -> Response[bytes]:
             endpoint(originator_id, endpoint_id)
@@ -168,7 +172,10 @@ def create_app(store: Store, config: ProviderConfig) -> Litestar:
 
     @get("/settlement/{originator_id:str}/{endpoint_id:str}/{day:str}")
     async def settlement(
-        request: Request[Any, Any, Any], originator_id: str, endpoint_id: str, day: str
+        request: Request[Any, Any, Any],
+        originator_id: FromPath[str],
+        endpoint_id: FromPath[str],
+        day: FromPath[str],
     ) -> Response[bytes]:
         async def work() -> Response[bytes]:
             endpoint(originator_id, endpoint_id)
@@ -181,7 +188,7 @@ def create_app(store: Store, config: ProviderConfig) -> Litestar:
         return await api(request, work)
 
     @post("/_test/transactions/{transaction_id:str}")
-    async def force(request: Request[Any, Any, Any], transaction_id: str) -> Response[bytes]:
+    async def force(request: Request[Any, Any, Any], transaction_id: FromPath[str]) -> Response[bytes]:
         """Test control: set a final status (and the paid amount) afterwards."""
 
         async def work() -> Response[bytes]:
@@ -249,7 +256,7 @@ def create_app(store: Store, config: ProviderConfig) -> Litestar:
         return {"ok": True, "provider": "test-provider"}
 
     @get("/bezahlen/{transaction_id:str}")
-    async def payment_page(transaction_id: str) -> Response[str]:
+    async def payment_page(transaction_id: FromPath[str]) -> Response[str]:
         tx = store.get(transaction_id)
         if tx is None:
             return page(
@@ -264,7 +271,9 @@ def create_app(store: Store, config: ProviderConfig) -> Litestar:
         )
 
     @post("/bezahlen/{transaction_id:str}")
-    async def choose(request: Request[Any, Any, Any], transaction_id: str) -> Response[str] | Redirect:
+    async def choose(
+        request: Request[Any, Any, Any], transaction_id: FromPath[str]
+    ) -> Response[str] | Redirect:
         form = await request.form()
         tx = store.get(transaction_id)
         if tx is None:
