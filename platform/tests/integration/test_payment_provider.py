@@ -26,8 +26,9 @@ from rathaus.platform.kernel.payment import (
     payment_provider,
 )
 from rathaus.platform.kernel.settings import PaymentSettings, Settings
+from rathaus.platform.runtime.payprovider import TestPaymentProvider
 from rathaus.platform.runtime.payprovider.controls import TestProviderControls
-from rathaus.platform.runtime.processes import ChildProcess, free_port
+from rathaus.platform.runtime.processes import ChildProcess, RuntimeProblem, free_port
 
 ORIGINATOR, ENDPOINT = "rathaus-demo", "gebuehren"
 
@@ -320,3 +321,15 @@ async def test_a_provider_outage_and_restart_lose_nothing(tmp_path: Path) -> Non
     finally:
         await client.aclose()
         process.stop()
+
+
+async def test_in_a_thread_as_rathaus_up_runs_it_with_its_health(tmp_path: Path) -> None:
+    provider = TestPaymentProvider(tmp_path, free_port(), [(ORIGINATOR, ENDPOINT)])
+    provider.start()
+    try:
+        assert (await provider.health())["ok"] is True
+        with pytest.raises(RuntimeProblem, match="already taken"):
+            TestPaymentProvider(tmp_path, provider.port, [(ORIGINATOR, ENDPOINT)]).start()
+    finally:
+        provider.stop()
+    assert (await provider.health())["ok"] is False

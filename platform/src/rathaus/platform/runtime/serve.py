@@ -180,6 +180,8 @@ def up(settings: Settings, out: TextIO) -> None:
                 platform = Platform(settings)
                 platform.seed_on_start = settings.seed_demo and fresh
                 platform.extra_health["temporal"] = lambda: temporal_health(settings)
+                if payprovider is not None:
+                    platform.extra_health["payprovider"] = payprovider.health
 
                 def ready() -> None:
                     out.write(f"Rathaus läuft (data dir {data_dir}).\n")

@@ -15,8 +15,9 @@ import contextlib
 import threading
 import time
 from pathlib import Path
-from typing import TextIO
+from typing import Any, TextIO
 
+import httpx
 import uvicorn
 
 from rathaus.platform.kernel.payment import (
@@ -76,6 +77,15 @@ class TestPaymentProvider:
         if self._server is not None and self._thread is not None:
             self._server.should_exit = True
             self._thread.join(15)
+
+    async def health(self) -> dict[str, Any]:
+        """For the platform's ``/health``: does the test provider answer?"""
+        try:
+            async with httpx.AsyncClient(timeout=3) as http:
+                response = await http.get(f"{self.base_url}/health")
+            return {"ok": response.status_code == 200, "url": self.base_url, "test": True}
+        except httpx.HTTPError as exc:
+            return {"ok": False, "url": self.base_url, "error": type(exc).__name__}
 
     def run(self, out: TextIO) -> None:
         """In the foreground until Ctrl-C (``rathaus payprovider``)."""
