@@ -27,7 +27,7 @@ from rathaus.platform.kernel.payment import (
 )
 from rathaus.platform.kernel.settings import PaymentSettings, Settings
 from rathaus.platform.runtime.payprovider import TestPaymentProvider
-from rathaus.platform.runtime.payprovider.controls import TestProviderControls
+from rathaus.platform.runtime.payprovider.controls import TestProviderControls, choose
 from rathaus.platform.runtime.processes import ChildProcess, RuntimeProblem, free_port
 
 ORIGINATOR, ENDPOINT = "rathaus-demo", "gebuehren"
@@ -105,16 +105,6 @@ def request(
         items=items,
         reference=reference or f"KZ-{uuid.uuid4().hex[:10]}",
     )
-
-
-async def choose(url: str, choice: str, method: str = "GIROPAY") -> httpx.Response:
-    """What the citizen does on the payment page: open it, press one of its buttons."""
-    async with httpx.AsyncClient() as http:
-        page = await http.get(url)
-        assert page.status_code == 200
-        token = re.search(r'name="token" value="([^"]+)"', page.text)
-        assert token is not None, page.text
-        return await http.post(url, data={"token": token.group(1), "zahlungsart": method, "auswahl": choice})
 
 
 async def test_create_then_pay_cancel_or_fail_on_the_page(client: XBezahldiensteClient) -> None:

@@ -156,3 +156,23 @@ register_requests = sa.Table(
     sa.Column("fetched_at", sa.String(40), nullable=False),
     sa.Column("used_by", sa.String(36)),
 )
+
+# -- payments (portal_0004): what the citizen sees of the fee's payment attempts -----------------
+
+payments = sa.Table(
+    "payments",
+    metadata,
+    sa.Column("case_id", sa.String(36), primary_key=True),
+    sa.Column("attempt", sa.Integer, primary_key=True),
+    sa.Column("claim_id", sa.String(36), nullable=False),
+    sa.Column("transaction_id", sa.String(64), nullable=False),
+    sa.Column("transaction_url", sa.String(2082), nullable=False),
+    sa.Column("kassenzeichen", sa.String(40), nullable=False),
+    sa.Column("amount_cents", sa.Integer, nullable=False),
+    # offen | bezahlt | fehlgeschlagen | abgebrochen | abgelaufen
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("requested_at", sa.String(40), nullable=False),
+    sa.Column("expires_at", sa.String(40), nullable=False),
+    sa.Column("paid_at", sa.String(40)),
+    sa.Column("restart_requested_at", sa.String(40)),  # the citizen asked for the next attempt
+)

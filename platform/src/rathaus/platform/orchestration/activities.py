@@ -11,10 +11,13 @@ from temporalio import activity
 
 from rathaus.contracts.envelope import Event
 from rathaus.contracts.platform.v1 import (
+    AppointmentReminderDue,
     CaseStatusChanged,
     DecisionOverdue,
     DeliverDecision,
     FictionReached,
+    PaymentCompleted,
+    PaymentFailed,
     RequestDecision,
 )
 from rathaus.platform.kernel import Kernel
@@ -46,6 +49,29 @@ def build_event(command: EmitCommand) -> Event:
         )
     if command.kind == "deliver":
         return DeliverDecision(case_id=command.case_id, channel=f["channel"], template=f["template"])
+    if command.kind == "payment_completed":
+        return PaymentCompleted(
+            case_id=command.case_id,
+            claim_id=f["claim_id"],
+            attempt=int(f["attempt"]),
+            transaction_id=f["transaction_id"],
+            kassenzeichen=f["kassenzeichen"],
+            amount_cents=int(f["amount_cents"]),
+            payment_method=f["payment_method"],
+            paid_at=f["at"],
+            late=f.get("late") == "1",
+        )
+    if command.kind == "payment_failed":
+        return PaymentFailed(
+            case_id=command.case_id,
+            claim_id=f["claim_id"],
+            attempt=int(f["attempt"]),
+            transaction_id=f["transaction_id"],
+            status=f["status"],
+            at=f["at"],
+        )
+    if command.kind == "reminder":
+        return AppointmentReminderDue(appointment_id=f["appointment_id"], starts_at=f["starts_at"])
     raise ValueError(f"unknown command kind {command.kind!r}")
 
 

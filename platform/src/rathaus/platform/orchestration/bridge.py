@@ -7,27 +7,41 @@ Only ids, types and outcomes cross into Temporal, never a citizen's data.
 
 from __future__ import annotations
 
+import json
 import logging
 
+import msgspec
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from rathaus.contracts.eakte import v1 as eakte_v1
-from rathaus.contracts.eakte.v1 import CaseOpened, DocumentFiled
+from rathaus.contracts.eakte.v1 import AppointmentCheckedIn, CaseOpened, ClaimCreated, DocumentFiled
 from rathaus.contracts.eakte.v2 import DecisionMade
 from rathaus.contracts.output.v1 import DecisionDelivered
 from rathaus.contracts.portal import v1 as portal_v1
+from rathaus.contracts.portal.v1 import (
+    AppointmentBooked,
+    AppointmentCancelled,
+    PaymentRestartRequested,
+    PaymentReturned,
+)
 from rathaus.contracts.portal.v2 import ApplicationSubmitted
 from rathaus.platform.kernel import Kernel, UnitOfWork
 from rathaus.platform.kernel.consumer import RetryLater
 from rathaus.platform.kernel.procedures.upcast import application as upcast_application
 from rathaus.platform.orchestration.model import (
+    APPOINTMENT_BOOKED,
+    APPOINTMENT_CANCELLED,
     CASE_OPENED,
+    CHECKED_IN,
+    CLAIM_CREATED,
     DECISION_DELIVERED,
     DECISION_MADE_V2,
     DOCUMENT_FILED,
+    PAYMENT_RESTART,
+    PAYMENT_RETURNED,
     SUBMITTED_V2,
     CaseSignal,
 )
@@ -48,6 +62,12 @@ class Bridge:
         subs.on(DecisionMade)(self.on_decision_made)
         subs.on(eakte_v1.DecisionMade)(self.on_decision_made)
         subs.on(DecisionDelivered)(self.on_delivered)
+        subs.on(ClaimCreated)(self.on_claim)
+        subs.on(PaymentReturned)(self.on_returned)
+        subs.on(PaymentRestartRequested)(self.on_restart)
+        subs.on(AppointmentBooked)(self.on_booked)
+        subs.on(AppointmentCancelled)(self.on_cancelled)
+        subs.on(AppointmentCheckedIn)(self.on_checked_in)
 
     async def on_submitted_v1(self, event: portal_v1.ApplicationSubmitted, uow: UnitOfWork) -> None:
         await self.on_submitted(
@@ -60,7 +80,8 @@ class Bridge:
             event.service_id, event.service_version, event.procedure_digest
         )
         proc = definition.procedure
-        day = 86400 * self.kernel.settings.deadline_scale
+        scale = self.kernel.settings.deadline_scale
+        day = 86400 * scale
         fields = {
             "service_id": event.service_id,
             "service_version": str(event.service_version),
@@ -72,6 +93,10 @@ class Bridge:
             "fiction_seconds": str(proc.decision.fiction_days * day),
             "fiction_basis": proc.decision.fiction_basis,
             "channel": proc.delivery.channel,
+            # the payment step only where there is something to pay (the E-Akte's Forderung)
+            "payment": proc.fee.payment if definition.fee_cents(event.data) > 0 else "none",
+            "payment_seconds": str(self.kernel.settings.payment.attempt_hours * 3600 * scale),
+            "appointment": "1" if proc.appointment else "0",
             **{f"template:{outcome}": name for outcome, name in definition.templates.items()},
         }
         await self.signal(event.case_id, SUBMITTED_V2, uow, fields)
@@ -89,13 +114,76 @@ class Bridge:
     async def on_delivered(self, event: DecisionDelivered, uow: UnitOfWork) -> None:
         await self.signal(event.case_id, DECISION_DELIVERED, uow, {})
 
-    async def signal(self, case_id: str, type_: str, uow: UnitOfWork, fields: dict[str, str]) -> None:
+    async def on_claim(self, event: ClaimCreated, uow: UnitOfWork) -> None:
+        fields = {
+            "claim_id": event.claim_id,
+            "kassenzeichen": event.kassenzeichen,
+            "amount_cents": str(event.amount_cents),
+            "purpose": event.purpose,
+            "description": event.description,
+            "lines": json.dumps([msgspec.to_builtins(line) for line in event.lines]),
+        }
+        await self.signal(event.case_id, CLAIM_CREATED, uow, fields)
+
+    async def on_returned(self, event: PaymentReturned, uow: UnitOfWork) -> None:
+        await self.signal(event.case_id, PAYMENT_RETURNED, uow, {})
+
+    async def on_restart(self, event: PaymentRestartRequested, uow: UnitOfWork) -> None:
+        await self.signal(event.case_id, PAYMENT_RESTART, uow, {"claim_id": event.claim_id})
+
+    async def on_booked(self, event: AppointmentBooked, uow: UnitOfWork) -> None:
+        """The reminder's timer; and a case that waits for the visit learns of it."""
+        await self.start_reminder(event)
+        if event.case_id:
+            await self.signal(
+                event.case_id, APPOINTMENT_BOOKED, uow, {"appointment_id": event.appointment_id}
+            )
+
+    async def on_cancelled(self, event: AppointmentCancelled, uow: UnitOfWork) -> None:
+        client = self.connected()
+        try:
+            await client.get_workflow_handle(f"termin-{event.appointment_id}").signal("cancel")
+        except RPCError as exc:
+            if exc.status in TEMPORAL_AWAY:
+                raise RetryLater(f"Temporal unavailable: {exc}") from exc
+            if exc.status != RPCStatusCode.NOT_FOUND:  # not found: done already, or never timed
+                raise
+        if event.case_id:
+            fields = {"appointment_id": event.appointment_id}
+            await self.signal(event.case_id, APPOINTMENT_CANCELLED, uow, fields)
+
+    async def on_checked_in(self, event: AppointmentCheckedIn, uow: UnitOfWork) -> None:
+        if event.case_id:
+            await self.signal(event.case_id, CHECKED_IN, uow, {"appointment_id": event.appointment_id})
+
+    def connected(self) -> Client:
         if self.client is None:  # the consumers start before the Temporal client connects
             raise RetryLater("Temporal client not connected yet")
+        return self.client
+
+    async def start_reminder(self, event: AppointmentBooked) -> None:
+        client = self.connected()
+        try:
+            await client.start_workflow(
+                "AppointmentWorkflow",
+                args=[event.appointment_id, event.starts_at],
+                id=f"termin-{event.appointment_id}",
+                task_queue=self.kernel.settings.temporal.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # a redelivered booking
+        except RPCError as exc:
+            if exc.status in TEMPORAL_AWAY:
+                raise RetryLater(f"Temporal unavailable: {exc}") from exc
+            raise
+
+    async def signal(self, case_id: str, type_: str, uow: UnitOfWork, fields: dict[str, str]) -> None:
+        client = self.connected()
         assert uow.envelope is not None
         signal = CaseSignal(type=type_, event_id=uow.envelope.id, fields=fields)
         try:
-            await self.client.start_workflow(
+            await client.start_workflow(
                 "CaseWorkflow",
                 case_id,
                 id=case_id,

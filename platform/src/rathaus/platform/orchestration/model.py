@@ -34,6 +34,9 @@ class ProcedureParams:
     mode: str = "clerk"  # "automatic": the E-Akte decides by the procedure's rule (§ 35a VwVfG)
     fiction_seconds: float = 0  # § 42a VwVfG: granted when not decided within this time
     fiction_basis: str = ""
+    payment: str = "none"  # none | before | after_decision | optional (only when there is a fee)
+    payment_seconds: float = 3 * 3600  # how long a payment attempt stays open
+    appointment: bool = False  # a visit may be booked; a booked one is waited for (check-in)
 
 
 @dataclass
@@ -53,3 +56,9 @@ DOCUMENT_FILED = "de.rathaus.eakte.document.filed.v1"
 DECISION_MADE = "de.rathaus.eakte.decision.made.v1"
 DECISION_MADE_V2 = "de.rathaus.eakte.decision.made.v2"
 DECISION_DELIVERED = "de.rathaus.output.decision.delivered.v1"
+CLAIM_CREATED = "de.rathaus.eakte.claim.created.v1"
+PAYMENT_RETURNED = "de.rathaus.portal.payment.returned.v1"
+PAYMENT_RESTART = "de.rathaus.portal.payment.restart-requested.v1"
+APPOINTMENT_BOOKED = "de.rathaus.portal.appointment.booked.v1"
+APPOINTMENT_CANCELLED = "de.rathaus.portal.appointment.cancelled.v1"
+CHECKED_IN = "de.rathaus.eakte.appointment.checked-in.v1"

@@ -3,28 +3,45 @@ needs no new code."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
+from datetime import datetime, timedelta
 
 from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from rathaus.platform.orchestration.model import (
+        APPOINTMENT_BOOKED,
+        APPOINTMENT_CANCELLED,
         CASE_OPENED,
+        CHECKED_IN,
+        CLAIM_CREATED,
         DECISION_DELIVERED,
         DECISION_MADE,
         DECISION_MADE_V2,
         DOCUMENT_FILED,
+        PAYMENT_RESTART,
+        PAYMENT_RETURNED,
         SUBMITTED,
         SUBMITTED_V2,
         CaseSignal,
         EmitCommand,
         ProcedureParams,
     )
+    from rathaus.platform.orchestration.payments import Attempt, Observed, StartPayment
 
 EMIT_TIMEOUT = timedelta(seconds=60)
 DOCUMENTS_GRACE = timedelta(hours=1)  # after this, staff decide with what has arrived
 # workflow.patched ids: a case started before a change replays the code it ran with
 SERVICES_AS_DATA = "services-as-data-1"
+FEES = "fees-appointments-1"
+FINAL = ("PAYED", "FAILED", "CANCELED")
+# a payment attempt: opened with retries while the provider is away; its status asked with
+# backoff from 2 s to a minute, at once when the citizen comes back from the payment page
+START_PAYMENT = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(seconds=60))
+ONE_QUERY = RetryPolicy(maximum_attempts=1)
+POLL_FIRST, POLL_MAX = 2.0, 60.0
 
 
 @workflow.defn(name="CaseWorkflow")
@@ -37,6 +54,13 @@ class CaseWorkflow:
         self.outcome = ""
         self.delivered = False
         self.status = ""
+        self.claim: dict[str, str] | None = None
+        self.nudges = 0  # the citizen came back from the payment page: ask the provider now
+        self._nudged_at = 0  # the nudges seen before the last status query
+        self.restarts = 0  # the citizen asked for a new payment attempt
+        self.payment = ""  # offen | bezahlt | fehlgeschlagen (the status query shows it)
+        self.appointments: set[str] = set()  # booked and not cancelled
+        self.checked_in = False
 
     @workflow.signal(name="event")
     def on_event(self, signal: CaseSignal) -> None:
@@ -56,6 +80,9 @@ class CaseWorkflow:
                 mode=f.get("mode", "clerk"),
                 fiction_seconds=float(f.get("fiction_seconds", "0")),
                 fiction_basis=f.get("fiction_basis", ""),
+                payment=f.get("payment", "none"),
+                payment_seconds=float(f.get("payment_seconds", str(3 * 3600))),
+                appointment=f.get("appointment") == "1",
             )
         elif signal.type == CASE_OPENED:
             self.opened = True
@@ -65,10 +92,26 @@ class CaseWorkflow:
             self.outcome = signal.fields["outcome"]
         elif signal.type == DECISION_DELIVERED:
             self.delivered = True
+        elif signal.type == CLAIM_CREATED:
+            self.claim = dict(signal.fields)
+        elif signal.type == PAYMENT_RETURNED:
+            self.nudges += 1
+        elif signal.type == PAYMENT_RESTART:
+            self.restarts += 1
+        elif signal.type == APPOINTMENT_BOOKED:
+            self.appointments.add(signal.fields["appointment_id"])
+        elif signal.type == APPOINTMENT_CANCELLED:
+            self.appointments.discard(signal.fields["appointment_id"])
+        elif signal.type == CHECKED_IN:
+            self.checked_in = True
 
     @workflow.query(name="status")
     def current_status(self) -> str:
         return self.status
+
+    @workflow.query(name="payment")
+    def payment_status(self) -> str:
+        return self.payment
 
     @workflow.run
     async def run(self, case_id: str) -> str:
@@ -76,8 +119,21 @@ class CaseWorkflow:
         params = self.params
         assert params is not None
         await self._status(case_id, "eingegangen", params)
+        fees = workflow.patched(FEES)
+        payment = params.payment if fees else "none"
+        background: asyncio.Task[None] | None = None
+        if payment == "before":  # processing starts when the fee is paid
+            await self._collect(case_id, params)
+        elif payment == "optional":  # offered; the case does not wait for it
+            background = asyncio.create_task(self._collect(case_id, params))
         await workflow.wait_condition(lambda: self.opened)
         await self._status(case_id, "in_pruefung", params)
+        if fees and params.appointment and self.appointments:
+            # a booked visit (e.g. identification in the Bürgerbüro) comes before the decision;
+            # a cancelled appointment or a decision staff make anyway ends the wait
+            await workflow.wait_condition(
+                lambda: self.checked_in or not self.appointments or bool(self.outcome)
+            )
         try:
             await workflow.wait_condition(
                 lambda: len(self.documents) >= params.attachments_expected or bool(self.outcome),
@@ -100,11 +156,167 @@ class CaseWorkflow:
             else:
                 await self._await_decision(case_id, params, due.isoformat())
         await self._status(case_id, "entschieden", params)
+        if payment == "after_decision" and self.outcome != "refused":
+            await self._collect(case_id, params)  # the permit is released when the fee is paid
         template = params.templates.get(self.outcome, "")
         await self._emit(case_id, "deliver", "deliver", {"channel": params.channel, "template": template})
         await workflow.wait_condition(lambda: self.delivered)
         await self._status(case_id, "zugestellt", params)
+        if background is not None:
+            await background  # an optional payment under way is still followed to its end
         return self.outcome
+
+    # --- the payment step --------------------------------------------------------------
+
+    async def _collect(self, case_id: str, params: ProcedureParams) -> None:
+        """Until the case's Forderung is paid: open an attempt, follow it to a final status
+        by status queries; after a failed, cancelled or abandoned attempt wait for the
+        citizen to start another, and look again at the ended ones meanwhile (a late PAYED
+        after a FAILED counts). Never trusts the redirect: it only makes the query earlier."""
+        await workflow.wait_condition(lambda: self.claim is not None)
+        claim = self.claim
+        assert claim is not None
+        ended: list[tuple[int, str]] = []
+        attempt = 0
+        while True:
+            attempt += 1
+            expires = workflow.now() + timedelta(seconds=params.payment_seconds)
+            self.payment = "offen"
+            try:
+                opened: Attempt = await workflow.execute_activity(
+                    "start_payment",
+                    StartPayment(
+                        case_id=case_id,
+                        claim_id=claim["claim_id"],
+                        attempt=attempt,
+                        kassenzeichen=claim["kassenzeichen"],
+                        amount_cents=int(claim["amount_cents"]),
+                        purpose=claim["purpose"],
+                        description=claim["description"],
+                        lines=claim.get("lines", "[]"),
+                        expires_at=expires.isoformat(),
+                    ),
+                    start_to_close_timeout=timedelta(seconds=30),
+                    retry_policy=START_PAYMENT,
+                    result_type=Attempt,
+                )
+            except ActivityError:  # the provider refused our request: staff must look
+                workflow.logger.error("case %s: the payment provider refused attempt %d", case_id, attempt)
+                opened = Attempt(transaction_id="", url="")
+                seen: Observed | None = Observed(status="FAILED", amount_cents=0, payment_method="")
+            else:
+                seen = await self._follow(opened.transaction_id, expires)
+            if seen is not None and seen.status == "PAYED":
+                await self._paid(case_id, claim, attempt, opened.transaction_id, seen, late=False)
+                return
+            status = seen.status if seen is not None else "EXPIRED"
+            self.payment = "fehlgeschlagen"
+            await self._emit(
+                case_id,
+                f"payment-failed-{attempt}",
+                "payment_failed",
+                {
+                    "claim_id": claim["claim_id"],
+                    "attempt": str(attempt),
+                    "transaction_id": opened.transaction_id,
+                    "status": status,
+                    "at": workflow.now().isoformat(),
+                },
+            )
+            if opened.transaction_id:
+                ended.append((attempt, opened.transaction_id))
+            late = await self._await_restart(ended, params)
+            if late is not None:
+                number, transaction_id, found = late
+                await self._paid(case_id, claim, number, transaction_id, found, late=True)
+                return
+
+    async def _follow(self, transaction_id: str, expires: datetime) -> Observed | None:
+        """The attempt's final status, or None when it was abandoned (still INITIAL when it
+        expired). While the provider cannot be asked, the attempt does not expire unseen."""
+        delay = POLL_FIRST
+        while True:
+            self._nudged_at = self.nudges
+            seen = await self._query(transaction_id)
+            if seen is not None and seen.status in FINAL:
+                return seen
+            now = workflow.now()
+            if seen is not None and now >= expires:
+                return None
+            wait = delay if seen is None else min(delay, max((expires - now).total_seconds(), 0.5))
+            try:
+                await workflow.wait_condition(
+                    lambda: self.nudges > self._nudged_at, timeout=timedelta(seconds=wait)
+                )
+                delay = POLL_FIRST
+            except TimeoutError:
+                delay = min(delay * 2, POLL_MAX)
+
+    async def _await_restart(
+        self, ended: list[tuple[int, str]], params: ProcedureParams
+    ) -> tuple[int, str, Observed] | None:
+        """Wait for the citizen's next attempt; meanwhile (for as long as an attempt stays
+        open, then at every restart) look whether an ended attempt was paid after all."""
+        restarts = self.restarts
+        look_until = workflow.now() + timedelta(seconds=params.payment_seconds)
+        delay = POLL_FIRST
+        while True:
+            for number, transaction_id in ended:
+                seen = await self._query(transaction_id)
+                if seen is not None and seen.status == "PAYED":
+                    return number, transaction_id, seen
+            if self.restarts > restarts:
+                return None
+            remaining = (look_until - workflow.now()).total_seconds()
+            try:
+                if remaining > 0:
+                    await workflow.wait_condition(
+                        lambda: self.restarts > restarts, timeout=timedelta(seconds=min(delay, remaining))
+                    )
+                else:
+                    await workflow.wait_condition(lambda: self.restarts > restarts)
+            except TimeoutError:
+                delay = min(delay * 2, POLL_MAX)
+
+    async def _query(self, transaction_id: str) -> Observed | None:
+        try:
+            seen: Observed = await workflow.execute_activity(
+                "payment_status",
+                transaction_id,
+                start_to_close_timeout=timedelta(seconds=20),
+                retry_policy=ONE_QUERY,
+                result_type=Observed,
+            )
+        except ActivityError:
+            return None  # the provider is away; ask again later
+        return seen
+
+    async def _paid(
+        self,
+        case_id: str,
+        claim: dict[str, str],
+        attempt: int,
+        transaction_id: str,
+        seen: Observed,
+        *,
+        late: bool,
+    ) -> None:
+        self.payment = "bezahlt"
+        await self._emit(
+            case_id,
+            f"payment-completed-{attempt}",
+            "payment_completed",
+            {
+                "claim_id": claim["claim_id"],
+                "attempt": str(attempt),
+                "transaction_id": transaction_id,
+                "kassenzeichen": claim["kassenzeichen"],
+                "amount_cents": str(seen.amount_cents),
+                "payment_method": seen.payment_method,
+                "at": workflow.now().isoformat(),
+                "late": "1" if late else "0",
+            },
+        )
 
     async def _await_decision(self, case_id: str, params: ProcedureParams, due: str) -> None:
         """A wait with a deadline (Frist): a reminder when it passes, an escalation after another."""

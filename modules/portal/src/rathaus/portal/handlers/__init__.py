@@ -7,6 +7,7 @@ from rathaus.portal.handlers.forms import MSG_BROKER_DOWN
 from rathaus.portal.handlers.invitations import InvitationLink, Invitations, Invited, OpenInvitation
 from rathaus.portal.handlers.members import Member, Members, OrganisationPage
 from rathaus.portal.handlers.organisations import ActingFor, Invalid, NotAllowed, Organisations
+from rathaus.portal.handlers.payments import Payments, PaymentState
 from rathaus.portal.handlers.submission import (
     ApplicationRefused,
     CaseIdTaken,
@@ -18,7 +19,7 @@ from rathaus.portal.handlers.submission import (
 from rathaus.portal.handlers.tracking import Tracking
 
 
-class Portal(Accounts, Submissions, Tracking, Organisations, Members, Invitations):
+class Portal(Accounts, Submissions, Tracking, Organisations, Members, Invitations, Payments):
     """Every use case of the portal, on one kernel (``Submissions`` includes the form's ``Forms``;
     ``Organisations`` has what the form asks about the businesses a member acts for)."""
 
@@ -35,6 +36,7 @@ __all__ = [
     "NotAllowed",
     "OpenInvitation",
     "OrganisationPage",
+    "PaymentState",
     "Portal",
     "Received",
     "SubmitApplication",

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, Router
 
 from rathaus.portal.handlers import Portal
-from rathaus.portal.web import antrag, api, catalogue, einladungen, konto, postfach, unternehmen
+from rathaus.portal.web import antrag, api, catalogue, einladungen, konto, postfach, unternehmen, zahlung
 from rathaus.portal.web.common import LoginRequired, Pages
 
 
@@ -27,6 +27,7 @@ def routes(portal: Portal) -> list[Router]:
                 *konto.routes(pages),
                 *antrag.routes(pages),
                 *postfach.routes(pages),
+                *zahlung.routes(pages),
                 *unternehmen.routes(pages),
                 *einladungen.routes(pages),
                 *api.routes(pages),

@@ -18,7 +18,14 @@ from litestar.params import FromPath
 
 from rathaus.platform.kernel.procedures.schema import submission_schema
 from rathaus.portal import PREFIX
-from rathaus.portal.handlers import ApplicationRefused, CaseIdTaken, Received, SubmitApplication, Upload
+from rathaus.portal.handlers import (
+    ApplicationRefused,
+    CaseIdTaken,
+    PaymentState,
+    Received,
+    SubmitApplication,
+    Upload,
+)
 from rathaus.portal.web.common import PRIVATE, Pages
 
 API = f"{PREFIX}/api/antraege"
@@ -77,16 +84,29 @@ class Fehler(msgspec.Struct, frozen=True, kw_only=True):
     fehler: dict[str, str]  # field -> German message
 
 
-class Antragsstatus(msgspec.Struct, frozen=True, kw_only=True):
+class Zahlung(msgspec.Struct, frozen=True, kw_only=True):
+    """The fee's newest payment attempt (the paid one, once paid)."""
+
+    status: str  # offen | bezahlt | fehlgeschlagen | abgebrochen | abgelaufen
+    versuch: int
+    betrag_cent: int
+    kassenzeichen: str
+    zahlungsseite: str  # the provider's payment page while "offen"
+    gueltig_bis: str
+    bezahlt_am: str
+
+
+class Antragsstatus(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     case_id: str
     service_id: str
     status: str
     aktenzeichen: str | None
     submitted_at: str
     service_version: int | None = None
+    zahlung: Zahlung | None = None
 
 
-def status_of(row: dict[str, Any]) -> Antragsstatus:
+def status_of(row: dict[str, Any], payment: PaymentState | None = None) -> Antragsstatus:
     return Antragsstatus(
         case_id=row["case_id"],
         service_id=row["service_id"],
@@ -94,6 +114,17 @@ def status_of(row: dict[str, Any]) -> Antragsstatus:
         aktenzeichen=row["aktenzeichen"],
         submitted_at=row["submitted_at"],
         service_version=row.get("service_version"),
+        zahlung=None
+        if payment is None
+        else Zahlung(
+            status="bezahlt" if payment.paid else payment.status,
+            versuch=payment.attempt,
+            betrag_cent=payment.amount_cents,
+            kassenzeichen=payment.kassenzeichen,
+            zahlungsseite=payment.url if payment.status == "offen" else "",
+            gueltig_bis=payment.expires_at,
+            bezahlt_am=payment.paid_at,
+        ),
     )
 
 
@@ -146,7 +177,8 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
         """The logged-in citizen's applications with status and Aktenzeichen (session cookie; 401 otherwise)."""
         account = await pages.api_citizen(request)
         rows = await portal.applications_of(account)
-        return Response([status_of(r) for r in rows], headers=PRIVATE)
+        states = await portal.payments_of(account, [r["case_id"] for r in rows])
+        return Response([status_of(r, states.get(r["case_id"])) for r in rows], headers=PRIVATE)
 
     @get(f"{API}/{{case_id:str}}", summary="Status eines Antrags")
     async def application_status(
@@ -158,7 +190,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
         row = await portal.application(account, case_id)
         if row is None:
             raise NotFoundException(MSG_NOT_YOURS)
-        return Response(status_of(row), headers=PRIVATE)
+        return Response(status_of(row, await portal.payment_of(account, case_id)), headers=PRIVATE)
 
     @post(
         API,

@@ -58,6 +58,10 @@ class Pages:
             raise LoginRequired(target if request.method == "GET" else request.url.path)
         return visitor
 
+    def title_of(self, service_id: str) -> str:
+        offer = self.portal.kernel.procedures.offer(service_id)
+        return offer.title if offer else service_id
+
     async def api_citizen(self, request: Request[Any, Any, Any]) -> Account:
         """The logged-in citizen of an API call or fragment; 401 otherwise."""
         visitor = await self.visitor(request)

@@ -15,6 +15,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Template
 
 from rathaus.portal import PREFIX
+from rathaus.portal.web import zahlung
 from rathaus.portal.web.common import FORMAT, PRIVATE, Pages
 
 MSG_NOT_YOURS = "Dieses Dokument gibt es nicht oder es gehört nicht zu Ihrem Konto."
@@ -22,7 +23,7 @@ MSG_NOT_YOURS = "Dieses Dokument gibt es nicht oder es gehört nicht zu Ihrem Ko
 
 def version_of(rows: list[dict[str, Any]]) -> str:
     """A short fingerprint of what the list shows: the page polls until it changes."""
-    shown = [(r["case_id"], r["status"], r["aktenzeichen"]) for r in rows]
+    shown = [(r["case_id"], r["status"], r["aktenzeichen"], r.get("zahlung", "")) for r in rows]
     return hashlib.sha256(json.dumps(shown).encode()).hexdigest()[:16]
 
 
@@ -34,7 +35,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
     async def applications(request: Request[Any, Any, Any]) -> Template:
         visitor = await pages.citizen(request)
         assert visitor.account is not None
-        rows = await portal.applications_of(visitor.account)
+        rows = await portal.applications_with_payments(visitor.account)
         return pages.render(
             "antraege.html", visitor, nav="antraege", rows=rows, titles=titles, stand=version_of(rows)
         )
@@ -45,7 +46,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
     ) -> Template | Response[None]:
         """The list alone, for htmx polling: 204 (nothing to swap) while nothing changed."""
         account = await pages.api_citizen(request)
-        rows = await portal.applications_of(account)
+        rows = await portal.applications_with_payments(account)
         version = version_of(rows)
         if stand == version:
             return Response(None, status_code=204, headers=PRIVATE)
@@ -57,7 +58,10 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
 
     @get(f"{PREFIX}/antraege/{{case_id:str}}", include_in_schema=False)
     async def application(
-        request: Request[Any, Any, Any], case_id: FromPath[str], eingegangen: FromQuery[str] = ""
+        request: Request[Any, Any, Any],
+        case_id: FromPath[str],
+        eingegangen: FromQuery[str] = "",
+        zurueck: FromQuery[str] = "",
     ) -> Template:
         visitor = await pages.citizen(request)
         assert visitor.account is not None
@@ -66,6 +70,8 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             raise PermissionDeniedException(
                 "Diesen Antrag gibt es nicht oder er gehört nicht zu Ihrem Konto."
             )
+        payment = await portal.payment_of(visitor.account, case_id)
+        expects = portal.expects_payment_first(row)
         return pages.render(
             "antrag_eingegangen.html",
             visitor,
@@ -73,6 +79,10 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             app=row,
             title=titles.get(row["service_id"], row["service_id"]),
             fresh=bool(eingegangen),
+            payment=payment,
+            expects_payment=expects,
+            polling=zahlung.polling(payment, expects),
+            checking=bool(zurueck),
         )
 
     @get(f"{PREFIX}/postkorb", include_in_schema=False)

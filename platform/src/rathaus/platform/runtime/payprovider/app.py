@@ -66,6 +66,8 @@ class ProviderConfig(msgspec.Struct, kw_only=True):
 def create_app(store: Store, config: ProviderConfig) -> Litestar:
     """The test provider as a Litestar app (own port, own origin)."""
     endpoints = set(config.endpoints)
+    # a simulated outage (test control): the API answers 503 and counts what it turned away
+    outage = {"on": False, "refused": 0}
 
     def authorised(request: Request[Any, Any, Any]) -> None:
         header = request.headers.get("authorization", "")
@@ -119,15 +121,31 @@ def create_app(store: Store, config: ProviderConfig) -> Litestar:
     async def api(
         request: Request[Any, Any, Any], work: Callable[[], Awaitable[Response[bytes]]]
     ) -> Response[bytes]:
+        if outage["on"] and not request.url.path.startswith("/_test/"):
+            outage["refused"] += 1
+            return Response(
+                ENCODER.encode(
+                    {
+                        "title": "Wartung",
+                        "status": 503,
+                        "detail": "Der Zahlungsdienst ist gerade nicht erreichbar.",
+                    }
+                ),
+                status_code=503,
+                media_type="application/problem+json",
+            )
         try:
             authorised(request)
             return await work()
         except Problem as problem:
-            return Response(
-                ENCODER.encode(problem.body(request.url.path)),
-                status_code=problem.status,
-                media_type="application/problem+json",
-            )
+            return problem_reply(problem, request)
+
+    def problem_reply(problem: Problem, request: Request[Any, Any, Any]) -> Response[bytes]:
+        return Response(
+            ENCODER.encode(problem.body(request.url.path)),
+            status_code=problem.status,
+            media_type="application/problem+json",
+        )
 
     async def body_of(request: Request[Any, Any, Any]) -> Any:
         try:
@@ -206,6 +224,30 @@ def create_app(store: Store, config: ProviderConfig) -> Litestar:
             return reply(as_json(tx))
 
         return await api(request, work)
+
+    @post("/_test/outage")
+    async def set_outage(request: Request[Any, Any, Any]) -> Response[bytes]:
+        """Switch a simulated outage on or off: the XBezahldienste API answers 503 meanwhile
+        (the controls and the payment page keep working). Answers how many API calls the
+        outage has turned away since it was switched on."""
+        try:
+            authorised(request)
+            body = await body_of(request)
+        except Problem as problem:
+            return problem_reply(problem, request)
+        on = bool(body.get("on")) if isinstance(body, dict) else False
+        if on and not outage["on"]:
+            outage["refused"] = 0
+        outage["on"] = on
+        return reply({"on": outage["on"], "refused": outage["refused"]})
+
+    @get("/_test/outage")
+    async def get_outage(request: Request[Any, Any, Any]) -> Response[bytes]:
+        try:
+            authorised(request)
+        except Problem as problem:
+            return problem_reply(problem, request)
+        return reply({"on": outage["on"], "refused": outage["refused"]})
 
     @post("/_test/orphans")
     async def orphan(request: Request[Any, Any, Any]) -> Response[bytes]:
@@ -324,7 +366,19 @@ def create_app(store: Store, config: ProviderConfig) -> Litestar:
         return Redirect(back, status_code=303)
 
     return Litestar(
-        route_handlers=[create, status, settlement, force, orphan, index, health, payment_page, choose],
+        route_handlers=[
+            create,
+            status,
+            settlement,
+            force,
+            set_outage,
+            get_outage,
+            orphan,
+            index,
+            health,
+            payment_page,
+            choose,
+        ],
         on_shutdown=[store.close],
         openapi_config=None,
     )

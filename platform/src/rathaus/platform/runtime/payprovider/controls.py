@@ -3,6 +3,7 @@ suites: change a transaction's outcome afterwards, record a payment without a ca
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import httpx
@@ -61,3 +62,34 @@ class TestProviderControls:
         if paid_at:
             body["paidAt"] = paid_at
         return await self._post("/_test/orphans", body)
+
+    async def outage(self, on: bool) -> int:
+        """Switch the simulated outage (503 from the XBezahldienste API) on or off; returns
+        how many API calls it has turned away since it was switched on."""
+        return await self._outage({"on": on})
+
+    async def refused_during_outage(self) -> int:
+        return await self._outage(None)
+
+    async def _outage(self, body: dict[str, Any] | None) -> int:
+        async with httpx.AsyncClient(auth=self._auth, timeout=10) as http:
+            if body is None:
+                response = await http.get(f"{self.base_url}/_test/outage")
+            else:
+                response = await http.post(f"{self.base_url}/_test/outage", content=ENCODER.encode(body))
+        response.raise_for_status()
+        refused: int = DECODER.decode(response.content)["refused"]
+        return refused
+
+
+async def choose(url: str, choice: str, method: str = "GIROPAY") -> httpx.Response:
+    """What the citizen does on the test provider's payment page: open it, press one of its
+    buttons ("bezahlen", "abbrechen", "fehlschlagen"). Answers the 303 back to the redirect URL."""
+    async with httpx.AsyncClient() as http:
+        page = await http.get(url)
+        if page.status_code != 200:
+            raise AssertionError(f"payment page {url}: {page.status_code}")
+        token = re.search(r'name="token" value="([^"]+)"', page.text)
+        if token is None:
+            raise AssertionError(f"payment page {url} has no form")
+        return await http.post(url, data={"token": token.group(1), "zahlungsart": method, "auswahl": choice})
