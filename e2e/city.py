@@ -16,6 +16,7 @@ import pypdfium2
 
 from rathaus.platform.bench.cases import citizen_session
 from rathaus.platform.kernel.procedures import Definition, Procedures
+from rathaus.platform.runtime.payprovider.controls import choose
 from rathaus.platform.testing import EmbeddedPlatform, IntegratorClient, eventually
 
 DATA = Path(__file__).parent / "data"
@@ -125,6 +126,33 @@ class City:
         r = await http.post("/api/antraege", json={**body, "vorgangsnummer": case_id})
         assert r.status_code == 201, r.text
         return case_id
+
+    async def payment(self, http: httpx.AsyncClient, case_id: str, status: str = "offen") -> dict[str, Any]:
+        """The case's payment as "Meine Anträge" shows it, once it has this status."""
+        found: dict[str, Any] = {}
+
+        async def shown() -> bool:
+            zahlung = (await http.get(f"/api/antraege/{case_id}")).json().get("zahlung")
+            if zahlung and zahlung["status"] == status:
+                found.update(zahlung)
+                return True
+            return False
+
+        await eventually(shown, timeout=120, interval=0.3)
+        return found
+
+    async def pay(self, http: httpx.AsyncClient, case_id: str, choice: str = "bezahlen") -> dict[str, Any]:
+        """The citizen pays the fee on the test provider's page and is sent back to the
+        portal; the payment as the portal shows it once the provider's status is in."""
+        offen = await self.payment(http, case_id)
+        back = await choose(offen["zahlungsseite"], choice)
+        assert back.status_code == 303, back.text
+        location = back.headers["location"]
+        assert location.endswith(f"/antraege/{case_id}/zahlung"), location
+        r = await http.get(location.removeprefix(self.platform.base_url))
+        assert r.status_code == 303 and "zurueck=1" in r.headers["location"], r.status_code
+        expected = {"bezahlen": "bezahlt", "abbrechen": "abgebrochen", "fehlschlagen": "fehlgeschlagen"}
+        return await self.payment(http, case_id, expected[choice])
 
     async def waiting(
         self, clerk: httpx.AsyncClient, case_id: str, path: str = "/arbeitsplatz/api/vorgaenge"

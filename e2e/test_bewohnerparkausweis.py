@@ -147,6 +147,30 @@ async def staff_grants(browser: Any, platform: EmbeddedPlatform, case_id: str) -
     return aktenzeichen.group(0)
 
 
+async def citizen_pays(v: Visit, case_id: str) -> None:
+    """The fee is due after the grant: the citizen follows "Jetzt bezahlen" to the test
+    provider's page, pays, and comes back to the case page, which shows it paid once the
+    workflow has asked the provider (nothing on the way back is trusted)."""
+
+    async def payable() -> bool:
+        await v.page.goto(f"{v.base}/antraege/{case_id}")
+        return await v.page.get_by_role("link", name="Jetzt bezahlen").count() > 0
+
+    await eventually(payable, timeout=120)
+    await v.check()
+    await v.click("link", "Jetzt bezahlen")
+    assert "Test-Zahlungsanbieter" in await v.page.inner_text("body")
+    await v.page.get_by_label("Kreditkarte").check()
+    await v.click("button", "Bezahlen")
+    assert f"/antraege/{case_id}" in v.page.url
+
+    async def paid() -> bool:
+        return "Bezahlt:" in await v.page.inner_text("#zahlung")
+
+    await eventually(paid, timeout=60)
+    await v.check()
+
+
 async def bescheid_in_postkorb(v: Visit, aktenzeichen: str) -> bytes:
     async def delivered() -> bool:
         await v.page.goto(f"{v.base}/postkorb")
@@ -194,9 +218,12 @@ def check_integrator_view(integrator: IntegratorClient, case_id: str) -> None:
         "eakte.case.opened.v1",
         "eakte.document.filed.v1",
         "platform.decision.requested.v1",
+        "platform.payment.completed.v1",
         "platform.delivery.requested.v1",
         "output.decision.delivered.v1",
     ]
+    assert "eakte.claim.created.v1" in types
+    assert "platform.payment.requested.v1" not in types  # its payment link is for the citizen only
     positions = [types.index(t) for t in order]
     assert positions == sorted(positions), types
     assert "broker.evidence.released.v1" in types
@@ -218,6 +245,7 @@ async def run_case(platform: EmbeddedPlatform, restart_between: bool) -> None:
             await citizen.page.get_by_label("Passwort").fill(password)
             await citizen.click("button", "Anmelden")
         aktenzeichen = await staff_grants(browser, platform, case_id)
+        await citizen_pays(citizen, case_id)
         check_bescheid(await bescheid_in_postkorb(citizen, aktenzeichen), aktenzeichen)
         await citizen.goto("/konto/datennutzung")
         log = await citizen.page.inner_text("main")

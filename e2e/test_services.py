@@ -72,10 +72,15 @@ async def carry(
     try:
         case_id = await city.apply(http, {**body, **apply})
         applied = time.monotonic()
+        fee = definition.fee_cents(judge(definition, Inputs(values=body["angaben"])).data) > 0
+        if fee and proc.fee.payment == "before":  # processing starts when it is paid
+            await city.pay(http, case_id)
         if proc.decision.mode == "clerk" and not proc.decision.fiction_days:
             for unit in proc.decision.cosign:
                 await city.cosign(unit, case_id)
             await city.decide(proc.unit, case_id)
+        if fee and proc.fee.payment == "after_decision":  # the permit is released when paid
+            await city.pay(http, case_id)
         delivered = await city.delivered(case_id)
         print(f"{service_id}: delivered {time.monotonic() - applied:.1f} s after its submission")
         assert delivered["channel"] == "postkorb" and delivered["service_id"] == service_id

@@ -396,6 +396,11 @@ async def test_a_business_registers_its_trade_in_the_browser(city: City, platfor
         case_id = found.group(0)
 
         await city.decide("KVR-I/21", case_id)
+        http = await city.citizen()  # the fee (after the decision), paid on the provider's page
+        try:
+            assert (await city.pay(http, case_id))["betrag_cent"] == 5000
+        finally:
+            await http.aclose()
         aktenzeichen = (await city.delivered(case_id))["aktenzeichen"]
         row = await postkorb_row(v, aktenzeichen)
         assert f"für {business}" in row, row

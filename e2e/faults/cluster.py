@@ -17,7 +17,13 @@ import nats
 from nats.js.api import ConsumerInfo
 
 from rathaus.platform.kernel import Kernel, ModuleApp, Settings
-from rathaus.platform.kernel.settings import COMPONENTS, NatsSettings, SmtpSettings, TemporalSettings
+from rathaus.platform.kernel.settings import (
+    COMPONENTS,
+    NatsSettings,
+    PaymentSettings,
+    SmtpSettings,
+    TemporalSettings,
+)
 from rathaus.platform.runtime.mailsink import MailSink
 from rathaus.platform.runtime.processes import ChildProcess, free_port, nats_server, temporal_server
 from rathaus.platform.testing import eventually
@@ -116,10 +122,18 @@ class Distributed:
         self.root = root
         self.data_dir = root / "data"
         self.nats_port, self.temporal_port, self.smtp_port = free_port(), free_port(), free_port()
+        self.payment_port = free_port()
         self.nats_url = f"nats://127.0.0.1:{self.nats_port}"
         self.nats: ChildProcess = nats_server(root / "nats-server", self.nats_port)
         self.temporal: ChildProcess = temporal_server(root / "temporal-server", self.temporal_port, None)
         self.mail = MailSink(root / "mailsink", self.smtp_port)
+        # the test payment provider as its own process, as a real provider would be
+        self.payprovider = ChildProcess(
+            "payprovider",
+            [RATHAUS, "payprovider", "--port", str(self.payment_port), "--data-dir", str(self.data_dir)],
+            root / "logs" / "payprovider.log",
+            self.payment_port,
+        )
         self.config = root / "rathaus.toml"
         env = {k: v for k, v in os.environ.items() if not k.startswith("RATHAUS_")}
         env["RATHAUS_CONFIG"] = str(self.config)
@@ -143,6 +157,7 @@ class Distributed:
             ),
             temporal=TemporalSettings(address=f"127.0.0.1:{self.temporal_port}"),
             smtp=SmtpSettings(host="127.0.0.1", port=self.smtp_port),
+            payment=PaymentSettings(port=self.payment_port),
         )
 
     def write_config(self) -> None:
@@ -164,6 +179,9 @@ address = "127.0.0.1:{self.temporal_port}"
 [smtp]
 host = "127.0.0.1"
 port = {self.smtp_port}
+
+[payment]
+port = {self.payment_port}
 """,
             encoding="utf-8",
         )
@@ -173,6 +191,7 @@ port = {self.smtp_port}
         self.nats.start()
         self.temporal.start(timeout=120)
         self.mail.start()
+        self.payprovider.start()
         await seed_demo_city(self.settings())
         staff = subprocess.Popen(
             [
@@ -216,6 +235,7 @@ port = {self.smtp_port}
             process.stop()
         self.temporal.stop()
         self.nats.stop()
+        self.payprovider.stop()
         with contextlib.suppress(Exception):
             self.mail.stop()
 

@@ -19,6 +19,7 @@ from e2e.faults.checks import check_dead_letters, check_end_states, quiescent, r
 from e2e.faults.cluster import STAFF_PASSWORD, STAFF_USER, Distributed
 from e2e.faults.load import Citizens, Decider, Malformed, StatusWatch
 from rathaus.platform.kernel.deadletters import list_dead_letters
+from rathaus.platform.runtime.payprovider.controls import AutoPayer
 from rathaus.platform.testing import eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(900)]
@@ -154,8 +155,10 @@ async def test_every_fault_in_turn_and_each_case_ends_once(
     citizens = Citizens(cluster.settings())
     run = FaultRun(cluster, citizens, Decider(cluster.eakte_url, STAFF_USER, STAFF_PASSWORD), StatusWatch())
     nats_options = {"servers": cluster.nats_url}
+    payer = AutoPayer(nats_options)  # the Bewohnerparkausweis costs a fee
     try:
         await cluster.start()
+        await payer.start()
         nc = await nats.connect(cluster.nats_url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
         await run.start(nc)
         for component, at in KILLS:
@@ -182,6 +185,9 @@ async def test_every_fault_in_turn_and_each_case_ends_once(
             f"decisions through the workspace API: {len(run.decider.decided)} (409 answers: {run.decider.conflicts})"
         )
         summary.append(f"notification mails in the sink: {len(cluster.mail.messages())}")
+        summary.append(
+            f"fees paid on the test provider's page: {len(payer.paid)} ({len(payer.errors)} errors)"
+        )
         await nc.close()
         with capsys.disabled():
             print(f"\n== fault suite, distributed shape ({time.monotonic() - began:.0f}s) ==")
@@ -192,6 +198,7 @@ async def test_every_fault_in_turn_and_each_case_ends_once(
             print("\nfault log so far:\n  " + "\n  ".join(run.log) + "\n" + cluster.logs())
         raise
     finally:
+        await payer.stop()
         await run.decider.close()
         await run.watch.close()
         await citizens.close()

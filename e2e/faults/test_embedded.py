@@ -13,6 +13,7 @@ import pytest
 from e2e.faults.checks import check_end_states, quiescent
 from e2e.faults.load import Citizens, Decider, StatusWatch
 from rathaus.platform.kernel import Settings
+from rathaus.platform.runtime.payprovider.controls import AutoPayer
 from rathaus.platform.testing import EmbeddedPlatform, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(600)]
@@ -37,9 +38,11 @@ async def test_sigkill_of_the_whole_platform_mid_case_and_each_case_ends_once(
     citizens = Citizens(Settings(data_dir=platform.data_dir, secret_key="embedded-fault-suite-secret-0000"))
     watch = StatusWatch()
     decider = Decider(platform.base_url, *staff_account(platform.data_dir))
+    payer = AutoPayer(platform.nats_credentials())  # the Bewohnerparkausweis costs a fee
     try:
         await citizens.open()
         await watch.start(**platform.nats_credentials())
+        await payer.start()
         decider.start()
         first = await citizens.submit(CASES // 2)
         # strike once the first decisions are on their way to the Bescheid and the Postkorb
@@ -64,6 +67,9 @@ async def test_sigkill_of_the_whole_platform_mid_case_and_each_case_ends_once(
         summary.append(
             f"decisions through the workspace API: {len(decider.decided)} (409 answers: {decider.conflicts})"
         )
+        summary.append(
+            f"fees paid on the test provider's page: {len(payer.paid)} ({len(payer.errors)} errors)"
+        )
         with capsys.disabled():
             print(f"\n== fault suite, embedded platform ({time.monotonic() - began:.0f}s) ==")
             print(
@@ -78,6 +84,7 @@ async def test_sigkill_of_the_whole_platform_mid_case_and_each_case_ends_once(
         raise
     finally:
         await decider.close()
+        await payer.stop()
         await watch.close()
         await citizens.close()
         platform.stop()

@@ -32,6 +32,8 @@ import httpx
 import msgspec
 import nats
 
+from rathaus.platform.runtime.payprovider.controls import AutoPayer
+
 TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 STATUS_SUBJECT = "rathaus.platform.case.status-changed.v1"
 DELIVERED_SUBJECT = "rathaus.output.decision.delivered.v1"
@@ -195,6 +197,10 @@ async def run(
     await nc.subscribe(STATUS_SUBJECT, cb=observe)
     await nc.subscribe(DELIVERED_SUBJECT, cb=observe)
     sessions = [await citizen_session(base_url, e, p) for e, p in citizens]
+    # a fee (the Bewohnerparkausweis') is paid at once on the test provider's page, and the
+    # citizen's browser comes back to the portal
+    payer = AutoPayer(nats_options, portal=sessions[0])
+    await payer.start()
     deciders = [
         httpx.AsyncClient(base_url=base_url, timeout=60, auth=staff[unit])
         for unit in {s.unit for s in services}
@@ -260,6 +266,8 @@ async def run(
     finally:
         stop.set()
         await asyncio.gather(*decider_tasks)
+        await payer.stop()
+        result.errors.extend(payer.errors)
         for http in (*sessions, *deciders):
             await http.aclose()
         await nc.close()

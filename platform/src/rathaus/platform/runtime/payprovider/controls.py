@@ -93,3 +93,59 @@ async def choose(url: str, choice: str, method: str = "GIROPAY") -> httpx.Respon
         if token is None:
             raise AssertionError(f"payment page {url} has no form")
         return await http.post(url, data={"token": token.group(1), "zahlungsart": method, "auswahl": choice})
+
+
+class AutoPayer:
+    """A citizen who pays every fee at once on the test provider's page: it listens to the
+    payment requests on NATS (the platform's user: they are PERSONAL) and presses "bezahlen";
+    with a portal session it also follows the redirect back, as a browser would (the hint
+    that makes the workflow ask the provider at once). For the benchmark and the suites
+    whose subject is not the payment."""
+
+    SUBJECT = "rathaus.platform.payment.requested.v1"
+
+    def __init__(self, nats_options: dict[str, Any], portal: httpx.AsyncClient | None = None) -> None:
+        self.nats_options = nats_options
+        self.portal = portal
+        self.paid: dict[str, str] = {}  # transaction id -> case id
+        self.errors: list[str] = []
+        self._nc: Any = None
+        self._tasks: set[Any] = set()
+
+    async def start(self) -> None:
+        import asyncio
+
+        import nats
+
+        self._nc = await nats.connect(**{"max_reconnect_attempts": -1, **self.nats_options})
+
+        async def on_request(msg: Any) -> None:
+            event = DECODER.decode(msg.data)
+            data = event.get("data") or {}
+            transaction_id, url = data.get("transaction_id", ""), data.get("transaction_url", "")
+            if not url or transaction_id in self.paid:
+                return
+            self.paid[transaction_id] = data.get("case_id", "")
+            task = asyncio.create_task(self._pay(url))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        # an ordered JetStream consumer from the stream's start: requests published while
+        # this client was away (a restarted NATS) are read again, and paid once
+        await self._nc.jetstream().subscribe(self.SUBJECT, cb=on_request, ordered_consumer=True)
+
+    async def _pay(self, url: str) -> None:
+        try:
+            back = await choose(url, "bezahlen")
+            if self.portal is not None and back.status_code == 303:
+                await self.portal.get(back.headers["location"])
+        except (httpx.HTTPError, AssertionError) as exc:
+            self.errors.append(f"{url}: {exc}")
+
+    async def stop(self) -> None:
+        import asyncio
+
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._nc is not None:
+            await self._nc.close()
