@@ -61,6 +61,28 @@ async def _deadletters(settings: Settings, args: argparse.Namespace) -> int:
         await nc.close()
 
 
+async def _abgleich(settings: Settings, day: str) -> int:
+    """Start the reconciliation workflow for a day and wait for it: the E-Akte then lists the
+    exceptions on its page "Zahlungsabgleich"."""
+    import uuid
+    from datetime import date
+
+    from temporalio.client import Client
+
+    if day:
+        date.fromisoformat(day)  # a ValueError is reported as a problem
+    client = await Client.connect(settings.temporal.address, namespace=settings.temporal.namespace)
+    count: int = await client.execute_workflow(
+        "ReconciliationWorkflow",
+        day,
+        id=f"abgleich-{day or 'gestern'}-{uuid.uuid4().hex[:8]}",
+        task_queue=settings.temporal.task_queue,
+        result_type=int,
+    )
+    print(f"Zahlungsabgleich {day or '(gestern)'}: {count} Transaktionen des Zahlungsanbieters gemeldet.")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rathaus", description="Rathaus: digital services of a city")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -78,6 +100,11 @@ def main(argv: list[str] | None = None) -> int:
     p_pay.add_argument("--data-dir", help="where its transactions live (<data-dir>/payprovider)")
     p_pay.add_argument("--originator", help="the accepted originatorId (default payment.originator_id)")
     p_pay.add_argument("--endpoint", help="the accepted endPointId (default payment.endpoint_id)")
+    p_abgleich = sub.add_parser(
+        "abgleich", help="reconcile one day's payments now (the schedule does it every night at 02:30)"
+    )
+    p_abgleich.add_argument("--tag", default="", help="the day, YYYY-MM-DD (default: yesterday)")
+    p_abgleich.add_argument("--data-dir")
     p_dl = sub.add_parser("deadletters", help="inspect and replay dead letters")
     p_dl.add_argument("action", choices=["list", "replay"])
     p_dl.add_argument("seq", nargs="*", type=int, help="sequence numbers to replay")
@@ -131,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
 
             serve(settings, args.module, sys.stdout)
             return 0
+        if args.command == "abgleich":
+            return asyncio.run(_abgleich(settings, args.tag))
         if args.command == "deadletters":
             return asyncio.run(_deadletters(settings, args))
         if args.command == "services":
