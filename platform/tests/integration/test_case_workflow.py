@@ -16,12 +16,15 @@ import pytest
 from rathaus.contracts import decode_event
 from rathaus.contracts.common import Address, BlobRef, Person
 from rathaus.contracts.common_v2 import Party
-from rathaus.contracts.eakte.v1 import CaseOpened, DecisionMade, DocumentFiled, Recipient
+from rathaus.contracts.eakte.v1 import CaseOpened, ClaimCreated, DecisionMade, DocumentFiled, Recipient
 from rathaus.contracts.output.v1 import DecisionDelivered
 from rathaus.contracts.portal.v1 import Applicant, ApplicationSubmitted, Attachment
 from rathaus.contracts.portal.v2 import ApplicationSubmitted as ApplicationSubmittedV2
 from rathaus.platform.kernel import Kernel, ModuleApp, Settings
 from rathaus.platform.orchestration.bootstrap import bootstrap
+from rathaus.platform.runtime.payprovider import TestPaymentProvider, use_test_provider
+from rathaus.platform.runtime.payprovider.controls import AutoPayer
+from rathaus.platform.runtime.processes import free_port
 from rathaus.platform.testing import RunningServer, eventually, write_procedure
 
 NOW = datetime.now(UTC).isoformat()
@@ -68,6 +71,16 @@ async def running(settings: Settings, temporal: RunningServer) -> AsyncIterator[
     settings.temporal.address = temporal.url
     settings.temporal.task_queue = f"cases-{uuid.uuid4().hex[:8]}"
     settings.deadline_scale = 0.5 / 432000  # the 5-day deadline becomes half a second
+    settings.payment.attempt_hours = 300 / (3600 * settings.deadline_scale)  # five minutes
+    provider = TestPaymentProvider(
+        settings.data_dir / "anbieter",
+        free_port(),
+        [(settings.payment.originator_id, settings.payment.endpoint_id)],
+    )
+    provider.start()
+    use_test_provider(settings, provider)
+    settings.payment.user, settings.payment.password = provider.user, provider.password
+    payer = AutoPayer({"servers": settings.nats.url})  # the Bewohnerparkausweis' fee
     w = World(settings)
     for kernel in (w.portal, w.eakte, w.output):
         await kernel.start(ModuleApp())
@@ -79,9 +92,12 @@ async def running(settings: Settings, temporal: RunningServer) -> AsyncIterator[
         w.seen.append((event.subject or "", event.type.split(".", 3)[3], msgspec.json.decode(event.data)))
 
     await nc.subscribe("rathaus.platform.>", cb=collect)
+    await payer.start()
     try:
         yield w
     finally:
+        await payer.stop()
+        provider.stop()
         await nc.close()
         await w.orchestration.stop(w.app)
         for kernel in (w.portal, w.eakte, w.output):
@@ -148,6 +164,24 @@ async def test_a_case_runs_from_submission_to_delivery_with_reminder_and_escalat
         case_id,
     )
 
+    # the fee is due after the grant: the E-Akte's Forderung, paid at once by the citizen
+    await world.emit(
+        world.eakte,
+        ClaimCreated(
+            case_id=case_id,
+            claim_id=str(uuid.uuid4()),
+            kassenzeichen="KZ0000000017",
+            amount_cents=3000,
+            payment="after_decision",
+            purpose="Gebühr KZ0000000017",
+            description="Bewohnerparkausweis 523.11-2026-000001",
+            lines=[],
+            service_id="bewohnerparkausweis",
+            created_at=NOW,
+        ),
+        case_id,
+    )
+
     async def delivery_requested() -> bool:
         return any(t == "delivery.requested.v1" for t, _ in world.of(case_id))
 
@@ -182,6 +216,8 @@ async def test_a_case_runs_from_submission_to_delivery_with_reminder_and_escalat
         ("decision.overdue.v1", 1),
         ("decision.overdue.v1", 2),
         ("case.status-changed.v1", "entschieden"),
+        ("payment.requested.v1", ""),
+        ("payment.completed.v1", ""),
         ("delivery.requested.v1", ""),
         ("case.status-changed.v1", "zugestellt"),
     ]

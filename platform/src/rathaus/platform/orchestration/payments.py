@@ -31,6 +31,18 @@ from rathaus.platform.kernel.payment import (
 from rathaus.platform.kernel.telemetry import case_context
 
 NAMESPACE = uuid.UUID("3f1d2b8e-0c55-4a57-b7a4-62657a61686c")
+# refusals that a corrected configuration cures: the activity keeps trying (and logs)
+CONFIGURATION = {"FORBIDDEN", "NO_VALID_ORIGINATOR_OR_ENDPOINT"}
+
+
+def refusal(refused: PaymentRefused) -> ApplicationError:
+    """A refused request: final when the request itself is wrong, retried when the
+    credentials or the originator/endpoint are (an operator fixes the settings)."""
+    return ApplicationError(
+        f"{refused.code}: {refused.detail}",
+        type="PaymentRefused",
+        non_retryable=refused.code not in CONFIGURATION,
+    )
 
 
 @dataclass
@@ -115,10 +127,8 @@ class PaymentActivities:
         )
         try:
             transaction = await self.provider.create(request)
-        except PaymentRefused as refused:  # our request is wrong: retrying cannot help
-            raise ApplicationError(
-                f"{refused.code}: {refused.detail}", type="PaymentRefused", non_retryable=True
-            ) from refused
+        except PaymentRefused as refused:  # a wrong request is final, a wrong configuration not
+            raise refusal(refused) from refused
         except PaymentProviderDown as down:  # the activity's retry policy tries again
             raise ApplicationError(str(down), type="PaymentProviderDown") from down
         event_id = str(uuid.uuid5(NAMESPACE, f"{command.case_id}:payment-requested:{command.attempt}"))
@@ -150,10 +160,8 @@ class PaymentActivities:
         """One status query; the workflow decides when to ask again (provider down: an error)."""
         try:
             transaction = await self.provider.status(transaction_id)
-        except PaymentRefused as refused:
-            raise ApplicationError(
-                f"{refused.code}: {refused.detail}", type="PaymentRefused", non_retryable=True
-            ) from refused
+        except PaymentRefused as refused:  # a wrong request is final, a wrong configuration not
+            raise refusal(refused) from refused
         except PaymentProviderDown as down:
             raise ApplicationError(str(down), type="PaymentProviderDown") from down
         return Observed(
@@ -168,10 +176,8 @@ class PaymentActivities:
         a second run with the same report publishes nothing new. Returns the count."""
         try:
             transactions = await self.provider.settlement(date.fromisoformat(day))
-        except PaymentRefused as refused:
-            raise ApplicationError(
-                f"{refused.code}: {refused.detail}", type="PaymentRefused", non_retryable=True
-            ) from refused
+        except PaymentRefused as refused:  # a wrong request is final, a wrong configuration not
+            raise refusal(refused) from refused
         except PaymentProviderDown as down:
             raise ApplicationError(str(down), type="PaymentProviderDown") from down
         settled = [
