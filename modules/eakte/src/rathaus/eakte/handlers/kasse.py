@@ -87,7 +87,8 @@ class ReconciliationHandlers(FeeHandlers):
                 ).scalars()
             )
         added = 0
-        for finding in reconcile(t.transaction_id, t.kassenzeichen, t.amount_cents, claim, paid):
+        found = reconcile(t.transaction_id, t.kassenzeichen, t.amount_cents, claim, paid)
+        for finding in found:
             exists = (await s.execute(sa.select(abgleich.c.pk).where(abgleich.c.key == finding.key))).first()
             if exists:
                 continue
@@ -115,12 +116,15 @@ class ReconciliationHandlers(FeeHandlers):
                     claim["case_id"] if claim else None,
                     {"kassenzeichen": finding.kassenzeichen, "transaktion": t.transaction_id, "tag": day},
                 )
-            if finding.kind == DOUBLE and claim is not None:
-                first = await self._first_payment(s, claim["claim_id"])
-                if first != t.transaction_id:
-                    await self.open_refund_task(
-                        uow, claim, "double_payment", f"double:{t.transaction_id}", t.amount_cents
-                    )
+        # every payment after the first is to be refunded (a task once per transaction)
+        if (
+            claim is not None
+            and any(f.kind == DOUBLE for f in found)
+            and await self._first_payment(s, claim["claim_id"]) != t.transaction_id
+        ):
+            await self.open_refund_task(
+                uow, claim, "double_payment", f"double:{t.transaction_id}", t.amount_cents
+            )
         return added
 
     async def _claim_for(self, s: AsyncSession, t: SettledTransaction) -> dict[str, Any] | None:
