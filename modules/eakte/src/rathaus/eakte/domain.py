@@ -11,7 +11,7 @@ from typing import Any
 
 from rathaus.contracts.aktenzeichen import format_aktenzeichen
 
-ROLES = ("sachbearbeitung", "leitung", "poststelle")
+ROLES = ("sachbearbeitung", "leitung", "poststelle", "kasse")  # kasse: the Zahlungsabgleich
 DECIDING_ROLES = ("sachbearbeitung", "leitung")
 OUTCOMES = {"granted": "Bewilligen", "refused": "Ablehnen"}
 MODES = {"clerk": "durch die Sachbearbeitung", "automatic": "automatisch", "fiction": "durch Fiktion"}
@@ -227,3 +227,179 @@ def decision_facts(outcome: str, day: date, valid_days: int, fee_cents: int) -> 
         facts["gueltig_ab"] = day.isoformat()
         facts["gueltig_bis"] = (day + timedelta(days=valid_days)).isoformat()
     return facts
+
+
+# -- fees (Forderung) ----------------------------------------------------------------------------
+
+OPEN, PAID, REFUND_OPEN, REFUNDED = "offen", "bezahlt", "erstattung_offen", "erstattet"
+CLAIM_STATUS_TEXT = {OPEN: "Offen", PAID: "Bezahlt", REFUND_OPEN: "Erstattung offen", REFUNDED: "Erstattet"}
+ATTEMPT_STATUS_TEXT = {
+    "INITIAL": "Begonnen",
+    "PAYED": "Bezahlt",
+    "FAILED": "Fehlgeschlagen",
+    "CANCELED": "Abgebrochen",
+    "EXPIRED": "Abgelaufen",
+}
+FINAL_FAILURES = ("FAILED", "CANCELED", "EXPIRED")
+REFUND_REASONS = {"refused": "Antrag abgelehnt", "double_payment": "Doppelte Zahlung"}
+# a refund task: open (nobody proposed yet) -> proposed -> booked (a second person approved)
+TASK_OPEN, TASK_PROPOSED, TASK_BOOKED = "offen", "vorgeschlagen", "gebucht"
+TASK_STATUS_TEXT = {TASK_OPEN: "Offen", TASK_PROPOSED: "Zur Genehmigung", TASK_BOOKED: "Erstattet"}
+TIMEZONE = "Europe/Berlin"
+
+
+def local_day(iso: str) -> date:
+    """The day in Munich of an ISO timestamp (a date alone is that date)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    if len(iso) <= 10:
+        return date.fromisoformat(iso)
+    moment = datetime.fromisoformat(iso)
+    if moment.tzinfo is None:
+        return moment.date()
+    return moment.astimezone(ZoneInfo(TIMEZONE)).date()
+
+
+def luhn_digit(digits: str) -> int:
+    """The Luhn check digit of a string of digits."""
+    total = 0
+    for i, ch in enumerate(reversed(digits)):
+        n = int(ch) * (2 if i % 2 == 0 else 1)
+        total += n - 9 if n > 9 else n
+    return (10 - total % 10) % 10
+
+
+def kassenzeichen(year: int, serial: int) -> str:
+    """Year, a seven-digit serial and a Luhn check digit: 12 digits, e.g. 202600000018."""
+    if not 0 < serial < 10_000_000:
+        raise ValueError("Der Nummernkreis der Kassenzeichen dieses Jahres ist erschöpft.")
+    body = f"{year:04d}{serial:07d}"
+    return body + str(luhn_digit(body))
+
+
+def valid_kassenzeichen(text: str) -> bool:
+    return len(text) == 12 and text.isdigit() and luhn_digit(text[:-1]) == int(text[-1])
+
+
+def claim_purpose(kz: str) -> str:
+    """XBezahldienste ``purpose``: at most 27 characters."""
+    return f"Gebühr {kz}"[:27]
+
+
+def claim_description(service_title: str, az: str) -> str:
+    """XBezahldienste ``description``: at most 250 characters, no personal data."""
+    tail = f", Az. {az}"
+    return service_title[: 250 - len(tail)] + tail
+
+
+def check_refund(
+    amount_text: str,
+    note: str,
+    *,
+    limit_cents: int,
+    status: str,
+    proposed_by: str | None,
+    me: str,
+    proposing: bool,
+) -> int:
+    """The amount in cents of a refund proposal, or checks an approval; raises DecisionRefused."""
+    if status == TASK_BOOKED:
+        raise DecisionRefused("Diese Erstattung ist bereits gebucht.")
+    if not proposing:
+        if status != TASK_PROPOSED or proposed_by is None:
+            raise DecisionRefused("Es gibt noch keinen Vorschlag, der genehmigt werden könnte.")
+        if proposed_by == me:
+            raise DecisionRefused(
+                "Eine Erstattung genehmigt eine zweite Person: Sie haben sie selbst vorgeschlagen (Vier-Augen-Prinzip)."
+            )
+        return 0
+    if status != TASK_OPEN:
+        raise DecisionRefused("Für diese Erstattung liegt bereits ein Vorschlag vor.")
+    cents = parse_euro(amount_text)
+    if cents is None or cents <= 0:
+        raise DecisionRefused("Bitte geben Sie den Betrag in Euro an, zum Beispiel 30,00.")
+    if cents > limit_cents:
+        raise DecisionRefused(f"Erstattet werden können höchstens {euro(limit_cents)}.")
+    if len(note.strip()) < MIN_REASONS:
+        raise DecisionRefused(f"Bitte begründen Sie die Erstattung (mindestens {MIN_REASONS} Zeichen).")
+    return cents
+
+
+def parse_euro(text: str) -> int | None:
+    """'30,00' / '30' / '1.234,50 €' -> cents; None when it is no amount."""
+    import re
+
+    cleaned = text.replace("€", "").replace("EUR", "").strip().replace(" ", "")
+    if not re.fullmatch(r"\d{1,3}(\.\d{3})*(,\d{1,2})?|\d+(,\d{1,2})?", cleaned):
+        return None
+    whole, _, rest = cleaned.replace(".", "").partition(",")
+    return int(whole) * 100 + int((rest + "00")[:2])
+
+
+def csv_amount(cents: int) -> str:
+    """For the Stadtkasse's CSV: a decimal comma, no thousands separator."""
+    sign = "-" if cents < 0 else ""
+    whole, rest = divmod(abs(cents), 100)
+    return f"{sign}{whole},{rest:02d}"
+
+
+# -- reconciliation (Zahlungsabgleich) ---------------------------------------------------------
+
+MATCHED, DOUBLE, UNDERPAID, OVERPAID, ORPHAN = (
+    "abgeglichen",
+    "doppelt",
+    "unterzahlt",
+    "ueberzahlt",
+    "ohne_vorgang",
+)
+FINDING_TEXT = {
+    MATCHED: "Bezahlt und zugeordnet",
+    DOUBLE: "Doppelt bezahlt",
+    UNDERPAID: "Zu wenig bezahlt",
+    OVERPAID: "Zu viel bezahlt",
+    ORPHAN: "Bezahlt, aber kein Vorgang",
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of comparing a provider's transaction with the Forderungen; ``key`` is
+    what makes it unique (a second run for the same day finds the same keys)."""
+
+    key: str
+    kind: str
+    transaction_id: str
+    kassenzeichen: str
+    amount_cents: int
+    expected_cents: int
+    claim_id: str = ""
+
+
+def reconcile(
+    transaction_id: str,
+    kz: str,
+    amount_cents: int,
+    claim: dict[str, Any] | None,
+    paid_transactions: set[str],
+) -> list[Finding]:
+    """What a PAYED transaction means: ``claim`` is the Forderung found by Kassenzeichen or
+    transaction (None: none), ``paid_transactions`` every transaction known to have paid it."""
+    if claim is None:
+        return [Finding(f"{ORPHAN}:{transaction_id}", ORPHAN, transaction_id, kz, amount_cents, 0)]
+    expected = int(claim["amount_cents"])
+    kz = claim["kassenzeichen"]
+    found: list[Finding] = []
+
+    def add(kind: str, key: str) -> None:
+        found.append(Finding(key, kind, transaction_id, kz, amount_cents, expected, claim["claim_id"]))
+
+    if amount_cents < expected:
+        add(UNDERPAID, f"{UNDERPAID}:{transaction_id}")
+    elif amount_cents > expected:
+        add(OVERPAID, f"{OVERPAID}:{transaction_id}")
+    else:
+        add(MATCHED, f"{MATCHED}:{transaction_id}")
+    if len(paid_transactions | {transaction_id}) > 1:
+        add(DOUBLE, f"{DOUBLE}:{kz}")
+    return found

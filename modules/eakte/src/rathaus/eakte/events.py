@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from rathaus.contracts.input.v1 import DocumentRouted
 from rathaus.contracts.output.v1 import DecisionDelivered
-from rathaus.contracts.platform.v1 import DecisionOverdue, FictionReached, RequestDecision
+from rathaus.contracts.platform.v1 import (
+    DecisionOverdue,
+    FictionReached,
+    PaymentCompleted,
+    PaymentFailed,
+    PaymentRequested,
+    PaymentsSettled,
+    RequestDecision,
+)
 from rathaus.contracts.portal import v1 as portal_v1
 from rathaus.contracts.portal import v2 as portal_v2
 from rathaus.eakte.handlers import EAkte
@@ -19,3 +27,9 @@ def subscribe(subs: Subscriptions, eakte: EAkte) -> None:
     subs.on(DecisionOverdue)(eakte.overdue)
     subs.on(FictionReached)(eakte.fiction_reached)
     subs.on(DecisionDelivered)(eakte.file_bescheid)
+    subs.on(PaymentRequested)(eakte.payment_requested)
+    subs.on(PaymentCompleted)(eakte.payment_completed)
+    subs.on(PaymentFailed)(eakte.payment_failed)
+    subs.on(PaymentsSettled)(eakte.payments_settled)
+    subs.on(portal_v1.AppointmentBooked)(eakte.appointment_booked)
+    subs.on(portal_v1.AppointmentCancelled)(eakte.appointment_cancelled)

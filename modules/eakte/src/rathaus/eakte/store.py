@@ -119,3 +119,91 @@ audit = sa.Table(
     sa.Column("prev_hash", sa.String(64), nullable=False),
     sa.Column("hash", sa.String(64), nullable=False),
 )
+# -- fees: the Forderung of a case, its payment attempts, refund tasks, reconciliation --------
+forderungen = sa.Table(
+    "forderungen",
+    metadata,
+    sa.Column("claim_id", sa.String(36), primary_key=True),
+    sa.Column("case_id", sa.String(64), nullable=False, unique=True),
+    sa.Column("kassenzeichen", sa.String(20), nullable=False, unique=True),
+    sa.Column("amount_cents", sa.Integer, nullable=False),
+    sa.Column("lines", sa.JSON, nullable=False),  # BookingLine as JSON, in order
+    sa.Column("payment", sa.String(16), nullable=False),  # the procedure's policy
+    sa.Column("state", sa.String(20), nullable=False),  # offen | bezahlt | erstattung_offen | erstattet
+    sa.Column("day", sa.String(10), nullable=False),  # the reference day of the rates
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("paid_at", sa.String(40)),
+)
+zahlungen = sa.Table(
+    "zahlungen",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("claim_id", sa.String(36), nullable=False, index=True),
+    sa.Column("transaction_id", sa.String(64), nullable=False),
+    sa.Column("attempt", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # INITIAL | PAYED | FAILED | CANCELED | EXPIRED
+    sa.Column("amount_cents", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("payment_method", sa.String(16), nullable=False, server_default=""),
+    sa.Column("requested_at", sa.String(40)),
+    sa.Column("updated_at", sa.String(40), nullable=False),
+    sa.Column("paid_at", sa.String(40)),
+    sa.Column("late", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.UniqueConstraint("claim_id", "transaction_id"),
+)
+erstattungen = sa.Table(
+    "erstattungen",
+    metadata,
+    sa.Column("refund_id", sa.String(36), primary_key=True),
+    sa.Column("cause", sa.String(120), nullable=False, unique=True),  # e.g. refused:<claim>, double:<tx>
+    sa.Column("claim_id", sa.String(36), nullable=False, index=True),
+    sa.Column("case_id", sa.String(64), nullable=False),
+    sa.Column("unit", sa.String(32), nullable=False, index=True),
+    sa.Column("reason", sa.String(32), nullable=False),  # refused | double_payment
+    sa.Column("limit_cents", sa.Integer, nullable=False),  # at most this much can be refunded
+    sa.Column("status", sa.String(16), nullable=False),  # offen | vorgeschlagen | gebucht
+    sa.Column("amount_cents", sa.Integer),
+    sa.Column("note", sa.Text, nullable=False, server_default=""),
+    sa.Column("created_at", sa.String(40), nullable=False),
+    sa.Column("proposed_by", sa.String(36)),
+    sa.Column("proposed_at", sa.String(40)),
+    sa.Column("approved_by", sa.String(36)),
+    sa.Column("booked_at", sa.String(40)),
+)
+abgleich = sa.Table(
+    "abgleich",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("key", sa.String(120), nullable=False, unique=True),  # one finding, recorded once
+    sa.Column("day", sa.String(10), nullable=False, index=True),
+    sa.Column("kind", sa.String(20), nullable=False),
+    sa.Column("state", sa.String(12), nullable=False),  # ok (matched) | offen | geklaert
+    sa.Column("transaction_id", sa.String(64), nullable=False),
+    sa.Column("kassenzeichen", sa.String(40), nullable=False),
+    sa.Column("claim_id", sa.String(36), nullable=False, server_default=""),
+    sa.Column("amount_cents", sa.Integer, nullable=False),
+    sa.Column("expected_cents", sa.Integer, nullable=False),
+    sa.Column("paid_at", sa.String(40), nullable=False, server_default=""),
+    sa.Column("found_at", sa.String(40), nullable=False),
+    sa.Column("resolved_by", sa.String(64)),
+    sa.Column("resolved_at", sa.String(40)),
+)
+# -- appointments booked in the portal, for the staff day view and the check-in --------------
+termine = sa.Table(
+    "termine",
+    metadata,
+    sa.Column("appointment_id", sa.String(64), primary_key=True),
+    sa.Column("case_id", sa.String(64), nullable=False, index=True),
+    sa.Column("location", sa.String(64), nullable=False),
+    sa.Column("service_id", sa.String(64), nullable=False, server_default=""),
+    sa.Column("reference", sa.String(40), nullable=False, server_default=""),
+    sa.Column("name", sa.String(200), nullable=False, server_default=""),
+    sa.Column("starts_at", sa.String(40), nullable=False, server_default=""),
+    sa.Column("ends_at", sa.String(40), nullable=False, server_default=""),
+    sa.Column("day", sa.String(10), nullable=False, server_default="", index=True),
+    sa.Column("persons", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("status", sa.String(16), nullable=False),  # gebucht | storniert | eingecheckt
+    sa.Column("booked_at", sa.String(40)),
+    sa.Column("cancelled_at", sa.String(40)),
+    sa.Column("checked_in_at", sa.String(40)),
+    sa.Column("checked_in_by", sa.String(36)),
+)

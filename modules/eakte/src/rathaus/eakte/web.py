@@ -21,6 +21,7 @@ from rathaus.contracts.eakte.rpc_v1 import StaffCredentials
 from rathaus.eakte import PREFIX
 from rathaus.eakte.domain import MODES, STATUS_TEXT, DecisionRefused, Staff, german_date
 from rathaus.eakte.handlers import EAkte
+from rathaus.eakte.web_kasse import routes as fee_routes
 
 API_CACHE_SECONDS = 30.0
 API_CACHE_KEY = secrets.token_bytes(32)
@@ -257,4 +258,5 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         api_decide,
         api_cosign_cases,
         api_cosign,
+        *fee_routes(eakte, member_of, page),
     ]

@@ -36,7 +36,7 @@ def add_parser(sub: Any) -> None:
     staff = actions.add_parser("add-staff", help="create a staff account (E-Akte)")
     staff.add_argument("--username", required=True)
     staff.add_argument("--name", required=True, help="display name")
-    staff.add_argument("--role", required=True, choices=["sachbearbeitung", "leitung", "poststelle"])
+    staff.add_argument("--role", required=True, choices=["sachbearbeitung", "leitung", "poststelle", "kasse"])
     staff.add_argument("--unit", required=True, help="organisational unit, e.g. KVR-III/12")
     verify = actions.add_parser("verify", help="record that the Bürgerbüro verified a citizen's identity")
     verify.add_argument("--email", required=True)

@@ -17,8 +17,8 @@ from rathaus.eakte.domain import (
     Staff,
     check_cosign,
 )
-from rathaus.eakte.handlers.cases import CaseHandlers
 from rathaus.eakte.handlers.common import now, record
+from rathaus.eakte.handlers.fees import FeeHandlers
 from rathaus.eakte.store import beteiligungen
 from rathaus.platform.kernel import UnitOfWork
 from rathaus.platform.kernel.procedures import Definition
@@ -26,7 +26,7 @@ from rathaus.platform.kernel.procedures import Definition
 COSIGN_STEP = 1  # every co-signing unit at once; a Geschäftsgang numbers its steps
 
 
-class CosignHandlers(CaseHandlers):
+class CosignHandlers(FeeHandlers):
     async def _ask_cosigners(self, uow: UnitOfWork, row: dict[str, Any], definition: Definition) -> None:
         s = uow.session
         asked = {r["unit"] for r in await self.cosignatures(s, row["case_id"])}

@@ -23,6 +23,7 @@ from rathaus.eakte.domain import (
     check_decision,
     decision_facts,
     fiction_reasons,
+    local_day,
 )
 from rathaus.eakte.handlers.common import now, record
 from rathaus.eakte.handlers.cosigning import CosignHandlers
@@ -32,6 +33,7 @@ from rathaus.platform.kernel.calendar import is_holiday
 from rathaus.platform.kernel.procedures import Definition, Inputs, ProcedureChanged
 from rathaus.platform.kernel.procedures.engine import evaluate
 from rathaus.platform.kernel.procedures.expressions import truthy
+from rathaus.platform.kernel.procedures.fees import FeeError
 
 
 def automatic_verdict(
@@ -223,11 +225,12 @@ class DecisionHandlers(CosignHandlers):
         s = uow.session
         case_id = row["case_id"]
         decided = now()
+        try:  # the fee at the rates of the day the application came in
+            fee_cents = definition.fee_cents(row["data"], local_day(row["submitted_at"]))
+        except FeeError:
+            fee_cents = 0
         all_facts = decision_facts(
-            outcome,
-            day or date.today(),
-            definition.procedure.decision.valid_days,
-            definition.fee_cents(row["data"]),
+            outcome, day or date.today(), definition.procedure.decision.valid_days, fee_cents
         )
         all_facts.update(facts or {})
         await s.execute(
@@ -243,6 +246,8 @@ class DecisionHandlers(CosignHandlers):
         )
         await s.execute(vorgaenge.update().where(vorgaenge.c.case_id == case_id).values(status="entschieden"))
         await record(s, actor, "entscheidung", case_id, {"outcome": outcome, "mode": mode, **(audit or {})})
+        if outcome == "refused":
+            await self.refund_if_paid(uow, case_id)
         await uow.emit(
             DecisionMade(
                 case_id=case_id,

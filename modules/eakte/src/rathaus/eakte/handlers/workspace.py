@@ -9,6 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from rathaus.eakte.domain import (
+    ATTEMPT_STATUS_TEXT,
+    CLAIM_STATUS_TEXT,
     COSIGN_ACTIONS,
     COSIGN_STATUS_TEXT,
     DECIDING_ROLES,
@@ -16,11 +18,15 @@ from rathaus.eakte.domain import (
     MITZEICHNUNG,
     OBJECTED,
     PENDING,
+    TASK_STATUS_TEXT,
     Staff,
+    euro,
     outcomes,
     verify_chain,
 )
+from rathaus.eakte.handlers.appointments import APPOINTMENT_STATUS_TEXT, AppointmentHandlers
 from rathaus.eakte.handlers.common import Base, record
+from rathaus.eakte.handlers.fees import FeeHandlers
 from rathaus.eakte.store import audit, beteiligungen, decisions, documents, vorgaenge
 from rathaus.platform.kernel.procedures import Definition, ProcedureChanged
 from rathaus.platform.kernel.procedures.display import Section, sections
@@ -123,6 +129,8 @@ class WorkspaceQueries(Base):
                 .first()
             )
             cosigs = await self.cosignatures(s, case_id)
+            fees = await FeeHandlers.fee_view(s, case_id)
+            visits = await AppointmentHandlers.appointments_of(s, case_id)
             trail = (
                 (await s.execute(sa.select(audit).where(audit.c.case_id == case_id).order_by(audit.c.seq)))
                 .mappings()
@@ -135,6 +143,13 @@ class WorkspaceQueries(Base):
             "documents": [dict(d) for d in docs],
             "decision": dict(decision) if decision else None,
             "audit": [dict(a) for a in trail],
+            **fees,
+            "claim_status_text": CLAIM_STATUS_TEXT,
+            "attempt_status_text": ATTEMPT_STATUS_TEXT,
+            "task_status_text": TASK_STATUS_TEXT,
+            "euro": euro,
+            "appointments": visits,
+            "appointment_status_text": APPOINTMENT_STATUS_TEXT,
             **self._interpreted(row),
             **self._cosigning(member, access, cosigs, decided=decision is not None),
         }

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from rathaus.platform.kernel.procedures.expressions import Expression
-from rathaus.platform.kernel.procedures.model import Codelist, Element, Procedure
+from rathaus.platform.kernel.procedures.model import Codelist, Element, FeeLine, Procedure, Tariff
 
 VALUE_KINDS = ("input", "select", "hidden", "locked")
 REGISTER_SOURCES = ("melderegister", "fahrzeugregister")
@@ -73,6 +73,17 @@ class Node:
 
 
 @dataclass(frozen=True)
+class FeeLineAmount:
+    """One booking line of a Forderung, as the Stadtkasse books it."""
+
+    tariff: str
+    haushaltsstelle: str
+    objektnummer: str
+    text: str
+    amount_cents: int
+
+
+@dataclass(frozen=True)
 class CompiledRule:
     check: Expression
     message: str
@@ -100,6 +111,9 @@ class Definition:
     appeal_source: str = ""
     automatic_if: Expression | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    tariffs: dict[str, Tariff] = field(default_factory=dict)  # the fee catalogue's entries it uses
+    rates: dict[str, tuple[tuple[date, int], ...]] = field(default_factory=dict)  # tariff -> dated rates
+    fee_quantities: tuple[tuple[FeeLine, Expression], ...] = ()  # [[fee.lines]] with their quantity
 
     # -- identity -------------------------------------------------------------------------
 
@@ -167,15 +181,26 @@ class Definition:
     def register_attributes(self) -> list[str]:
         return sorted(s for s in self.sources() if s.split(".", 1)[0] in REGISTER_SOURCES)
 
-    def fee_cents(self, data: dict[str, Any] | None = None) -> int:
-        """The fee: fixed, or the computed field's value in euros as cents."""
+    def fee_cents(self, data: dict[str, Any] | None = None, day: date | None = None) -> int:
+        """The fee: the sum of the booking lines on the reference day (default today);
+        without lines fixed, or the computed field's value in euros as cents."""
         fee = self.procedure.fee
+        if self.fee_quantities:
+            return sum(line.amount_cents for line in self.fee_lines(data or {}, day or date.today()))
         if fee.field and data is not None:
             value = data.get(fee.field)
             if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
                 return int((Decimal(str(value)) * 100).to_integral_value())
             return 0
         return fee.cents
+
+    def fee_lines(self, data: dict[str, Any], day: date) -> list[FeeLineAmount]:
+        """The Forderung's booking lines for a case's kept data, at the rates of ``day`` (the
+        day the application came in). Without [[fee.lines]] one line without booking data
+        holds a fixed or computed fee. Raises ``FeeError`` when a tariff has no rate that day."""
+        from rathaus.platform.kernel.procedures.fees import lines_of
+
+        return lines_of(self, data, day)
 
     def code_name(self, codelist: str, code: Any) -> str:
         found = self.codelists.get(codelist)

@@ -212,6 +212,7 @@ class Judge:
             self.codelists,
             self.inputs.sources,
             self.inputs.holidays,
+            tariffs=self.d.rates,
         )
 
     # typed values of what was given, by field; sources fill what comes from them

@@ -43,6 +43,7 @@ class Scope:
     constants: frozenset[str]
     in_row: bool = False
     codelists: frozenset[str] = frozenset()
+    tariffs: frozenset[str] = frozenset()  # the fee catalogue's tariffs, for tarif("…")
 
 
 @dataclass
@@ -57,6 +58,9 @@ class Context:
     holidays: Callable[[date], bool] = lambda _day: False
     row: Row | None = None
     position: int = 0
+    # tariff -> its rates as (valid_from, cents), oldest first; tarif("…") reads the one of
+    # ``today``, the reference day (the portal: today; a filed case: the day it came in)
+    tariffs: Mapping[str, Sequence[tuple[date, int]]] = field(default_factory=dict)
 
     def in_row(self, row: Row, position: int) -> Context:
         return Context(
@@ -68,7 +72,22 @@ class Context:
             self.holidays,
             row,
             position,
+            self.tariffs,
         )
+
+
+def rate_on(rates: Sequence[tuple[date, int]], day: date) -> int | None:
+    """The rate in cents valid on ``day``: the latest with valid_from <= day (None before the first)."""
+    found = None
+    for start, cents in rates:
+        if start <= day:
+            found = cents
+    return found
+
+
+def _tariff(ctx: Context, name: Any) -> Decimal | None:
+    cents = rate_on(ctx.tariffs.get(str(name), ()), ctx.today)
+    return None if cents is None else Decimal(cents) / 100
 
 
 def decimal(value: Any) -> Decimal | None:
@@ -257,6 +276,7 @@ FUNCTIONS: dict[str, tuple[int, int, Callable[..., Any]]] = {
             ctx.codelists.get(liste, {}).get(str(code), {}).get(spalte) if code is not None else None
         ),
     ),
+    "tarif": (1, 1, _tariff),  # a tariff's rate in euros on the reference day
     "aus_register": (
         2,
         2,
@@ -358,6 +378,7 @@ def _check(node: ast.AST, scope: Scope, source: str) -> None:
                     constants=scope.constants,
                     in_row=True,
                     codelists=scope.codelists,
+                    tariffs=scope.tariffs,
                 )
                 _check(node.args[1], row_scope, source)
             return
@@ -372,6 +393,15 @@ def _check(node: ast.AST, scope: Scope, source: str) -> None:
         lists = scope.codelists
         if name == "codewert" and isinstance(first, ast.Constant) and lists and str(first.value) not in lists:
             raise ExpressionError(f"„{source}“: die Codeliste „{first.value!s}“ gibt es nicht.")
+        if name == "tarif":
+            if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+                raise ExpressionError(
+                    f"„{source}“: tarif() braucht die Kennung eines Tarifs in Anführungszeichen."
+                )
+            if first.value not in scope.tariffs:
+                raise ExpressionError(
+                    f"„{source}“: den Tarif „{first.value}“ gibt es im Gebührenverzeichnis (gebuehren.toml) nicht."
+                )
         for arg in node.args:
             _check(arg, scope, source)
         return
@@ -493,4 +523,14 @@ def as_json(value: Any) -> Any:
     return value
 
 
-__all__ = ["Context", "Expression", "ExpressionError", "Scope", "as_json", "check", "parse", "truthy"]
+__all__ = [
+    "Context",
+    "Expression",
+    "ExpressionError",
+    "Scope",
+    "as_json",
+    "check",
+    "parse",
+    "rate_on",
+    "truthy",
+]

@@ -6,7 +6,8 @@ A directory may hold, anywhere below it:
   convention), their Bescheid templates beside them;
 - code lists: TOML files with ``values`` (``codelisten/<id>.toml``);
 - ``katalog.toml`` (services offered offline too), ``einheiten.toml`` (units),
-  ``aktenplan.toml`` (the file plan);
+  ``aktenplan.toml`` (the file plan), ``gebuehren.toml`` (the fee catalogue: tariffs
+  with dated rates);
 - ``vorlagen/``: shared template parts (the letter layout, Rechtsbehelfsbelehrungen).
 
 Anything wrong is reported in German with the file and the place, all problems at
@@ -20,7 +21,8 @@ import json
 import re
 import tomllib
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -86,6 +88,7 @@ class Files:
     units: dict[str, model.Unit]
     plan: dict[str, model.PlanEntry]
     shared_templates: dict[str, Path]  # name -> file in a vorlagen/ directory
+    tariffs: dict[str, tuple[Path, model.Tariff]] = field(default_factory=dict)
 
 
 def place(path: Path, roots: Iterable[Path]) -> str:
@@ -145,6 +148,13 @@ def _classify(files: Files, path: Path, raw: dict[str, Any], where: str, problem
     elif path.name == "einheiten.toml":
         for unit in msgspec.convert(raw.get("einheiten", []), list[model.Unit]):
             files.units[unit.code] = unit
+    elif path.name == "gebuehren.toml":
+        for tariff in msgspec.convert(raw.get("tarife", []), list[model.Tariff]):
+            if tariff.id in files.tariffs:
+                problems.append(f"{where}: Den Tarif „{tariff.id}“ gibt es schon.")
+            files.tariffs[tariff.id] = (path, tariff)
+            for problem in tariff_problems(tariff):
+                problems.append(f"{where}, Tarif {tariff.id}: {problem}")
     elif path.name == "aktenplan.toml":
         for plan_entry in msgspec.convert(raw.get("eintraege", []), list[model.PlanEntry]):
             files.plan[plan_entry.code] = plan_entry
@@ -158,8 +168,43 @@ def _classify(files: Files, path: Path, raw: dict[str, Any], where: str, problem
     else:
         problems.append(
             f"{where}: Unbekannte Datei: weder ein Verfahren (id, version) noch eine Codeliste "
-            "(id, values) noch katalog.toml, einheiten.toml oder aktenplan.toml."
+            "(id, values) noch katalog.toml, einheiten.toml, aktenplan.toml oder gebuehren.toml."
         )
+
+
+def tariff_problems(tariff: model.Tariff) -> list[str]:
+    """What is wrong with an entry of the fee catalogue, in German."""
+    problems = []
+    if not SERVICE_ID.fullmatch(tariff.id):
+        problems.append(f"„{tariff.id}“ ist keine gültige Kennung (Kleinbuchstaben, Ziffern, Bindestrich).")
+    for key, label in (
+        ("text", "Text"),
+        ("haushaltsstelle", "Haushaltsstelle"),
+        ("objektnummer", "Objektnummer"),
+    ):
+        if not getattr(tariff, key).strip():
+            problems.append(f"Die Angabe „{key}“ ({label}) fehlt.")
+    if not tariff.rates:
+        problems.append("Der Tarif braucht mindestens einen Satz (rates: Datum = Cent).")
+    for start, cents in tariff.rates.items():
+        try:
+            date.fromisoformat(start)
+        except ValueError:
+            problems.append(f"„{start}“ ist kein Datum (JJJJ-MM-TT), ab dem ein Satz gilt.")
+        if cents < 0:
+            problems.append(f"Der Satz ab {start} ist negativ.")
+    return problems
+
+
+def rates_of(tariff: model.Tariff) -> tuple[tuple[date, int], ...]:
+    """The dated rates, oldest first; a rate with a broken date is left out (reported with the tariff)."""
+    out = []
+    for start, cents in tariff.rates.items():
+        try:
+            out.append((date.fromisoformat(start), cents))
+        except ValueError:
+            continue
+    return tuple(sorted(out))
 
 
 class Compiler:
@@ -189,6 +234,13 @@ class Compiler:
         order = self._order(nodes)
         templates, sources, appeal = self._templates(proc)
         self._sections(proc, nodes)
+        quantities = self._fee_lines(proc, scope_of[""])
+        tariffs = {
+            name: self.files.tariffs[name][1]
+            for name in self._tariffs_named(proc)
+            if name in self.files.tariffs
+        }
+        self._rates_valid(proc, tariffs)
         if self.problems:
             return None
         codelists = {
@@ -212,6 +264,9 @@ class Compiler:
             template_sources=sources,
             appeal_source=appeal,
             automatic_if=automatic_if,
+            tariffs=tariffs,
+            rates={name: rates_of(t) for name, t in tariffs.items()},
+            fee_quantities=quantities,
         )
 
     # -- the procedure as a whole --------------------------------------------------------------
@@ -405,9 +460,12 @@ class Compiler:
         }
         constants = frozenset(proc.constants)
         codelists = frozenset(self.files.codelists)
-        scopes = {"": Scope(top, groups, constants, codelists=codelists)}
+        tariffs = frozenset(self.files.tariffs)
+        scopes = {"": Scope(top, groups, constants, codelists=codelists, tariffs=tariffs)}
         for group, names in groups.items():
-            scopes[group] = Scope(top | names, groups, constants, in_row=True, codelists=codelists)
+            scopes[group] = Scope(
+                top | names, groups, constants, in_row=True, codelists=codelists, tariffs=tariffs
+            )
         return scopes
 
     def _parsed(self, at: str, text: str | int | float | None, scope: Scope) -> Expression | None:
@@ -580,6 +638,50 @@ class Compiler:
                         "open_data.tags",
                         f"Das Schlagwort „{tag}“ geht nicht (2 bis 100 Buchstaben, Ziffern, Leerzeichen, - _ oder .).",
                     )
+
+    def _fee_lines(self, proc: model.Procedure, scope: Scope) -> tuple[tuple[model.FeeLine, Expression], ...]:
+        fee = proc.fee
+        if fee.lines and fee.cents:
+            self.problem(
+                "fee", "Eine Gebühr hat entweder Buchungszeilen (lines) oder einen festen Betrag (cents)."
+            )
+        out = []
+        for i, line in enumerate(fee.lines):
+            at = f"fee.lines[{i}]"
+            if line.tariff not in self.files.tariffs:
+                self.problem(
+                    at, f"Den Tarif „{line.tariff}“ gibt es im Gebührenverzeichnis (gebuehren.toml) nicht."
+                )
+                continue
+            expr = self._parsed(f"{at}.quantity", line.quantity, scope)
+            if expr is not None:
+                out.append((line, expr))
+        return tuple(out)
+
+    def _tariffs_named(self, proc: model.Procedure) -> set[str]:
+        """Tariffs the fee lines and the expressions (tarif("…")) use."""
+        named = {line.tariff for line in proc.fee.lines}
+        texts = (
+            [e.compute for e in proc.form] + [e.visible_if for e in proc.form] + [r.check for r in proc.rules]
+        )
+        texts += [str(line.quantity) for line in proc.fee.lines]
+        for text in texts:
+            named |= set(re.findall(r"tarif\(\s*[\"']([^\"']+)[\"']", text or ""))
+        return named
+
+    def _rates_valid(self, proc: model.Procedure, tariffs: dict[str, model.Tariff]) -> None:
+        """Each tariff the procedure uses has a rate on the first day it is offered."""
+        try:
+            first = date.fromisoformat(proc.valid_from) if proc.valid_from else None
+        except ValueError:
+            return  # reported with valid_from
+        for name, tariff in sorted(tariffs.items()):
+            rates = rates_of(tariff)
+            if first is not None and not any(start <= first for start, _ in rates):
+                self.problem(
+                    "fee",
+                    f"Der Tarif „{name}“ hat am {first:%d.%m.%Y} (valid_from des Verfahrens) noch keinen Satz.",
+                )
 
     def _codelists_named(self, proc: model.Procedure) -> set[str]:
         """Code lists the expressions read with codewert("…", …)."""

@@ -107,11 +107,31 @@ class Texts(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tru
     processing: str = ""  # Bearbeitungsdauer
 
 
+class FeeLine(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A booking line of the fee: a tariff of the fee catalogue times a quantity."""
+
+    tariff: str  # an id in gebuehren.toml
+    quantity: str | Number = "1"  # an expression (e.g. "flaeche_qm * tage"); 0 or empty: no line
+    text: str = ""  # instead of the tariff's text
+
+
 class Fee(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    cents: int = 0  # a fixed fee
-    field: str = ""  # or the computed num_currency field that holds it (euros)
+    cents: int = 0  # a fixed fee (without booking data; prefer lines)
+    field: str = ""  # the computed num_currency field that shows it in the form (euros)
+    lines: list[FeeLine] = []  # booking lines from the fee catalogue: the Forderung
     payment: str = "none"  # none | before | after_decision | optional
     legal_basis: str = ""
+
+
+class Tariff(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An entry of the fee catalogue (gebuehren.toml): what the Stadtkasse books, at dated rates."""
+
+    id: str
+    text: str
+    haushaltsstelle: str
+    objektnummer: str
+    legal_basis: str = ""
+    rates: dict[str, int]  # valid_from (ISO date) -> cents; the latest valid_from <= the day applies
 
 
 class Decision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
