@@ -137,14 +137,15 @@ async def test_an_abandoned_payment_expires_with_a_message_and_is_paid_on_a_seco
         assert "Sperrmüll" in row, row
     attempts = completed(city, case_id)
     assert [a["attempt"] for a in attempts] == [2] and attempts[0]["kassenzeichen"] == first["kassenzeichen"]
-    # the receipt in the E-Akte
-    async with city.clerk(city.procedures.current(SERVICE).procedure.unit) as clerk:  # type: ignore[union-attr]
 
-        async def receipt_filed() -> bool:
-            r = await clerk.get(f"/arbeitsplatz/vorgaenge/{case_id}")
-            return r.status_code == 200 and "Zahlungsbestätigung" in r.text
+    # the receipt (Zahlungsbestätigung) is filed in the case's E-Akte
+    async def receipt_filed() -> bool:
+        return any(
+            e["type"].endswith("eakte.document.filed.v1") and e["data"]["document_type"] == "quittung"
+            for e in city.integrator.for_case(case_id)
+        )
 
-        await eventually(receipt_filed, timeout=60, interval=0.5)
+    await eventually(receipt_filed, timeout=60, interval=0.5)
 
 
 async def test_the_redirect_never_comes_back_and_the_poll_finds_the_payment(city: City) -> None:
