@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rathaus.contracts.eakte.v1 import CaseOpened
 from rathaus.contracts.output.v1 import DecisionDelivered
-from rathaus.contracts.platform.v1 import CaseStatusChanged
+from rathaus.contracts.platform.v1 import AppointmentReminderDue, CaseStatusChanged
 from rathaus.platform.kernel.consumer import Subscriptions
 from rathaus.portal.handlers import Portal
 
@@ -13,3 +13,4 @@ def subscribe(subs: Subscriptions, portal: Portal) -> None:
     subs.on(CaseStatusChanged)(portal.on_status)
     subs.on(CaseOpened)(portal.on_opened)
     subs.on(DecisionDelivered)(portal.on_delivered)
+    subs.on(AppointmentReminderDue)(portal.on_reminder_due)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rathaus.portal.handlers.accounts import Accounts
+from rathaus.portal.handlers.appointments import Appointments, Booked, HoldExpired, Refused
 from rathaus.portal.handlers.forms import MSG_BROKER_DOWN
 from rathaus.portal.handlers.invitations import InvitationLink, Invitations, Invited, OpenInvitation
 from rathaus.portal.handlers.members import Member, Members, OrganisationPage
@@ -18,7 +19,7 @@ from rathaus.portal.handlers.submission import (
 from rathaus.portal.handlers.tracking import Tracking
 
 
-class Portal(Accounts, Submissions, Tracking, Organisations, Members, Invitations):
+class Portal(Accounts, Submissions, Tracking, Organisations, Members, Invitations, Appointments):
     """Every use case of the portal, on one kernel (``Submissions`` includes the form's ``Forms``;
     ``Organisations`` has what the form asks about the businesses a member acts for)."""
 
@@ -27,7 +28,9 @@ __all__ = [
     "MSG_BROKER_DOWN",
     "ActingFor",
     "ApplicationRefused",
+    "Booked",
     "CaseIdTaken",
+    "HoldExpired",
     "Invalid",
     "InvitationLink",
     "Invited",
@@ -37,6 +40,7 @@ __all__ = [
     "OrganisationPage",
     "Portal",
     "Received",
+    "Refused",
     "SubmitApplication",
     "Upload",
 ]

@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Request, Response, Router
 
 from rathaus.portal.handlers import Portal
-from rathaus.portal.web import antrag, api, catalogue, einladungen, konto, postfach, unternehmen
+from rathaus.portal.web import antrag, api, catalogue, einladungen, konto, postfach, termine, unternehmen
 from rathaus.portal.web.common import LoginRequired, Pages
 
 
@@ -29,6 +29,7 @@ def routes(portal: Portal) -> list[Router]:
                 *postfach.routes(pages),
                 *unternehmen.routes(pages),
                 *einladungen.routes(pages),
+                *termine.routes(pages),
                 *api.routes(pages),
             ],
             exception_handlers={LoginRequired: to_login},

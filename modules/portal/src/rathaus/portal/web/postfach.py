@@ -16,6 +16,7 @@ from litestar.response import Template
 
 from rathaus.portal import PREFIX
 from rathaus.portal.web.common import FORMAT, PRIVATE, Pages
+from rathaus.portal.web.termine import appointments_of_cases
 
 MSG_NOT_YOURS = "Dieses Dokument gibt es nicht oder es gehört nicht zu Ihrem Konto."
 
@@ -36,7 +37,13 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
         assert visitor.account is not None
         rows = await portal.applications_of(visitor.account)
         return pages.render(
-            "antraege.html", visitor, nav="antraege", rows=rows, titles=titles, stand=version_of(rows)
+            "antraege.html",
+            visitor,
+            nav="antraege",
+            rows=rows,
+            titles=titles,
+            stand=version_of(rows),
+            **await appointments_of_cases(portal, visitor.account, rows),
         )
 
     @get(f"{PREFIX}/antraege/liste", include_in_schema=False)
@@ -51,7 +58,13 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             return Response(None, status_code=204, headers=PRIVATE)
         return Template(
             "antraege_liste.html",
-            context={**FORMAT, "rows": rows, "titles": titles, "stand": version},
+            context={
+                **FORMAT,
+                "rows": rows,
+                "titles": titles,
+                "stand": version,
+                **await appointments_of_cases(portal, account, rows),
+            },
             headers=PRIVATE,
         )
 
@@ -73,6 +86,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             app=row,
             title=titles.get(row["service_id"], row["service_id"]),
             fresh=bool(eingegangen),
+            **await appointments_of_cases(portal, visitor.account, [row]),
         )
 
     @get(f"{PREFIX}/postkorb", include_in_schema=False)
