@@ -21,6 +21,7 @@ from rathaus.portal import PREFIX
 from rathaus.portal.domain.accounts import Account
 from rathaus.portal.domain.appointments import (
     MSG_BAD_SLOT,
+    MSG_HOLD_EXPIRED,
     MSG_NO_APPOINTMENT,
     MSG_NO_SERVICE,
     MSG_NOT_YOUR_CASE,
@@ -40,7 +41,12 @@ from rathaus.portal.web.konto import form_of
 
 BASE = f"{PREFIX}/termine"
 HOLDS = "termine"  # session key: appointment id -> hold token of this browser
-TEXTS = {"termin_status": STATUS_TEXT, "wann": when_text, "langes_datum": long_date}
+TEXTS = {
+    "msg_abgelaufen": MSG_HOLD_EXPIRED,
+    "termin_status": STATUS_TEXT,
+    "wann": when_text,
+    "langes_datum": long_date,
+}
 
 
 def ip_of(request: Request[Any, Any, Any]) -> str:
@@ -335,7 +341,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
                 )
             return refused(visitor, error)
         if wants_json:
-            return Response({"hold_until": until}, headers={"Cache-Control": "no-store"})
+            return Response({"hold_until": until}, status_code=200, headers={"Cache-Control": "no-store"})
         return Redirect(f"{BASE}/reservierung/{appointment_id}?verlaengert=1", status_code=303)
 
     @post(f"{BASE}/reservierung/{{appointment_id:str}}", include_in_schema=False)
