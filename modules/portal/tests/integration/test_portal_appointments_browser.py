@@ -5,6 +5,8 @@ cancelled."""
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,7 +26,9 @@ def world(request: Any, settings: Any, tmp_path: Any) -> Any:
 
 async def test_book_an_appointment_by_keyboard_get_the_ics_and_cancel(world: Any, mails: Any) -> None:
     async with chromium() as browser:
-        context = await browser.new_context(locale="de-DE", timezone_id="Europe/Berlin", accept_downloads=True)
+        context = await browser.new_context(
+            locale="de-DE", timezone_id="Europe/Berlin", accept_downloads=True
+        )
         page = await context.new_page()
         kb = Keyboard(page, world.base_url)
         await page.goto(world.base_url + "/termine")
@@ -58,7 +62,7 @@ async def test_book_an_appointment_by_keyboard_get_the_ics_and_cancel(world: Any
         async with page.expect_download() as download:
             await page.keyboard.press("Enter")
         path = await (await download.value).path()
-        ics = open(path, encoding="utf-8").read()
+        ics = await asyncio.to_thread(Path(path).read_text, encoding="utf-8")
         assert "METHOD:REQUEST" in ics and "DTSTART;TZID=Europe/Berlin:" in ics and "Teststraße 1" in ics
         await kb.follow("Termin absagen", "button")
         assert "Dieser Termin ist abgesagt" in await page.inner_text("main")
