@@ -130,7 +130,10 @@ def main(argv: list[str] | None = None) -> int:
         "--http-duration", type=float, default=30.0, help="seconds per HTTP run (default 30)"
     )
     p_bench.add_argument("--messages", type=int, default=5000, help="events in the bus run (default 5000)")
-    p_bench.add_argument("--only", action="append", choices=["cases", "ceiling", "http", "bus"])
+    p_bench.add_argument(
+        "--booking-duration", type=float, default=10.0, help="seconds of appointment bookings (default 10)"
+    )
+    p_bench.add_argument("--only", action="append", choices=["cases", "ceiling", "http", "bus", "termine"])
     p_bench.add_argument("--output", default="BENCHMARKS.md", help="append the table here ('' = do not)")
     from rathaus.platform.runtime import commands
 

@@ -1,8 +1,9 @@
 """Citizens' portal: service catalogue, accounts, online forms with register data on request,
-"Meine Anträge", the Postkorb (electronic mailbox) and the log of who used one's data.
+"Meine Anträge", the Postkorb (electronic mailbox), the log of who used one's data, and
+online appointments in the Bürgerbüros (hold, book, cancel, rebook, ICS, reminders).
 
-Emits ``ApplicationSubmitted``; consumes ``CaseStatusChanged``, ``CaseOpened`` and
-``DecisionDelivered``; asks the data broker ``FETCH_EVIDENCE``, ``LOOKUP_ADDRESS`` and
+Emits ``ApplicationSubmitted``, ``AppointmentBooked`` and ``AppointmentCancelled``; consumes
+``CaseStatusChanged``, ``CaseOpened``, ``DecisionDelivered`` and ``AppointmentReminderDue``; asks the data broker ``FETCH_EVIDENCE``, ``LOOKUP_ADDRESS`` and
 ``QUERY_TRANSPARENCY``.
 """
 

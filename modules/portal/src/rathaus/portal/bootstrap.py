@@ -9,6 +9,7 @@ from rathaus.portal.events import subscribe
 from rathaus.portal.handlers import Portal
 from rathaus.portal.seed import seed
 from rathaus.portal.store import metadata
+from rathaus.portal.store_appointments import appointments as _appointment_tables  # noqa: F401 - on metadata
 from rathaus.portal.web import routes
 
 HERE = Path(__file__).parent

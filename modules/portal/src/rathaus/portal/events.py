@@ -5,6 +5,7 @@ from __future__ import annotations
 from rathaus.contracts.eakte.v1 import CaseOpened
 from rathaus.contracts.output.v1 import DecisionDelivered
 from rathaus.contracts.platform.v1 import (
+    AppointmentReminderDue,
     CaseStatusChanged,
     PaymentCompleted,
     PaymentFailed,
@@ -21,3 +22,4 @@ def subscribe(subs: Subscriptions, portal: Portal) -> None:
     subs.on(PaymentRequested)(portal.on_payment_requested)
     subs.on(PaymentCompleted)(portal.on_payment_completed)
     subs.on(PaymentFailed)(portal.on_payment_failed)
+    subs.on(AppointmentReminderDue)(portal.on_reminder_due)

@@ -157,7 +157,7 @@ register_requests = sa.Table(
     sa.Column("used_by", sa.String(36)),
 )
 
-# -- payments (portal_0004): what the citizen sees of the fee's payment attempts -----------------
+# -- payments (portal_0005): what the citizen sees of the fee's payment attempts -----------------
 
 payments = sa.Table(
     "payments",

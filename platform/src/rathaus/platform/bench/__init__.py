@@ -7,6 +7,7 @@ Sections (all on this machine, on the embedded stack, in one run):
 - ``ceiling``: a bare Temporal workflow with the steps of a case on the same dev server;
 - ``http``: durable submissions over HTTP (locust) against a bare Litestar endpoint;
 - ``bus``: publish + consume through the kernel against raw nats-py;
+- ``termine``: appointment bookings/s and p99 (hold + book over HTTP, concurrent citizens);
 - memory: the peak RSS of every process involved.
 
 The figures are printed as one table and appended to BENCHMARKS.md with the date and
@@ -27,7 +28,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-SECTIONS = ("cases", "ceiling", "http", "bus")
+SECTIONS = ("cases", "ceiling", "http", "bus", "termine")
 
 
 def pct(values: Sequence[float], p: float) -> float:
@@ -212,6 +213,27 @@ async def _run(args: Any, out: TextIO) -> Table:
             )
             table.add("bus: raw nats-py publish + consume", f"{b.raw_per_s:.0f} events/s")
             table.add("kernel / raw", f"{b.ratio:.2f}", "≥ 0.7")
+    if "termine" in sections:
+        out.write("appointment bookings …\n")
+        out.flush()
+        from rathaus.platform.bench import appointments
+
+        try:
+            t = await asyncio.to_thread(
+                appointments.run, workdir, users=args.concurrency, seconds=args.booking_duration
+            )
+        except Exception as exc:
+            table.add("appointment bookings", "failed", "", f"{type(exc).__name__}: {exc}"[:300])
+        else:
+            table.add(
+                f"appointment bookings: hold + book over HTTP ({args.concurrency} concurrent citizens)",
+                f"{t.per_s:.0f} bookings/s, p50 {pct(t.latencies, 50) * 1000:.0f} ms, "
+                f"p99 {pct(t.latencies, 99) * 1000:.0f} ms",
+                "≥ 200 bookings/s, p99 ≤ 100 ms",
+                f"{t.booked} booked, {t.refused} refused, {len(t.errors)} errors"
+                + (f": {t.errors[0]}" if t.errors else ""),
+            )
+            memory["portal (appointment section)"] = t.rss_kib
     memory["rathaus bench (this process: load drivers, ceiling worker, bus)"] = rss_peak_kib(os.getpid())
     for name, kib in memory.items():
         table.add(f"peak RSS: {name}", f"{kib / 1024:.0f} MiB")

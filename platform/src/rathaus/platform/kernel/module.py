@@ -21,6 +21,7 @@ from txoutbox import OutboxMessage
 
 from rathaus.contracts.rpc import Rpc
 from rathaus.platform.kernel import rpc
+from rathaus.platform.kernel.appointments import Calendars, load_calendars
 from rathaus.platform.kernel.blobs import BlobStore
 from rathaus.platform.kernel.bus import ensure_streams, make_broker, stream_name
 from rathaus.platform.kernel.consumer import EventConsumer, Subscriptions
@@ -60,6 +61,10 @@ class Kernel:
         self.settings = settings
         # services as data: read and checked before anything else starts
         self.procedures: Procedures = load_procedures(settings.procedure_dirs, settings.builtin_procedures)
+        # appointment calendars as data (the Bürgerbüros): read and checked with them
+        self.appointments: Calendars = load_calendars(
+            self.procedures, settings.procedure_dirs, settings.builtin_procedures
+        )
         self.provider = tracer_provider(
             module, data_dir=settings.data_dir, otlp_endpoint=settings.otlp_endpoint
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rathaus.portal.handlers.accounts import Accounts
+from rathaus.portal.handlers.appointments import Appointments, Booked, HoldExpired, Refused
 from rathaus.portal.handlers.forms import MSG_BROKER_DOWN
 from rathaus.portal.handlers.invitations import InvitationLink, Invitations, Invited, OpenInvitation
 from rathaus.portal.handlers.members import Member, Members, OrganisationPage
@@ -19,7 +20,7 @@ from rathaus.portal.handlers.submission import (
 from rathaus.portal.handlers.tracking import Tracking
 
 
-class Portal(Accounts, Submissions, Tracking, Organisations, Members, Invitations, Payments):
+class Portal(Accounts, Submissions, Tracking, Organisations, Members, Invitations, Payments, Appointments):
     """Every use case of the portal, on one kernel (``Submissions`` includes the form's ``Forms``;
     ``Organisations`` has what the form asks about the businesses a member acts for)."""
 
@@ -28,7 +29,9 @@ __all__ = [
     "MSG_BROKER_DOWN",
     "ActingFor",
     "ApplicationRefused",
+    "Booked",
     "CaseIdTaken",
+    "HoldExpired",
     "Invalid",
     "InvitationLink",
     "Invited",
@@ -39,6 +42,7 @@ __all__ = [
     "PaymentState",
     "Portal",
     "Received",
+    "Refused",
     "SubmitApplication",
     "Upload",
 ]

@@ -7,7 +7,17 @@ from typing import Any
 from litestar import Request, Response, Router
 
 from rathaus.portal.handlers import Portal
-from rathaus.portal.web import antrag, api, catalogue, einladungen, konto, postfach, unternehmen, zahlung
+from rathaus.portal.web import (
+    antrag,
+    api,
+    catalogue,
+    einladungen,
+    konto,
+    postfach,
+    termine,
+    unternehmen,
+    zahlung,
+)
 from rathaus.portal.web.common import LoginRequired, Pages
 
 
@@ -30,6 +40,7 @@ def routes(portal: Portal) -> list[Router]:
                 *zahlung.routes(pages),
                 *unternehmen.routes(pages),
                 *einladungen.routes(pages),
+                *termine.routes(pages),
                 *api.routes(pages),
             ],
             exception_handlers={LoginRequired: to_login},

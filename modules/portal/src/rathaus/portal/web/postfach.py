@@ -17,6 +17,7 @@ from litestar.response import Template
 from rathaus.portal import PREFIX
 from rathaus.portal.web import zahlung
 from rathaus.portal.web.common import FORMAT, PRIVATE, Pages
+from rathaus.portal.web.termine import appointments_of_cases
 
 MSG_NOT_YOURS = "Dieses Dokument gibt es nicht oder es gehört nicht zu Ihrem Konto."
 
@@ -37,7 +38,13 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
         assert visitor.account is not None
         rows = await portal.applications_with_payments(visitor.account)
         return pages.render(
-            "antraege.html", visitor, nav="antraege", rows=rows, titles=titles, stand=version_of(rows)
+            "antraege.html",
+            visitor,
+            nav="antraege",
+            rows=rows,
+            titles=titles,
+            stand=version_of(rows),
+            **await appointments_of_cases(portal, visitor.account, rows),
         )
 
     @get(f"{PREFIX}/antraege/liste", include_in_schema=False)
@@ -52,7 +59,13 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             return Response(None, status_code=204, headers=PRIVATE)
         return Template(
             "antraege_liste.html",
-            context={**FORMAT, "rows": rows, "titles": titles, "stand": version},
+            context={
+                **FORMAT,
+                "rows": rows,
+                "titles": titles,
+                "stand": version,
+                **await appointments_of_cases(portal, account, rows),
+            },
             headers=PRIVATE,
         )
 
@@ -83,6 +96,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             expects_payment=expects,
             polling=zahlung.polling(payment, expects),
             checking=bool(zurueck),
+            **await appointments_of_cases(portal, visitor.account, [row]),
         )
 
     @get(f"{PREFIX}/postkorb", include_in_schema=False)

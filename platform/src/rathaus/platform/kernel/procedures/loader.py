@@ -142,6 +142,8 @@ def read(roots: list[Path]) -> tuple[Files, list[str]]:
 
 
 def _classify(files: Files, path: Path, raw: dict[str, Any], where: str, problems: list[str]) -> None:
+    if path.name == "standorte.toml":
+        return  # appointment locations: read by rathaus.platform.kernel.appointments
     if path.name == "katalog.toml":
         for entry in msgspec.convert(raw.get("leistungen", []), list[model.CatalogueEntry]):
             files.catalogue.append((path, entry))

@@ -1,14 +1,14 @@
 """payments: the attempts to pay a case's fee, as the citizen sees them
 
-Revision ID: portal_0004
-Revises: portal_0003
+Revision ID: portal_0005
+Revises: portal_0004
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "portal_0004"
-down_revision = "portal_0003"
+revision = "portal_0005"
+down_revision = "portal_0004"
 branch_labels = None
 depends_on = None
 

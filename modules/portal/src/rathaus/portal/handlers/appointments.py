@@ -1,0 +1,686 @@
+"""Online appointments: free slots, holding a slot, booking it, cancelling and rebooking,
+the e-mails with their calendar files, reminders, and the limits against bots.
+
+Capacity is the database's: every slot a visit covers needs one seat row (see
+``store_appointments``); seats are taken with INSERT … ON CONFLICT DO NOTHING in seat order,
+all of one visit in one transaction, after deleting the expired seats of those slots in the
+same transaction. A slot that has no seat left rolls the whole attempt back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError
+
+from rathaus.contracts.platform.v1 import AppointmentReminderDue
+from rathaus.contracts.portal.v1 import AppointmentBooked, AppointmentCancelled
+from rathaus.platform.kernel import UnitOfWork
+from rathaus.platform.kernel.appointments import Calendars, Location
+from rathaus.platform.kernel.mail import message, portal_url, send
+from rathaus.portal import PREFIX
+from rathaus.portal.domain.accounts import Account
+from rathaus.portal.domain.appointments import (
+    MSG_HOLD_EXPIRED,
+    MSG_LIMIT,
+    MSG_NO_HOLD,
+    MSG_NO_LOCATION,
+    MSG_PAST,
+    MSG_RATE,
+    MSG_RATE_NO_CHALLENGE,
+    MSG_TAKEN,
+    MSG_TOO_MANY_EXTENSIONS,
+    CalendarEntry,
+    Challenge,
+    challenge_solved,
+    check_contact,
+    ics,
+    issue_challenge,
+    local,
+    minutes_text,
+    new_reference,
+    new_token,
+    sender_address,
+    slot_key,
+    token_hash,
+    when_text,
+)
+from rathaus.portal.handlers.base import Base
+from rathaus.portal.store_appointments import appointment_seats, appointments, rate_hits, used_challenges
+
+log = logging.getLogger("rathaus.portal.appointments")
+Row = dict[str, Any]
+
+
+def rowcount(result: Any) -> int:
+    """How many rows an UPDATE changed (a CursorResult's count)."""
+    return int(result.rowcount)
+
+
+def stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+class Refused(Exception):
+    """A request the calendar, the capacity or the limits refuse; ``message`` is German."""
+
+    def __init__(self, message: str, status: int = 400, retry_after: int = 0, row: Row | None = None) -> None:
+        super().__init__(message)
+        self.message, self.status, self.retry_after, self.row = message, status, retry_after, row
+
+
+class HoldExpired(Refused):
+    """The hold ran out; ``row`` is the appointment (its slot may still be free)."""
+
+
+@dataclass(frozen=True)
+class Booked:
+    row: Row
+    token: str  # the link token, only here and in the e-mail
+    mailed: bool
+
+
+class Appointments(Base):
+    @property
+    def calendars(self) -> Calendars:
+        return self.kernel.appointments
+
+    def _key(self) -> bytes:
+        return hashlib.sha256(self.kernel.settings.secret() + b"/termine").digest()
+
+    def _insert(self, table: sa.Table) -> Any:
+        return (sqlite.insert if self.kernel.db.is_sqlite else postgresql.insert)(table)
+
+    def location_for(self, service_id: str, location_id: str) -> Location:
+        loc = self.calendars.location(location_id)
+        if loc is None or loc.offer(service_id) is None:
+            raise Refused(MSG_NO_LOCATION, 404)
+        return loc
+
+    # -- what is free ----------------------------------------------------------------------------
+
+    async def _occupied(self, s: Any, loc: Location, first: str, last: str, now: datetime) -> dict[str, int]:
+        rows = await s.execute(
+            sa.select(appointment_seats.c.slot_start, sa.func.count())
+            .where(
+                appointment_seats.c.location_id == loc.id,
+                appointment_seats.c.slot_start >= first,
+                appointment_seats.c.slot_start < last,
+                sa.or_(appointment_seats.c.expires_at.is_(None), appointment_seats.c.expires_at > stamp(now)),
+            )
+            .group_by(appointment_seats.c.slot_start)
+        )
+        return {k: n for k, n in rows.all()}
+
+    @staticmethod
+    def _fits(loc: Location, start: datetime, minutes: int, occupied: dict[str, int]) -> bool:
+        return all(occupied.get(slot_key(seat), 0) < loc.counters for seat in loc.seats(start, minutes))
+
+    async def free_days(
+        self, loc: Location, service_id: str, persons: int, now: datetime | None = None
+    ) -> list[tuple[date, int]]:
+        """Every bookable day of the window with its number of free starts (0: fully booked)."""
+        now = now or datetime.now(UTC)
+        first, last = loc.window(now)
+        minutes = loc.minutes(service_id, persons)
+        async with self.kernel.db.read() as s:
+            occupied = await self._occupied(
+                s, loc, first.isoformat(), (last + timedelta(days=1)).isoformat(), now
+            )
+        out = []
+        day = first
+        while day <= last:
+            if loc.opening(day):
+                starts = [t for t in loc.starts(service_id, day, persons) if t > now]
+                out.append((day, sum(1 for t in starts if self._fits(loc, t, minutes, occupied))))
+            day += timedelta(days=1)
+        return out
+
+    async def free_starts(
+        self, loc: Location, service_id: str, day: date, persons: int, now: datetime | None = None
+    ) -> list[datetime]:
+        now = now or datetime.now(UTC)
+        first, last = loc.window(now)
+        if not first <= day <= last:
+            return []
+        minutes = loc.minutes(service_id, persons)
+        async with self.kernel.db.read() as s:
+            occupied = await self._occupied(
+                s, loc, day.isoformat(), (day + timedelta(days=1)).isoformat(), now
+            )
+        return [
+            t
+            for t in loc.starts(service_id, day, persons)
+            if t > now and self._fits(loc, t, minutes, occupied)
+        ]
+
+    async def is_free(self, row: Row) -> bool:
+        """Could this (expired) hold's slot be reserved again right now?"""
+        loc = self.calendars.location(row["location_id"])
+        if loc is None:
+            return False
+        start = local(row["starts_at"])
+        return start in await self.free_starts(loc, row["service_id"], start.date(), row["persons"])
+
+    # -- against bots ----------------------------------------------------------------------------
+
+    async def limit(
+        self, action: str, subjects: list[str], per: int, window_seconds: int, msg: str = MSG_RATE
+    ) -> None:
+        """Count one request of each subject (an IP address, an account); raises ``Refused``
+        with 429 and Retry-After when one of them is over ``per`` in the current window."""
+        now = time.time()
+        window = int(now // window_seconds)
+        retry_after = int((window + 1) * window_seconds - now) + 1
+        over = False
+        async with self.kernel.db.session() as s:
+            for subject in subjects:
+                key = hmac.new(self._key(), f"{action}:{subject}".encode(), hashlib.sha256).hexdigest()
+                stmt = self._insert(rate_hits).values(key=key, window=window, hits=1)
+                stmt = stmt.on_conflict_do_update(
+                    index_elements=[rate_hits.c.key, rate_hits.c.window], set_={"hits": rate_hits.c.hits + 1}
+                ).returning(rate_hits.c.hits)
+                hits = (await s.execute(stmt)).scalar_one()
+                if hits == 1:  # a new window: the old ones of this key are of no use any more
+                    await s.execute(
+                        rate_hits.delete().where(rate_hits.c.key == key, rate_hits.c.window < window)
+                    )
+                over = over or hits > per
+        if over:
+            raise Refused(msg.format(minutes=minutes_text(retry_after)), 429, retry_after)
+
+    def challenge(self) -> Challenge:
+        p = self.calendars.protection
+        return issue_challenge(self._key(), p.challenge_bits, p.challenge_minutes)
+
+    async def challenge_used(self, text: str, nonce: str) -> bool:
+        """A solved challenge of ours, used now for the first (and only) time."""
+        if not challenge_solved(self._key(), text, nonce, self.calendars.protection.challenge_bits):
+            return False
+        expires = int(text.split(".")[0])
+        async with self.kernel.db.session() as s:
+            await s.execute(used_challenges.delete().where(used_challenges.c.expires_at < int(time.time())))
+            stmt = (
+                self._insert(used_challenges)
+                .values(challenge_hash=hashlib.sha256(text.encode()).hexdigest(), expires_at=expires)
+                .on_conflict_do_nothing()
+                .returning(used_challenges.c.challenge_hash)
+            )
+            return (await s.execute(stmt)).first() is not None
+
+    async def guard_booking(self, ip: str, account: Account | None, challenge: str, nonce: str) -> None:
+        """The rate limits of a reservation: a solved challenge counts against the normal limit;
+        none (no JavaScript) against a small one of its own. Raises ``Refused`` (429)."""
+        p = self.calendars.protection
+        subjects = [f"ip:{ip}"] + ([f"konto:{account.account_id}"] if account else [])
+        if challenge and await self.challenge_used(challenge, nonce):
+            await self.limit("buchung", subjects, p.bookings_per_hour, 3600)
+        else:
+            await self.limit(
+                "buchung-ohne", subjects, p.bookings_without_challenge_per_hour, 3600, MSG_RATE_NO_CHALLENGE
+            )
+
+    async def guard_query(self, ip: str, account: Account | None) -> None:
+        subjects = [f"ip:{ip}"] + ([f"konto:{account.account_id}"] if account else [])
+        await self.limit("abfrage", subjects, self.calendars.protection.queries_per_minute, 60)
+
+    # -- holding and booking ---------------------------------------------------------------------
+
+    async def _open_count(
+        self,
+        s: Any,
+        service_id: str,
+        now: datetime,
+        account_id: str | None,
+        email_hash: str | None,
+        skip: list[str],
+    ) -> int:
+        owners = []
+        if account_id:
+            owners.append(appointments.c.account_id == account_id)
+        if email_hash:
+            owners.append(appointments.c.email_hash == email_hash)
+        if not owners:
+            return 0
+        return int(
+            (
+                await s.execute(
+                    sa.select(sa.func.count()).where(
+                        sa.or_(*owners),
+                        appointments.c.service_id == service_id,
+                        appointments.c.appointment_id.not_in(skip),
+                        sa.or_(
+                            sa.and_(
+                                appointments.c.status == "confirmed", appointments.c.starts_at > slot_key(now)
+                            ),
+                            sa.and_(appointments.c.status == "held", appointments.c.hold_until > stamp(now)),
+                        ),
+                    )
+                )
+            ).scalar_one()
+        )
+
+    async def hold(
+        self,
+        *,
+        service_id: str,
+        location_id: str,
+        start: datetime,
+        persons: int,
+        account: Account | None = None,
+        case_id: str = "",
+        rebook_of: str | None = None,
+    ) -> tuple[str, str]:
+        """Reserve the seats of a visit for the location's hold minutes. Returns the
+        appointment id and the hold token (only the browser that reserved may book it);
+        raises ``Refused`` (the calendar's reason, the limit of open appointments, or
+        ``MSG_TAKEN`` when a slot has no seat left)."""
+        loc = self.location_for(service_id, location_id)
+        now = datetime.now(UTC)
+        reason = loc.refusal(service_id, start, persons, now)
+        if reason:
+            raise Refused(reason, 422)
+        minutes = loc.minutes(service_id, persons)
+        keys = [slot_key(seat) for seat in loc.seats(start, minutes)]
+        appointment_id, (hold_token, hold_hash) = str(uuid.uuid4()), new_token()
+        hold_until = now + timedelta(minutes=loc.hold_minutes)
+        for attempt in range(3):
+            try:
+                async with self.kernel.db.session() as s:
+                    if account is not None:
+                        skip = [rebook_of] if rebook_of else []
+                        if (
+                            await self._open_count(s, service_id, now, account.account_id, None, skip)
+                            >= loc.max_open_per_service
+                        ):
+                            raise Refused(MSG_LIMIT.format(n=loc.max_open_per_service), 409)
+                    # holds that ran out and cancelled slots past their release delay: free now
+                    await s.execute(
+                        appointment_seats.delete().where(
+                            appointment_seats.c.location_id == loc.id,
+                            appointment_seats.c.slot_start.in_(keys),
+                            appointment_seats.c.expires_at < stamp(now),
+                        )
+                    )
+                    await s.execute(
+                        appointments.insert().values(
+                            appointment_id=appointment_id,
+                            reference=new_reference(),
+                            status="held",
+                            service_id=service_id,
+                            location_id=loc.id,
+                            starts_at=slot_key(start),
+                            minutes=minutes,
+                            persons=persons,
+                            case_id=case_id,
+                            account_id=account.account_id if account else None,
+                            hold_token_hash=hold_hash,
+                            hold_until=stamp(hold_until),
+                            extensions=0,
+                            rebook_of=rebook_of,
+                            sequence=0,
+                            mail_sent=False,
+                            reminder_sent=False,
+                            created_at=stamp(now),
+                        )
+                    )
+                    for key in keys:
+                        for seat in range(loc.counters):
+                            taken = (
+                                await s.execute(
+                                    self._insert(appointment_seats)
+                                    .values(
+                                        location_id=loc.id,
+                                        slot_start=key,
+                                        seat=seat,
+                                        appointment_id=appointment_id,
+                                        expires_at=stamp(hold_until),
+                                    )
+                                    .on_conflict_do_nothing()
+                                    .returning(appointment_seats.c.seat)
+                                )
+                            ).first()
+                            if taken is not None:
+                                break
+                        else:
+                            raise Refused(MSG_TAKEN, 409)
+                return appointment_id, hold_token
+            except DBAPIError:  # a booking number drawn twice, a deadlock on PostgreSQL: again
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    async def held(self, appointment_id: str, hold_token: str) -> Row:
+        """The hold of this browser; raises ``Refused`` (404) for anything else."""
+        async with self.kernel.db.read() as s:
+            row = (
+                (
+                    await s.execute(
+                        sa.select(appointments).where(appointments.c.appointment_id == appointment_id[:36])
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        if (
+            row is None
+            or not hold_token
+            or not hmac.compare_digest(row["hold_token_hash"] or "", token_hash(hold_token))
+        ):
+            raise Refused(MSG_NO_HOLD, 404)
+        return dict(row)
+
+    async def extend(self, appointment_id: str, hold_token: str) -> str:
+        """Another ``hold_minutes`` for a hold that has not run out (WCAG 2.2.1); the new end."""
+        row = await self.held(appointment_id, hold_token)
+        loc = self.calendars.location(row["location_id"])
+        now = datetime.now(UTC)
+        if row["status"] != "held" or loc is None:
+            raise Refused(MSG_NO_HOLD, 404)
+        if row["extensions"] >= self.calendars.protection.max_extensions:
+            raise Refused(MSG_TOO_MANY_EXTENSIONS, 409)
+        until = stamp(now + timedelta(minutes=loc.hold_minutes))
+        async with self.kernel.db.session() as s:
+            moved = await s.execute(
+                appointment_seats.update()
+                .where(
+                    appointment_seats.c.appointment_id == row["appointment_id"],
+                    appointment_seats.c.expires_at > stamp(now),
+                )
+                .values(expires_at=until)
+            )
+            if rowcount(moved) != row["minutes"] // loc.slot_minutes:
+                raise HoldExpired(MSG_HOLD_EXPIRED, 410, row=row)
+            await s.execute(
+                appointments.update()
+                .where(appointments.c.appointment_id == row["appointment_id"])
+                .values(hold_until=until, extensions=row["extensions"] + 1)
+            )
+        return until
+
+    async def confirm(
+        self, appointment_id: str, hold_token: str, name: str, email: str, account: Account | None = None
+    ) -> Booked:
+        """Book a held slot: its seats become permanent, the booking event goes out with the
+        same commit, and a rebooking releases the old appointment after the new one is safe.
+        Raises ``Refused`` (``HoldExpired`` when the hold ran out)."""
+        row = await self.held(appointment_id, hold_token)
+        errors = check_contact(name, email)
+        if errors:
+            raise Refused(" ".join(errors.values()), 400)
+        loc = self.calendars.location(row["location_id"])
+        if row["status"] != "held" or loc is None:
+            raise Refused(MSG_NO_HOLD, 404)
+        now = datetime.now(UTC)
+        if row["hold_until"] <= stamp(now):
+            raise HoldExpired(MSG_HOLD_EXPIRED, 410, row=row)
+        token, link_hash = new_token()
+        email = email.strip()
+        email_hash = hmac.new(self._key(), email.lower().encode(), hashlib.sha256).hexdigest()
+        async with self.kernel.transaction() as uow:
+            s = uow.session
+            skip = [row["appointment_id"]] + ([row["rebook_of"]] if row["rebook_of"] else [])
+            account_id = account.account_id if account else row["account_id"]
+            if (
+                await self._open_count(s, row["service_id"], now, account_id, email_hash, skip)
+                >= loc.max_open_per_service
+            ):
+                raise Refused(MSG_LIMIT.format(n=loc.max_open_per_service), 409)
+            kept = await s.execute(
+                appointment_seats.update()
+                .where(
+                    appointment_seats.c.appointment_id == row["appointment_id"],
+                    appointment_seats.c.expires_at > stamp(now),
+                )
+                .values(expires_at=None)
+            )
+            if rowcount(kept) != row["minutes"] // loc.slot_minutes:
+                raise HoldExpired(MSG_HOLD_EXPIRED, 410, row=row)
+            changes = {
+                "status": "confirmed",
+                "name": name.strip(),
+                "email": email,
+                "email_hash": email_hash,
+                "account_id": account_id,
+                "token_hash": link_hash,
+                "hold_token_hash": None,
+                "confirmed_at": stamp(now),
+            }
+            await s.execute(
+                appointments.update()
+                .where(appointments.c.appointment_id == row["appointment_id"])
+                .values(**changes)
+            )
+            row.update(changes)
+            start = local(row["starts_at"])
+            await uow.emit(
+                AppointmentBooked(
+                    appointment_id=row["appointment_id"],
+                    reference=row["reference"],
+                    case_id=row["case_id"],
+                    service_id=row["service_id"],
+                    location=loc.id,
+                    starts_at=start.isoformat(),
+                    ends_at=(start + timedelta(minutes=row["minutes"])).isoformat(),
+                    persons=row["persons"],
+                    name=row["name"],
+                    booked_at=stamp(now),
+                ),
+                subject=row["case_id"] or row["appointment_id"],
+            )
+            old = None
+            if row["rebook_of"]:  # the new one is booked: only now release the old one
+                old = await self._cancel_in(uow, row["rebook_of"], "rebooked", now)
+        mailed = await self._mail_booked(row, token, old)
+        return Booked(row, token, mailed)
+
+    # -- the booked appointment ---------------------------------------------------------------
+
+    async def by_token(self, token: str) -> Row | None:
+        if not token or len(token) > 100:
+            return None
+        async with self.kernel.db.read() as s:
+            row = (
+                (
+                    await s.execute(
+                        sa.select(appointments).where(appointments.c.token_hash == token_hash(token))
+                    )
+                )
+                .mappings()
+                .first()
+            )
+        return dict(row) if row is not None else None
+
+    async def of_account(self, account: Account, case_id: str | None = None) -> list[Row]:
+        """The account's booked and cancelled appointments (of one case), soonest first."""
+        query = sa.select(appointments).where(
+            appointments.c.account_id == account.account_id, appointments.c.status != "held"
+        )
+        if case_id is not None:
+            query = query.where(appointments.c.case_id == case_id)
+        async with self.kernel.db.read() as s:
+            rows = (await s.execute(query.order_by(appointments.c.starts_at))).mappings().all()
+        return [dict(r) for r in rows]
+
+    async def of_account_by_id(self, account: Account, appointment_id: str) -> Row | None:
+        return next(
+            (r for r in await self.of_account(account) if r["appointment_id"] == appointment_id), None
+        )
+
+    def changeable(self, row: Row) -> bool:
+        return row["status"] == "confirmed" and local(row["starts_at"]) > datetime.now(UTC)
+
+    async def cancel(self, row: Row, reason: str = "citizen") -> Row:
+        """Cancel a booked appointment: its seats are free again after the release delay."""
+        if row["status"] != "confirmed":
+            raise Refused("Dieser Termin ist bereits abgesagt.", 409)
+        if not self.changeable(row):
+            raise Refused(MSG_PAST, 409)
+        async with self.kernel.transaction() as uow:
+            cancelled = await self._cancel_in(uow, row["appointment_id"], reason, datetime.now(UTC))
+        if cancelled is None:
+            raise Refused("Dieser Termin ist bereits abgesagt.", 409)
+        await self._mail_cancelled(cancelled)
+        return cancelled
+
+    async def _cancel_in(
+        self, uow: UnitOfWork, appointment_id: str, reason: str, now: datetime
+    ) -> Row | None:
+        s = uow.session
+        row = (
+            (
+                await s.execute(
+                    sa.select(appointments).where(
+                        appointments.c.appointment_id == appointment_id, appointments.c.status == "confirmed"
+                    )
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None:
+            return None
+        loc = self.calendars.location(row["location_id"])
+        release = now + timedelta(minutes=loc.release_minutes if loc else 0)
+        await s.execute(
+            appointment_seats.update()
+            .where(appointment_seats.c.appointment_id == appointment_id)
+            .values(expires_at=stamp(release))
+        )
+        changes = {
+            "status": "cancelled",
+            "cancelled_at": stamp(now),
+            "cancel_reason": reason,
+            "sequence": row["sequence"] + 1,
+        }
+        await s.execute(
+            appointments.update().where(appointments.c.appointment_id == appointment_id).values(**changes)
+        )
+        await uow.emit(
+            AppointmentCancelled(
+                appointment_id=appointment_id,
+                case_id=row["case_id"],
+                location=row["location_id"],
+                reason=reason,
+                cancelled_at=stamp(now),
+            ),
+            subject=row["case_id"] or appointment_id,
+        )
+        return {**dict(row), **changes}
+
+    # -- calendar files and e-mails ---------------------------------------------------------------
+
+    def calendar_file(self, row: Row) -> bytes:
+        loc = self.calendars.location(row["location_id"])
+        title = self.calendars.title(row["service_id"])
+        place = f"{loc.name}, {loc.address}" if loc else row["location_id"]
+        return ics(
+            CalendarEntry(
+                uid=f"{row['appointment_id']}@termine.rathaus",
+                sequence=row["sequence"],
+                method="CANCEL" if row["status"] == "cancelled" else "REQUEST",
+                summary=f"Termin: {title}",
+                description=(
+                    f"Buchungsnummer {row['reference']}, {row['persons']} "
+                    f"{'Person' if row['persons'] == 1 else 'Personen'}. Bitte bringen Sie die nötigen Unterlagen mit."
+                ),
+                location=place,
+                starts_at=local(row["starts_at"]),
+                minutes=row["minutes"],
+                organizer=sender_address(self.kernel.settings.smtp.sender),
+                attendee=row["email"] or "",
+                stamp=datetime.now(UTC),
+            )
+        )
+
+    def _describe(self, row: Row) -> str:
+        loc = self.calendars.location(row["location_id"])
+        return (
+            f"Leistung: {self.calendars.title(row['service_id'])}\n"
+            f"Wann: {when_text(row['starts_at'], row['minutes'])}\n"
+            f"Wo: {loc.name + ', ' + str(loc.address) if loc else row['location_id']}\n"
+            f"Personen: {row['persons']}\n"
+            f"Buchungsnummer: {row['reference']}\n"
+        )
+
+    async def _send(self, row: Row, subject: str, body: str, files: list[tuple[str, Row]]) -> bool:
+        settings = self.kernel.settings
+        mail = message(settings, row["email"], subject, body)
+        for filename, which in files:
+            method = "CANCEL" if which["status"] == "cancelled" else "REQUEST"
+            mail.add_attachment(
+                self.calendar_file(which),
+                maintype="text",
+                subtype="calendar",
+                filename=filename,
+                params={"method": method},
+            )
+        try:
+            await send(settings, mail)
+        except Exception as error:  # the appointment stands; the page shows the link and the file
+            log.warning("appointment mail not sent: %s", type(error).__name__)
+            return False
+        return True
+
+    async def _mail_booked(self, row: Row, token: str, old: Row | None) -> bool:
+        link = f"{portal_url(self.kernel.settings)}{PREFIX}/termine/verwalten/{token}"
+        body = (
+            f"Guten Tag {row['name']},\n\nIhr Termin ist gebucht.\n\n{self._describe(row)}\n"
+            f"Den Termin im Kalender finden Sie im Anhang (termin.ics).\n"
+            f"Absagen oder verschieben können Sie ihn ohne Anmeldung über diesen Link:\n{link}\n"
+            "Bitte geben Sie den Link nicht weiter.\n"
+        )
+        if old is not None:
+            body += f"\nIhr bisheriger Termin ({when_text(old['starts_at'], old['minutes'])}) ist damit abgesagt.\n"
+        files = [("termin.ics", row)] + ([("abgesagt.ics", old)] if old else [])
+        mailed = await self._send(row, "Ihr Termin im Bürgerbüro ist gebucht", body, files)
+        if mailed:
+            async with self.kernel.db.session() as s:
+                await s.execute(
+                    appointments.update()
+                    .where(appointments.c.appointment_id == row["appointment_id"])
+                    .values(mail_sent=True)
+                )
+        return mailed
+
+    async def _mail_cancelled(self, row: Row) -> bool:
+        body = f"Guten Tag {row['name']},\n\nIhr Termin ist abgesagt.\n\n{self._describe(row)}"
+        return await self._send(row, "Ihr Termin im Bürgerbüro ist abgesagt", body, [("abgesagt.ics", row)])
+
+    async def on_reminder_due(self, event: AppointmentReminderDue, uow: UnitOfWork) -> None:
+        """The day before: remind, once, unless the appointment was cancelled or moved."""
+        row = (
+            (
+                await uow.session.execute(
+                    sa.select(appointments).where(appointments.c.appointment_id == event.appointment_id)
+                )
+            )
+            .mappings()
+            .first()
+        )
+        if row is None or row["status"] != "confirmed" or row["reminder_sent"] or not row["email"]:
+            return
+        body = (
+            f"Guten Tag {row['name']},\n\nwir erinnern Sie an Ihren Termin.\n\n{self._describe(dict(row))}\n"
+            "Wenn Sie nicht kommen können, sagen Sie den Termin bitte über den Link in Ihrer "
+            "Buchungsbestätigung ab, damit andere ihn nutzen können.\n"
+        )
+        mail = message(self.kernel.settings, row["email"], "Erinnerung: Ihr Termin im Bürgerbüro", body)
+        await send(self.kernel.settings, mail)  # raises when the server is away: the event comes again
+        await uow.session.execute(
+            appointments.update()
+            .where(appointments.c.appointment_id == event.appointment_id)
+            .values(reminder_sent=True)
+        )
+
+    async def appointment_titles(self) -> dict[str, str]:
+        return dict(self.calendars.titles)
