@@ -154,6 +154,78 @@ class City:
         expected = {"bezahlen": "bezahlt", "abbrechen": "abgebrochen", "fehlschlagen": "fehlgeschlagen"}
         return await self.payment(http, case_id, expected[choice])
 
+    async def visit(self, http: httpx.AsyncClient, case_id: str, service_id: str) -> dict[str, str]:
+        """A service that needs a visit: the citizen books an appointment for the case in
+        the portal's plain pages (the first free time at the first Bürgerbüro), and the
+        Bürgerbüro's staff check her in on their day view. Returns the appointment."""
+        r = await http.get(f"/termine/{service_id}?fall={case_id}")
+        assert r.status_code == 200, r.text
+        location = re.search(rf'action="/termine/{service_id}/([^"]+)"', r.text)
+        assert location, r.text
+        days = (await http.get(f"/termine/{service_id}/{location.group(1)}?fall={case_id}&personen=1")).text
+        day = re.search(rf'href="(/termine/{service_id}/{location.group(1)}/[0-9-]+\?[^"]*)"', days)
+        assert day, days
+        times = (await http.get(day.group(1).replace("&amp;", "&"))).text
+        form = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', times))
+        start = re.search(r'name="beginn" value="([^"]+)"', times)
+        assert start and form.get("fall") == case_id, times
+        form |= {"beginn": start.group(1), "nonce": ""}  # no proof of work: as without JavaScript
+        r = await http.post("/termine/reservieren", data=form)
+        assert r.status_code == 303, r.text
+        hold = r.headers["location"]
+        token = TOKEN.search((await http.get(hold)).text)
+        assert token
+        r = await http.post(
+            hold,
+            data={"_csrf_token": token.group(1), "name": "Erika Mustermann", "email": "erika@example.org"},
+        )
+        assert r.status_code == 303, r.text
+        appointment = {"location": location.group(1), "day": start.group(1)[:10]}
+        definition = self.procedures.current(service_id)
+        assert definition is not None
+        await self.check_in(case_id, appointment, definition.procedure.unit)
+        return appointment
+
+    async def check_in(self, case_id: str, appointment: dict[str, str], unit: str) -> None:
+        """Staff of the case's unit, logged in to the workspace, press "Eingecheckt" on the
+        Bürgerbüro's day view for the case's appointment."""
+        login, password = staff(self.platform, unit)
+        async with httpx.AsyncClient(base_url=self.platform.base_url, timeout=60) as ws:
+            page = (await ws.get("/arbeitsplatz/anmelden")).text
+            token = TOKEN.search(page)
+            assert token
+            r = await ws.post(
+                "/arbeitsplatz/anmelden",
+                data={"_csrf_token": token.group(1), "username": login, "password": password},
+            )
+            assert r.status_code in (302, 303), r.text
+            row: dict[str, str] = {}
+            path = f"/arbeitsplatz/termine?standort={appointment['location']}&tag={appointment['day']}"
+
+            async def listed() -> bool:
+                text = (await ws.get(path)).text
+                for tr in text.split("<tr")[1:]:
+                    found = re.search(
+                        r'action="/arbeitsplatz/termine/([^"]+)/eingecheckt">.*?name="_csrf_token" value="([^"]+)"',
+                        tr,
+                        re.S,
+                    )
+                    if found and case_id in tr:
+                        row.update(id=found.group(1), token=found.group(2))
+                        return True
+                return False
+
+            await eventually(listed, timeout=60, interval=0.5)
+            r = await ws.post(
+                f"/arbeitsplatz/termine/{row['id']}/eingecheckt",
+                data={
+                    "_csrf_token": row["token"],
+                    "standort": appointment["location"],
+                    "tag": appointment["day"],
+                },
+            )
+            assert r.status_code in (200, 302, 303), r.text
+
     async def waiting(
         self, clerk: httpx.AsyncClient, case_id: str, path: str = "/arbeitsplatz/api/vorgaenge"
     ) -> dict[str, Any]:

@@ -75,6 +75,8 @@ async def carry(
         fee = definition.fee_cents(judge(definition, Inputs(values=body["angaben"])).data) > 0
         if fee and proc.fee.payment == "before":  # processing starts when it is paid
             await city.pay(http, case_id)
+        if proc.appointment:  # a visit is needed: booked for the case, checked in by staff
+            await city.visit(http, case_id, service_id)
         if proc.decision.mode == "clerk" and not proc.decision.fiction_days:
             for unit in proc.decision.cosign:
                 await city.cosign(unit, case_id)

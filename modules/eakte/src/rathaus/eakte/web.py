@@ -38,6 +38,9 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
             raise NotAuthorizedException("Bitte melden Sie sich an.")
         return member
 
+    # the Bürgerbüros by id, from the calendars (data): appointments name them
+    location_names = {loc.id: loc.name for loc in eakte.kernel.appointments.locations.values()}
+
     def page(name: str, member: Staff | None, **context: Any) -> Template:
         return Template(
             name,
@@ -46,6 +49,7 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
                 "status_text": STATUS_TEXT,
                 "modes": MODES,
                 "german_date": german_date,
+                "location_names": location_names,
                 **context,
             },
         )

@@ -163,7 +163,11 @@ def routes(
         return page(
             "termine.html",
             member,
-            locations=await eakte.locations(),
+            # every Bürgerbüro of the calendars, and any other a booking named
+            locations=sorted(
+                set(await eakte.locations())
+                | {loc.id for loc in eakte.kernel.appointments.locations.values()}
+            ),
             location=location,
             day=day,
             appointments=await eakte.day_view(member, location, day) if location else [],

@@ -36,7 +36,7 @@ class ProcedureParams:
     fiction_basis: str = ""
     payment: str = "none"  # none | before | after_decision | optional (only when there is a fee)
     payment_seconds: float = 3 * 3600  # how long a payment attempt stays open
-    appointment: bool = False  # a visit may be booked; a booked one is waited for (check-in)
+    appointment: bool = False  # a visit is needed: the decision waits for the check-in
 
 
 @dataclass

@@ -128,12 +128,12 @@ class CaseWorkflow:
             background = asyncio.create_task(self._collect(case_id, params))
         await workflow.wait_condition(lambda: self.opened)
         await self._status(case_id, "in_pruefung", params)
-        if fees and params.appointment and self.appointments:
-            # a booked visit (e.g. identification in the Bürgerbüro) comes before the decision;
-            # a cancelled appointment or a decision staff make anyway ends the wait
-            await workflow.wait_condition(
-                lambda: self.checked_in or not self.appointments or bool(self.outcome)
-            )
+        if fees and params.appointment:
+            # the service needs a visit (e.g. identification in the Bürgerbüro): the case is
+            # decided after the citizen checked in at the appointment booked for it
+            self.status = "termin"
+            await workflow.wait_condition(lambda: self.checked_in or bool(self.outcome))
+            self.status = "in_pruefung"
         try:
             await workflow.wait_condition(
                 lambda: len(self.documents) >= params.attachments_expected or bool(self.outcome),
