@@ -1,8 +1,9 @@
 """CKAN-compatible Action API (``/api/3/action/<name>``): package_list, package_search,
 package_show, resource_show, help_show, status_show, with CKAN's response shapes.
 
-One package per service's dataset, four resources each (counts and processing times, as
-CSV and JSON); the package's extras name the service (``leistung``, ``leika``).
+One package per catalogue entry: a service's dataset with four resources (counts and
+processing times, as CSV and JSON; its extras name the service, ``leistung`` and
+``leika``) and the payments dataset with two (CSV and JSON).
 
 Pure functions over the published datasets; the web layer only reads the parameters
 (query string or JSON body) and writes the response.
@@ -28,7 +29,8 @@ from rathaus.opendata.domain.catalogue import (
     SPATIAL,
 )
 from rathaus.opendata.domain.datasets import PublishedDataset
-from rathaus.opendata.domain.formats import downloads, period
+from rathaus.opendata.domain.entries import Entry
+from rathaus.opendata.domain.formats import entry
 
 NAMESPACE = uuid.UUID("6f1c3c56-9a43-4a8e-9d55-0b6f4e2d7a10")  # stable ids across restarts
 SORTS = {
@@ -85,8 +87,8 @@ def organization(created: str) -> dict[str, Any]:
     }
 
 
-def resources(ds: PublishedDataset, base: str) -> list[dict[str, Any]]:
-    package_id = stable_id("dataset", ds.definition.id)
+def resources(ds: Entry, base: str) -> list[dict[str, Any]]:
+    package_id = stable_id("dataset", ds.id)
     return [
         {
             "id": stable_id("resource", d.path),
@@ -110,34 +112,32 @@ def resources(ds: PublishedDataset, base: str) -> list[dict[str, Any]]:
             "cache_last_updated": None,
             "datastore_active": False,
         }
-        for position, d in enumerate(downloads(ds))
+        for position, d in enumerate(ds.downloads)
     ]
 
 
-def package(ds: PublishedDataset, base: str) -> dict[str, Any]:
+def package(ds: Entry, base: str) -> dict[str, Any]:
     """A CKAN package dict (as package_show returns it)."""
-    span = period(ds)
+    span = ds.period
     org = organization(ds.created)
     res = resources(ds, base)
     tags = [
         {"id": stable_id("tag", t), "name": t, "display_name": t, "state": "active", "vocabulary_id": None}
-        for t in ds.definition.tags
+        for t in ds.tags
     ]
     extras = {
         "contributorID": CONTRIBUTOR_ID,
         "spatial_uri": SPATIAL,
-        "themes": " ".join(ds.definition.themes),
-        "leistung": ds.definition.service_title,
+        "themes": " ".join(ds.themes),
+        **dict(ds.extras),
     }
-    if ds.definition.leika:
-        extras["leika"] = ds.definition.leika
     if span:
         extras |= {"temporal_start": span[0], "temporal_end": span[1]}
     return {
-        "id": stable_id("dataset", ds.definition.id),
-        "name": ds.definition.id,
-        "title": ds.definition.title,
-        "notes": ds.definition.notes,
+        "id": stable_id("dataset", ds.id),
+        "name": ds.id,
+        "title": ds.title,
+        "notes": ds.notes,
         "type": "dataset",
         "state": "active",
         "private": False,
@@ -149,7 +149,7 @@ def package(ds: PublishedDataset, base: str) -> dict[str, Any]:
         "author_email": None,
         "maintainer": CONTACT_NAME,
         "maintainer_email": CONTACT_EMAIL,
-        "url": f"{base}/datasets/{ds.definition.id}",
+        "url": f"{base}/datasets/{ds.id}",
         "version": None,
         "metadata_created": ckan_time(ds.created),
         "metadata_modified": ckan_time(ds.modified),
@@ -249,18 +249,18 @@ def _matches(pkg: dict[str, Any], q: str, fq: str) -> bool:
     return True
 
 
-Action = Callable[[Mapping[str, Any], Sequence[PublishedDataset], str], Any]
+Action = Callable[[Mapping[str, Any], Sequence[Entry], str], Any]
 
 
-def package_list(params: Mapping[str, Any], datasets: Sequence[PublishedDataset], base: str) -> Any:
+def package_list(params: Mapping[str, Any], datasets: Sequence[Entry], base: str) -> Any:
     """Names of all datasets (optional: limit, offset)."""
-    names = sorted(d.definition.id for d in datasets)
+    names = sorted(d.id for d in datasets)
     offset = _int(params, "offset", 0, 10**6)
     limit = _int(params, "limit", len(names), 10**6)
     return names[offset : offset + limit]
 
 
-def package_search(params: Mapping[str, Any], datasets: Sequence[PublishedDataset], base: str) -> Any:
+def package_search(params: Mapping[str, Any], datasets: Sequence[Entry], base: str) -> Any:
     """Search datasets: q (words or field:value), fq (field:value, AND only: id, name,
     tags, res_format, organization, license_id), rows (≤ 1000), start, sort."""
     rows, start = _int(params, "rows", 10, 1000), _int(params, "start", 0, 10**6)
@@ -282,18 +282,18 @@ def package_search(params: Mapping[str, Any], datasets: Sequence[PublishedDatase
     }
 
 
-def package_show(params: Mapping[str, Any], datasets: Sequence[PublishedDataset], base: str) -> Any:
+def package_show(params: Mapping[str, Any], datasets: Sequence[Entry], base: str) -> Any:
     """One dataset by id or name."""
     wanted = params.get("id") or params.get("name")
     if not wanted:
         raise _missing("id")
     for d in datasets:
-        if wanted in (d.definition.id, stable_id("dataset", d.definition.id)):
+        if wanted in (d.id, stable_id("dataset", d.id)):
             return package(d, base)
     raise ActionError(404, "Not Found Error", "Datensatz nicht gefunden.")
 
 
-def resource_show(params: Mapping[str, Any], datasets: Sequence[PublishedDataset], base: str) -> Any:
+def resource_show(params: Mapping[str, Any], datasets: Sequence[Entry], base: str) -> Any:
     """One resource (download) by id."""
     wanted = params.get("id")
     if not wanted:
@@ -305,7 +305,7 @@ def resource_show(params: Mapping[str, Any], datasets: Sequence[PublishedDataset
     raise ActionError(404, "Not Found Error", "Ressource nicht gefunden.")
 
 
-def help_show(params: Mapping[str, Any], datasets: Sequence[PublishedDataset], base: str) -> Any:
+def help_show(params: Mapping[str, Any], datasets: Sequence[Entry], base: str) -> Any:
     """The documentation of an action."""
     name = params.get("name")
     if not name:
@@ -316,7 +316,7 @@ def help_show(params: Mapping[str, Any], datasets: Sequence[PublishedDataset], b
     return action.__doc__
 
 
-def status_show(params: Mapping[str, Any], datasets: Sequence[PublishedDataset], base: str) -> Any:
+def status_show(params: Mapping[str, Any], datasets: Sequence[Entry], base: str) -> Any:
     """What this portal is."""
     return {
         "site_title": f"{PUBLISHER}: Open Data",
@@ -344,14 +344,15 @@ def failure(name: str, base: str, error: ActionError) -> tuple[int, dict[str, An
 
 
 def call(
-    name: str, params: Mapping[str, Any], datasets: Sequence[PublishedDataset], base: str
+    name: str, params: Mapping[str, Any], datasets: Sequence[PublishedDataset | Entry], base: str
 ) -> tuple[int, dict[str, Any]]:
-    """Run an action; returns the HTTP status and CKAN's response body."""
+    """Run an action over the datasets (a service's or any catalogue entry); returns the
+    HTTP status and CKAN's response body."""
     action = ACTIONS.get(name)
     try:
         if action is None:
             raise ActionError(400, "Bad Request", f"Unbekannte Aktion: {name}")
-        result = action(params, datasets, base)
+        result = action(params, [entry(d) for d in datasets], base)
     except ActionError as exc:
         return failure(name, base, exc)
     return 200, {"help": _help(base, name), "success": True, "result": result}

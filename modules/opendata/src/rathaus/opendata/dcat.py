@@ -7,7 +7,8 @@ vocabularies the metadata uses (EU data themes, languages, file types, DCAT-AP.d
 licences, …) are described in the catalogue itself with their ``skos:inScheme``, as the
 shapes check. One ``dcat:Dataset`` per service, with four distributions (counts and
 processing times, CSV and JSON) and, where the service has a LeiKa key, ``dct:relation``
-to the service (``urn:de:fim:leika:leistung:<key>``, as FIT-Connect names it). Munich is
+to the service (``urn:de:fim:leika:leistung:<key>``, as FIT-Connect names it); one for the
+online payments of fees across services, with two (CSV and JSON). Munich is
 given as ``dct:spatial`` with its municipality key (DCAT-AP.de 3.0 deprecates
 ``dcatde:politicalGeocodingURI`` for this; the shapes warn about it) and
 ``dcatde:politicalGeocodingLevelURI``.
@@ -16,6 +17,7 @@ given as ``dct:spatial`` with its municipality key (DCAT-AP.de 3.0 deprecates
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -33,8 +35,9 @@ from rathaus.opendata.domain.catalogue import (
     SPATIAL,
     THEMES,
 )
-from rathaus.opendata.domain.datasets import GEHEIMHALTUNG, PublishedDataset
-from rathaus.opendata.domain.formats import downloads, period
+from rathaus.opendata.domain.datasets import PublishedDataset
+from rathaus.opendata.domain.entries import Entry
+from rathaus.opendata.domain.formats import entry
 
 SHAPES = Path(__file__).parent / "shapes"
 EU = "http://publications.europa.eu/resource/authority/"
@@ -68,19 +71,19 @@ def _concept(iri: str, scheme: str, label: str) -> dict[str, Any]:
     return {"@id": iri, "@type": "skos:Concept", "skos:inScheme": _ref(scheme), "skos:prefLabel": _de(label)}
 
 
-def _dataset(ds: PublishedDataset, base: str) -> list[dict[str, Any]]:
-    page = f"{base}/datasets/{ds.definition.id}"
+def _dataset(ds: Entry, base: str) -> list[dict[str, Any]]:
+    page = f"{base}/datasets/{ds.id}"
     nodes: list[dict[str, Any]] = []
     dataset: dict[str, Any] = {
         "@id": page,
         "@type": "dcat:Dataset",
-        "dct:identifier": ds.definition.id,
-        "dct:title": _de(ds.definition.title),
-        "dct:description": _de(ds.definition.notes),
+        "dct:identifier": ds.id,
+        "dct:title": _de(ds.title),
+        "dct:description": _de(ds.notes),
         "dct:publisher": _ref(f"{base}/#herausgeber"),
         "dcat:contactPoint": _ref(f"{base}/#kontakt"),
-        "dcat:theme": [_ref(f"{EU}data-theme/{t}") for t in ds.definition.themes],
-        "dcat:keyword": [_de(t) for t in ds.definition.tags],
+        "dcat:theme": [_ref(f"{EU}data-theme/{t}") for t in ds.themes],
+        "dcat:keyword": [_de(t) for t in ds.tags],
         "dcatde:contributorID": _ref(CONTRIBUTOR_ID),
         "dcatde:politicalGeocodingLevelURI": _ref(GEOCODING_LEVEL),
         "dct:spatial": _ref(SPATIAL),
@@ -90,22 +93,18 @@ def _dataset(ds: PublishedDataset, base: str) -> list[dict[str, Any]]:
         "dct:issued": _typed(ds.created, "dateTime"),
         "dct:modified": _typed(ds.modified, "dateTime"),
         "dcat:landingPage": _ref(page),
-        **(
-            {"dct:relation": _ref(f"urn:de:fim:leika:leistung:{ds.definition.leika}")}
-            if ds.definition.leika
-            else {}
-        ),
-        "dct:provenance": {"@type": "dct:ProvenanceStatement", "rdfs:label": _de(GEHEIMHALTUNG)},
+        **({"dct:relation": _ref(ds.relation)} if ds.relation else {}),
+        "dct:provenance": {"@type": "dct:ProvenanceStatement", "rdfs:label": _de(ds.provenance)},
         "dcat:distribution": [],
     }
-    span = period(ds)
+    span = ds.period
     if span:
         dataset["dct:temporal"] = {
             "@type": "dct:PeriodOfTime",
             "dcat:startDate": _typed(span[0], "date"),
             "dcat:endDate": _typed(span[1], "date"),
         }
-    for d in downloads(ds):
+    for d in ds.downloads:
         url = base + d.path
         dataset["dcat:distribution"].append(_ref(f"{url}#distribution"))
         nodes.append(
@@ -129,8 +128,8 @@ def _dataset(ds: PublishedDataset, base: str) -> list[dict[str, Any]]:
     return [dataset, *nodes]
 
 
-def _vocabulary(datasets: list[PublishedDataset]) -> list[dict[str, Any]]:
-    themes = sorted({t for ds in datasets for t in ds.definition.themes})
+def _vocabulary(datasets: list[Entry]) -> list[dict[str, Any]]:
+    themes = sorted({t for ds in datasets for t in ds.themes})
     return [
         _concept(f"{EU}language/DEU", f"{EU}language", "Deutsch"),
         _concept(f"{EU}frequency/UPDATE_CONT", f"{EU}frequency", "laufend aktualisiert"),
@@ -151,9 +150,10 @@ def _vocabulary(datasets: list[PublishedDataset]) -> list[dict[str, Any]]:
     ]
 
 
-def catalogue(datasets: list[PublishedDataset], base: str) -> dict[str, Any]:
+def catalogue(listed: Sequence[PublishedDataset | Entry], base: str) -> dict[str, Any]:
     """The portal's dcat:Catalog with its datasets, distributions and the CKAN API as
     dcat:DataService; ``base`` is the absolute URL of the portal (…/opendaten)."""
+    datasets = [entry(d) for d in listed]
     modified = max((ds.modified for ds in datasets), default=None)
     issued = min((ds.created for ds in datasets), default=None)
     api = f"{base}/api/3/action/"
@@ -167,7 +167,7 @@ def catalogue(datasets: list[PublishedDataset], base: str) -> dict[str, Any]:
         "dct:language": _ref(f"{EU}language/DEU"),
         "dct:license": _ref(LICENCE.uri),
         "dcat:themeTaxonomy": _ref(f"{EU}data-theme"),
-        "dcat:dataset": [_ref(f"{base}/datasets/{ds.definition.id}") for ds in datasets],
+        "dcat:dataset": [_ref(f"{base}/datasets/{ds.id}") for ds in datasets],
         "dcat:service": _ref(api),
     }
     if modified and issued:
@@ -198,7 +198,7 @@ def catalogue(datasets: list[PublishedDataset], base: str) -> dict[str, Any]:
             "dcat:endpointDescription": _ref(f"{base}/schema/openapi.json"),
             "dct:license": _ref(LICENCE.uri),
             "dct:accessRights": _ref(f"{EU}access-right/PUBLIC"),
-            "dcat:servesDataset": [_ref(f"{base}/datasets/{ds.definition.id}") for ds in datasets],
+            "dcat:servesDataset": [_ref(f"{base}/datasets/{ds.id}") for ds in datasets],
         },
         *(node for ds in datasets for node in _dataset(ds, base)),
         *_vocabulary(datasets),
@@ -206,7 +206,7 @@ def catalogue(datasets: list[PublishedDataset], base: str) -> dict[str, Any]:
     return {"@context": CONTEXT, "@graph": graph}
 
 
-def jsonld_bytes(datasets: list[PublishedDataset], base: str) -> bytes:
+def jsonld_bytes(datasets: Sequence[PublishedDataset | Entry], base: str) -> bytes:
     return json.dumps(catalogue(datasets, base), ensure_ascii=False, indent=1).encode("utf-8")
 
 

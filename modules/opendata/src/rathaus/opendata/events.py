@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from rathaus.contracts.eakte.v1 import CaseOpened
+from rathaus.contracts.eakte.v1 import CaseOpened, ClaimRefunded
 from rathaus.contracts.output.v1 import DecisionDelivered
+from rathaus.contracts.platform.v1 import PaymentCompleted
 from rathaus.opendata.handlers import OpenData
 from rathaus.platform.kernel.consumer import Subscriptions
 
@@ -11,3 +12,5 @@ from rathaus.platform.kernel.consumer import Subscriptions
 def subscribe(subs: Subscriptions, opendata: OpenData) -> None:
     subs.on(CaseOpened)(opendata.on_case_opened)
     subs.on(DecisionDelivered)(opendata.on_decision_delivered)
+    subs.on(PaymentCompleted)(opendata.on_payment_completed)
+    subs.on(ClaimRefunded)(opendata.on_claim_refunded)

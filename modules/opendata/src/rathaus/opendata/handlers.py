@@ -1,15 +1,28 @@
 """Use cases of the open-data portal: keep one anonymous fact per case from the case
-events (either order, any number of deliveries), and publish the datasets computed from
-those facts, suppressed and audited, one per service the procedures define."""
+events (either order, any number of deliveries), and one per case whose fee was paid
+online from the payment events; publish the datasets computed from those facts,
+suppressed and audited: one per service the procedures define, one of the payments."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from rathaus.contracts.eakte.v1 import CaseOpened
+from rathaus.contracts.eakte.v1 import CaseOpened, ClaimRefunded
 from rathaus.contracts.output.v1 import DecisionDelivered
+from rathaus.contracts.platform.v1 import PaymentCompleted
 from rathaus.opendata import PREFIX, store
+from rathaus.opendata.domain import payment_formats
 from rathaus.opendata.domain.datasets import DatasetDefinition, PublishedDataset, definitions, monat, publish
+from rathaus.opendata.domain.entries import Entry
+from rathaus.opendata.domain.formats import entry
+from rathaus.opendata.domain.payments import (
+    PAYMENTS_ID,
+    PaymentsDataset,
+    attempt_of,
+    publish_payments,
+    refunds_fee,
+    zahlungsart,
+)
 from rathaus.opendata.domain.stadtbezirke import stadtbezirk
 from rathaus.opendata.domain.times import hours_between, moment
 from rathaus.platform.kernel import Kernel, UnitOfWork
@@ -26,8 +39,13 @@ class OpenData:
         self.kernel = kernel
         # from the procedure files: a service added as a file is a dataset, no code
         self.definitions: dict[str, DatasetDefinition] = definitions(kernel.procedures)
+        if PAYMENTS_ID in self.definitions:  # the loader cannot know: refuse to start
+            raise ValueError(
+                f"Der Datensatz {PAYMENTS_ID} gehört den Online-Zahlungen, nicht einer Leistung."
+            )
         self.by_service = {d.service_id: d for d in self.definitions.values()}
         self._published: dict[str, tuple[int, PublishedDataset]] = {}
+        self._payments: tuple[int, PaymentsDataset] | None = None
 
     @property
     def base_url(self) -> str:
@@ -78,9 +96,32 @@ class OpenData:
         if definition is not None:
             await store.touch(uow.session, definition.id, now())
 
+    async def on_payment_completed(self, event: PaymentCompleted, uow: UnitOfWork) -> None:
+        """Count a case's fee as paid online: its payment method and the month it was paid;
+        once per case, whatever else arrives (see ``domain.payments``)."""
+        moment(event.paid_at, "Zahlung")  # unreadable: retried, then dead-lettered
+        new = await store.record_paid(
+            uow.session,
+            event.case_id,
+            attempt_of(event.attempt),
+            zahlungsart(event.payment_method),
+            monat(event.paid_at),
+        )
+        if new:
+            await store.touch(uow.session, PAYMENTS_ID, now())
+
+    async def on_claim_refunded(self, event: ClaimRefunded, uow: UnitOfWork) -> None:
+        """Count a case's fee as refunded, in the month the refund was booked; a refund of a
+        double or an overpayment leaves the fee paid and is not counted."""
+        if not refunds_fee(event.reason):
+            return
+        moment(event.booked_at, "Erstattung")
+        if await store.record_refunded(uow.session, event.case_id, monat(event.booked_at)):
+            await store.touch(uow.session, PAYMENTS_ID, now())
+
     async def ensure_datasets(self) -> None:
         async with self.kernel.db.session() as s:
-            for dataset_id in self.definitions:
+            for dataset_id in [*self.definitions, PAYMENTS_ID]:
                 await store.ensure_dataset(s, dataset_id, now())
 
     async def dataset(self, dataset_id: str) -> PublishedDataset | None:
@@ -106,3 +147,24 @@ class OpenData:
     async def datasets(self) -> list[PublishedDataset]:
         out = [await self.dataset(dataset_id) for dataset_id in sorted(self.definitions)]
         return [d for d in out if d is not None]
+
+    async def payments(self) -> PaymentsDataset:
+        """The online payments of fees as published now; recomputed only when they changed."""
+        async with self.kernel.db.session() as s:
+            state = await store.stand(s, PAYMENTS_ID)
+            if state is None:
+                await store.ensure_dataset(s, PAYMENTS_ID, now())
+                state = await store.stand(s, PAYMENTS_ID)
+                assert state is not None
+            if self._payments is not None and self._payments[0] == state.version:
+                return self._payments[1]
+            counts = await store.payment_counts(s)
+        published = publish_payments(counts, created=state.created, modified=state.modified)
+        self._payments = (state.version, published)
+        return published
+
+    async def entries(self) -> list[Entry]:
+        """Every dataset as the catalogue lists it, by id."""
+        listed = [entry(ds) for ds in await self.datasets()]
+        listed.append(payment_formats.entry(await self.payments()))
+        return sorted(listed, key=lambda e: e.id)

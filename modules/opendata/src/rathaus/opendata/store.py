@@ -1,5 +1,5 @@
-"""The open-data portal's database: one fact per case (only what the statistics need)
-and the state of each dataset. Portable SQLAlchemy Core: SQLite and PostgreSQL."""
+"""The open-data portal's database: one fact per case (only what the statistics need),
+one per case whose fee was paid online, and the state of each dataset. Portable SQLAlchemy Core: SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rathaus.opendata.domain.datasets import ABGELEHNT, ANTRAEGE, BEWILLIGT
+from rathaus.opendata.domain.payments import BEZAHLT, ERSTATTET
 
 metadata = sa.MetaData()
 
@@ -33,6 +34,20 @@ faelle = sa.Table(
     sa.Column("dauer_stunden", sa.Integer),  # whole hours from submission to delivery
 )
 sa.Index("ix_faelle_service", faelle.c.service_id)
+
+# One row per case whose fee was paid online or refunded, whatever the order and number of
+# the payment events: the payment method, the month it was paid, the attempt whose payment
+# counts and the month the fee was refunded. No Kassenzeichen, no transaction
+# id, no amount, no timestamp finer than the month.
+zahlungen = sa.Table(
+    "zahlungen",
+    metadata,
+    sa.Column("case_id", sa.String(64), primary_key=True),  # the join key; never published
+    sa.Column("versuch", sa.Integer),  # the attempt whose payment counts; None until paid
+    sa.Column("zahlungsart", sa.String(16)),  # one of payments.ZAHLUNGSARTEN
+    sa.Column("bezahlt_monat", sa.String(7)),  # YYYY-MM the fee was paid
+    sa.Column("erstattet_monat", sa.String(7)),  # YYYY-MM the fee was refunded (first refund)
+)
 
 datensaetze = sa.Table(
     "datensaetze",
@@ -192,3 +207,56 @@ async def durations(session: AsyncSession, service_id: str) -> dict[str, list[in
     for monat, hours in result.all():
         out.setdefault(monat, []).append(int(hours))
     return out
+
+
+async def record_paid(
+    session: AsyncSession, case_id: str, versuch: int, zahlungsart: str, monat: str
+) -> bool:
+    """A payment of the case's fee; True if it changed the fact: the case's first payment,
+    or one earlier than the one counted so far (an earlier month; in the same month, an
+    earlier attempt), so the fact ends the same in any order of the payments."""
+    await _insert_ignore(session, zahlungen, {"case_id": case_id})
+    c = zahlungen.c
+    earlier = sa.or_(c.bezahlt_monat > monat, sa.and_(c.bezahlt_monat == monat, c.versuch > versuch))
+    result = await session.execute(
+        zahlungen.update()
+        .where(c.case_id == case_id, sa.or_(c.versuch.is_(None), earlier))
+        .values(versuch=versuch, zahlungsart=zahlungsart, bezahlt_monat=monat)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def record_refunded(session: AsyncSession, case_id: str, monat: str) -> bool:
+    """The refund of the case's fee; True if it changed the fact (the first refund, or one
+    booked in an earlier month than the one known so far)."""
+    await _insert_ignore(session, zahlungen, {"case_id": case_id})
+    result = await session.execute(
+        zahlungen.update()
+        .where(
+            zahlungen.c.case_id == case_id,
+            sa.or_(zahlungen.c.erstattet_monat.is_(None), zahlungen.c.erstattet_monat > monat),
+        )
+        .values(erstattet_monat=monat)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def payment_counts(session: AsyncSession) -> dict[str, Mapping[tuple[str, str], int]]:
+    """Fees paid per (Zahlungsart, month paid); refunded per (Zahlungsart, month refunded),
+    counted only once the payment is known (a refund without one says nothing yet)."""
+    n = sa.func.count()
+    paid = zahlungen.c.versuch.is_not(None)
+    bezahlt = await session.execute(
+        sa.select(zahlungen.c.zahlungsart, zahlungen.c.bezahlt_monat, n)
+        .where(paid)
+        .group_by(zahlungen.c.zahlungsart, zahlungen.c.bezahlt_monat)
+    )
+    erstattet = await session.execute(
+        sa.select(zahlungen.c.zahlungsart, zahlungen.c.erstattet_monat, n)
+        .where(paid, zahlungen.c.erstattet_monat.is_not(None))
+        .group_by(zahlungen.c.zahlungsart, zahlungen.c.erstattet_monat)
+    )
+    return {
+        BEZAHLT: {(z, m): int(c) for z, m, c in bezahlt.all()},
+        ERSTATTET: {(z, m): int(c) for z, m, c in erstattet.all()},
+    }

@@ -13,18 +13,18 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from rathaus.opendata import PREFIX, ckan, dcat
+from rathaus.opendata.domain import payment_formats, payments
 from rathaus.opendata.domain.catalogue import LICENCE, PUBLISHER
 from rathaus.opendata.domain.datasets import BEARBEITUNGSDAUER, GEHEIMHALTUNG, ZAEHLWEISE, PublishedDataset
+from rathaus.opendata.domain.entries import Download, Entry
 from rathaus.opendata.domain.formats import (
     FALLZAHLEN,
     download,
-    downloads,
+    entry,
     german_date,
     german_datetime,
     german_month,
-    period,
     records,
-    table_title,
     totals,
 )
 from rathaus.opendata.domain.times import TimesRow
@@ -34,24 +34,19 @@ OPEN = {"Access-Control-Allow-Origin": "*"}  # open data may be read from any si
 API = f"{PREFIX}/api/3/action"
 
 
-def _summary(ds: PublishedDataset) -> dict[str, Any]:
-    span = period(ds)
+def _summary(ds: Entry) -> dict[str, Any]:
+    span = ds.period
     return {
-        "id": ds.definition.id,
-        "title": ds.definition.title,
-        "summary": ds.definition.summary,
-        "service": ds.definition.service,
+        "id": ds.id,
+        "title": ds.title,
+        "summary": ds.summary,
+        "service": ds.scope,
         "modified": german_datetime(ds.modified),
         "period": span,
         "period_text": f"{german_date(span[0])} bis {german_date(span[1])}" if span else "",
         "downloads": [
-            {
-                "table": table_title(ds, d.table).removeprefix(f"{ds.definition.title}: "),
-                "format": d.format,
-                "path": d.path,
-                "size": len(d.data),
-            }
-            for d in downloads(ds)
+            {"table": d.heading, "format": d.format, "path": d.path, "size": len(d.data)}
+            for d in ds.downloads
         ],
     }
 
@@ -95,33 +90,76 @@ def _tables(ds: PublishedDataset) -> dict[str, Any]:
     }
 
 
+def _payment_tables(ds: payments.PaymentsDataset) -> dict[str, Any]:
+    """The rows of the payments page's tables; a suppressed value stays None."""
+    keys = payments.TABLES
+    sums = payment_formats.totals(ds)
+    everything = {"label": "Insgesamt", "cells": [sums["insgesamt"][k] for k in keys]}
+    return {
+        "rows": [
+            {
+                "monat": german_month(r["monat"]),
+                "zahlungsart": r["zahlungsart"],
+                "cells": [r[k] for k in keys],
+            }
+            for r in payment_formats.records(ds)
+        ],
+        "by_method": [
+            *({"label": t["zahlungsart"], "cells": [t[k] for k in keys]} for t in sums["zahlungsarten"]),
+            {**everything, "label": "Alle Zahlungsarten"},
+        ],
+        "by_month": [
+            *({"label": german_month(t["monat"]), "cells": [t[k] for k in keys]} for t in sums["monate"]),
+            {**everything, "label": "Alle Monate"},
+        ],
+    }
+
+
 def routes(opendata: OpenData) -> list[HTTPRouteHandler]:
     @get(f"{PREFIX}/", name="opendata:home", include_in_schema=False)
     async def home() -> Template:
-        datasets = [_summary(ds) for ds in await opendata.datasets()]
+        datasets = [_summary(e) for e in await opendata.entries()]
         return Template(
             "home.html",
             context={"datasets": datasets, "licence": LICENCE, "publisher": PUBLISHER, "api": API},
         )
 
-    def _file(ds: PublishedDataset, table: str, suffix: str) -> Response[bytes]:
-        found = download(ds, table, suffix)
+    def _file(found: Download | None) -> Response[bytes]:
         if found is None:
             raise NotFoundException("Diese Datei gibt es nicht.")
         return Response(found.data, media_type=f"{found.media_type}; charset=utf-8", headers=OPEN)
 
+    async def _payments_page() -> Template:
+        ds = await opendata.payments()
+        return Template(
+            "zahlungen.html",
+            context={
+                **_summary(payment_formats.entry(ds)),
+                **_payment_tables(ds),
+                "heading": payment_formats.HEADING,
+                "measures": [label for label, _ in payment_formats.MEASURES.values()],
+                "secrecy": payments.GEHEIMHALTUNG,
+                "counting": payments.ZAEHLWEISE,
+                "licence": LICENCE,
+                "publisher": PUBLISHER,
+                "api": API,
+            },
+        )
+
     @get(f"{PREFIX}/datasets/{{name:str}}", include_in_schema=False)
     async def dataset(name: FromPath[str]) -> Template | Response[bytes]:
+        if name == payments.PAYMENTS_ID:
+            return await _payments_page()
         stem, dot, suffix = name.rpartition(".")
         ds = await opendata.dataset(stem if dot else name)
         if ds is None:
             raise NotFoundException("Diesen Datensatz gibt es nicht.")
         if dot:  # <id>.csv, <id>.json: the counts, where links from before the tables point
-            return _file(ds, FALLZAHLEN, suffix)
+            return _file(download(ds, FALLZAHLEN, suffix))
         return Template(
             "dataset.html",
             context={
-                **_summary(ds),
+                **_summary(entry(ds)),
                 **_tables(ds),
                 "measures": ds.definition.measures,
                 "secrecy": GEHEIMHALTUNG,
@@ -135,20 +173,22 @@ def routes(opendata: OpenData) -> list[HTTPRouteHandler]:
 
     @get(f"{PREFIX}/datasets/{{name:str}}/{{file:str}}", include_in_schema=False)
     async def dataset_file(name: FromPath[str], file: FromPath[str]) -> Response[bytes]:
+        table, _, suffix = file.partition(".")  # fallzahlen.csv, bearbeitungsdauer.json, …
+        if name == payments.PAYMENTS_ID:
+            return _file(payment_formats.download(await opendata.payments(), table, suffix))
         ds = await opendata.dataset(name)
         if ds is None:
             raise NotFoundException("Diesen Datensatz gibt es nicht.")
-        table, _, suffix = file.partition(".")  # fallzahlen.csv, bearbeitungsdauer.json, …
-        return _file(ds, table, suffix)
+        return _file(download(ds, table, suffix))
 
     @get(f"{PREFIX}/catalog.jsonld", include_in_schema=False)
     async def catalog_jsonld() -> Response[bytes]:
-        data = dcat.jsonld_bytes(await opendata.datasets(), opendata.base_url)
+        data = dcat.jsonld_bytes(await opendata.entries(), opendata.base_url)
         return Response(data, media_type="application/ld+json", headers=OPEN)
 
     @get(f"{PREFIX}/catalog.ttl", include_in_schema=False)
     async def catalog_turtle() -> Response[str]:
-        data = dcat.jsonld_bytes(await opendata.datasets(), opendata.base_url)
+        data = dcat.jsonld_bytes(await opendata.entries(), opendata.base_url)
         return Response(dcat.turtle(data), media_type="text/turtle; charset=utf-8", headers=OPEN)
 
     async def _action(request: Request[Any, Any, Any], action: str) -> Response[dict[str, Any]]:
@@ -164,7 +204,7 @@ def routes(opendata: OpenData) -> list[HTTPRouteHandler]:
                 status, content = ckan.failure(action, opendata.base_url, error)
                 return Response(content, status_code=status, media_type=MediaType.JSON, headers=OPEN)
             params |= payload
-        status, content = ckan.call(action, params, await opendata.datasets(), opendata.base_url)
+        status, content = ckan.call(action, params, await opendata.entries(), opendata.base_url)
         return Response(content, status_code=status, media_type=MediaType.JSON, headers=OPEN)
 
     @route(f"{API}/{{action:str}}", http_method=["GET", "POST"])

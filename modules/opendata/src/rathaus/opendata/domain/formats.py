@@ -20,13 +20,14 @@ import calendar
 import csv
 import io
 import json
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from rathaus.opendata.domain.catalogue import LICENCE, PUBLISHER
 from rathaus.opendata.domain.datasets import BEARBEITUNGSDAUER, BERLIN, GEHEIMHALTUNG, PublishedDataset
 from rathaus.opendata.domain.disclosure import Cell
+from rathaus.opendata.domain.entries import Download, Entry
+from rathaus.opendata.domain.payments import PaymentsDataset
 from rathaus.opendata.domain.times import FEW, HIDDEN, TimesRow
 
 INSGESAMT = "insgesamt"  # stands in the Stadtbezirk or Monat column of a total
@@ -70,7 +71,7 @@ def time_record(row: TimesRow) -> dict[str, Any]:
     }
 
 
-def period(ds: PublishedDataset) -> tuple[str, str] | None:
+def period(ds: PublishedDataset | PaymentsDataset) -> tuple[str, str] | None:
     """First and last day covered (ISO dates), or None while there is no case."""
     if not ds.cols:
         return None
@@ -163,7 +164,7 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
-def _csv(header: list[str], rows: list[dict[str, Any]]) -> str:
+def csv_text(header: list[str], rows: list[dict[str, Any]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(header)
@@ -182,14 +183,14 @@ def as_csv(ds: PublishedDataset) -> str:
         *({**t, "stadtbezirk": INSGESAMT} for t in sums["monate"]),
         {**sums["insgesamt"], "stadtbezirk": INSGESAMT, "monat": INSGESAMT},
     ]
-    return _csv([c["name"] for c in columns(ds)], rows)
+    return csv_text([c["name"] for c in columns(ds)], rows)
 
 
 def times_csv(ds: PublishedDataset) -> str:
     """RFC 4180 CSV: one row per month of delivery, then „insgesamt“; days with a decimal
     point; what is not published is empty."""
     rows = [time_record(r) for r in (*ds.times, ds.times_total)]
-    return _csv([c["name"] for c in TIME_COLUMNS], rows)
+    return csv_text([c["name"] for c in TIME_COLUMNS], rows)
 
 
 def csv_bytes(ds: PublishedDataset) -> bytes:
@@ -198,25 +199,6 @@ def csv_bytes(ds: PublishedDataset) -> bytes:
 
 def json_bytes(ds: PublishedDataset) -> bytes:
     return json.dumps(as_json(ds), ensure_ascii=False, indent=1).encode("utf-8")
-
-
-@dataclass(frozen=True)
-class Download:
-    """One distribution of a dataset: the exact bytes served at ``path``."""
-
-    table: str  # fallzahlen | bearbeitungsdauer
-    suffix: str
-    format: str  # CKAN format and EU file-type code
-    media_type: str
-    title: str
-    description: str
-    data: bytes
-    dataset_id: str
-
-    @property
-    def path(self) -> str:
-        """Below the portal's prefix."""
-        return f"/datasets/{self.dataset_id}/{self.table}.{self.suffix}"
 
 
 def _encoded(body: dict[str, Any]) -> bytes:
@@ -234,6 +216,7 @@ def downloads(ds: PublishedDataset) -> list[Download]:
 def _downloads(ds: PublishedDataset) -> tuple[Download, ...]:
     name = ds.definition.id
     counts, times = table_title(ds, FALLZAHLEN), table_title(ds, DAUER)
+    counts_heading, times_heading = (t.removeprefix(f"{ds.definition.title}: ") for t in (counts, times))
     return (
         Download(
             FALLZAHLEN,
@@ -245,6 +228,7 @@ def _downloads(ds: PublishedDataset) -> tuple[Download, ...]:
             "Gesperrte Werte sind leer, die Spalte „…_gesperrt“ sagt „ja“.",
             csv_bytes(ds),
             name,
+            counts_heading,
         ),
         Download(
             FALLZAHLEN,
@@ -256,6 +240,7 @@ def _downloads(ds: PublishedDataset) -> tuple[Download, ...]:
             "gesperrte Werte sind null, mit „…_gesperrt“: true.",
             json_bytes(ds),
             name,
+            counts_heading,
         ),
         Download(
             DAUER,
@@ -268,6 +253,7 @@ def _downloads(ds: PublishedDataset) -> tuple[Download, ...]:
             "veröffentlicht ist, ist leer; „dauer_grund“ sagt warum.",
             times_csv(ds).encode("utf-8"),
             name,
+            times_heading,
         ),
         Download(
             DAUER,
@@ -279,12 +265,37 @@ def _downloads(ds: PublishedDataset) -> tuple[Download, ...]:
             "veröffentlicht ist, ist null, „dauer_grund“ sagt warum.",
             _encoded(times_json(ds)),
             name,
+            times_heading,
         ),
     )
 
 
 def download(ds: PublishedDataset, table: str, suffix: str) -> Download | None:
     return next((d for d in downloads(ds) if (d.table, d.suffix) == (table, suffix)), None)
+
+
+def entry(ds: PublishedDataset | Entry) -> Entry:
+    """A service's dataset as the catalogue lists it (an entry stays as it is)."""
+    if isinstance(ds, Entry):
+        return ds
+    d = ds.definition
+    extras = (("leistung", d.service_title), *((("leika", d.leika),) if d.leika else ()))
+    return Entry(
+        id=d.id,
+        title=d.title,
+        summary=d.summary,
+        notes=d.notes,
+        tags=d.tags,
+        themes=d.themes,
+        scope=d.service,
+        extras=extras,
+        relation=f"urn:de:fim:leika:leistung:{d.leika}" if d.leika else "",
+        provenance=GEHEIMHALTUNG,
+        created=ds.created,
+        modified=ds.modified,
+        period=period(ds),
+        downloads=tuple(downloads(ds)),
+    )
 
 
 def german_datetime(iso: str) -> str:
