@@ -89,7 +89,7 @@ async def running(
     settings.temporal.task_queue = f"cases-{uuid.uuid4().hex[:8]}"
     settings.deadline_scale = SCALE
     settings.payment.attempt_hours = attempt_seconds / (3600 * SCALE)  # scaled back to seconds
-    for service, payment in (("vorab", "before"), ("danach", "after_decision")):
+    for service, payment in (("vorab", "before"), ("danach", "after_decision"), ("freiwillig", "optional")):
         write_procedure(
             tmp_path / "leistungen",
             service,
@@ -368,3 +368,19 @@ async def test_the_daily_settlement_reports_the_providers_transactions(world: Wo
     assert listed[kassenzeichen]["status"] == "PAYED" and listed[kassenzeichen]["amount_cents"] == FEE
     assert listed["KZ-UNBEKANNT"]["amount_cents"] == 999
     assert reports[0]["provider"] == "test-provider"
+
+
+async def test_an_optional_fee_is_offered_and_the_case_goes_on_without_waiting_for_it(world: World) -> None:
+    case_id = await open_case(world, "freiwillig")
+    await claim(world, case_id, "freiwillig")
+    attempt = await world.next_attempt(case_id, 1)  # offered at once…
+
+    async def decision_requested() -> bool:
+        return "zur_entscheidung" in world.statuses(case_id)
+
+    await eventually(decision_requested, timeout=30)  # …and not waited for
+    assert world.of(case_id, "payment.completed.v1") == []
+    await choose(attempt["transaction_url"], "bezahlen")
+    await came_back(world, case_id)
+    paid = await world.ended(case_id, "payment.completed.v1", 1)
+    assert paid["amount_cents"] == FEE

@@ -134,3 +134,31 @@ def test_a_city_directory_adds_locations_and_the_procedures_ignore_the_file(tmp_
     procedures = load_procedures([folder])  # standorte.toml is no unknown procedure file
     calendars = Calendars.load(procedures, [folder])
     assert "buergerbuero-test" in calendars.locations and len(calendars.locations) == 4
+
+
+def test_the_services_command_and_the_start_report_a_broken_calendar_in_german(tmp_path: Path) -> None:
+    """`rathaus services check` and `rathaus up` (before it starts anything) read the
+    calendars too: a broken standorte.toml is a German report, not a traceback."""
+    import argparse
+    import io
+
+    from rathaus.platform.kernel.settings import Settings
+    from rathaus.platform.runtime.processes import RuntimeProblem
+    from rathaus.platform.runtime.serve import check_procedures
+    from rathaus.platform.runtime.services import run_services
+
+    folder = tmp_path / "stadt"
+    folder.mkdir()
+    (folder / "standorte.toml").write_text("[[locations]]\nid = 1\n", encoding="utf-8")
+    settings = Settings(data_dir=tmp_path / "data", procedure_dirs=[folder])
+    out, err = io.StringIO(), io.StringIO()
+    assert run_services(settings, argparse.Namespace(action="check", dir=[]), out, err) == 1
+    assert "Fehler in den Terminkalendern (standorte.toml)" in err.getvalue()
+    assert "Hier wird str erwartet" in err.getvalue() and out.getvalue() == ""
+    with pytest.raises(RuntimeProblem, match=r"Terminkalender .* Rathaus startet nicht"):
+        check_procedures(settings)
+
+    (folder / "standorte.toml").unlink()
+    out, err = io.StringIO(), io.StringIO()
+    assert run_services(settings, argparse.Namespace(action="check", dir=[]), out, err) == 0
+    assert "3 Bürgerbüros mit Terminen" in out.getvalue(), out.getvalue()

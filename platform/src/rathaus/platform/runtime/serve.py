@@ -108,6 +108,15 @@ def check_procedures(settings: Settings) -> None:
             f"Die Verfahrensdateien enthalten {len(problems.problems)} Fehler; Rathaus startet nicht:\n"
             + "\n".join(f"  {p}" for p in problems.problems)
         ) from None
+    from rathaus.platform.kernel.appointments import CalendarProblems, Calendars
+
+    try:
+        Calendars.load(procedures, settings.procedure_dirs, settings.builtin_procedures)
+    except CalendarProblems as problems:
+        raise RuntimeProblem(
+            f"Die Terminkalender (standorte.toml) enthalten {len(problems.problems)} Fehler; "
+            "Rathaus startet nicht:\n" + "\n".join(f"  {p}" for p in problems.problems)
+        ) from None
     changed = pinned_versions_changed(settings, procedures)
     if changed:
         raise RuntimeProblem(

@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TextIO
 
+from rathaus.platform.kernel.appointments import CalendarProblems, Calendars
 from rathaus.platform.kernel.procedures import ProcedureProblems, Procedures
 from rathaus.platform.kernel.settings import Settings
 
@@ -19,12 +20,19 @@ def run_services(settings: Settings, args: argparse.Namespace, out: TextIO, err:
         for problem in problems.problems:
             err.write(f"  {problem}\n")
         return 1
+    try:
+        calendars = Calendars.load(procedures, dirs, settings.builtin_procedures)
+    except CalendarProblems as problems:
+        err.write(f"{len(problems.problems)} Fehler in den Terminkalendern (standorte.toml):\n")
+        for problem in problems.problems:
+            err.write(f"  {problem}\n")
+        return 1
     if args.action == "check":
         versions = procedures.all()
         out.write(
             f"Verfahrensdateien in Ordnung: {len({d.id for d in versions})} Leistungen online "
             f"({len(versions)} Versionen), {len(procedures.catalogue())} im Katalog, "
-            f"{len(procedures.codelists)} Codelisten.\n"
+            f"{len(procedures.codelists)} Codelisten, {len(calendars.locations)} Bürgerbüros mit Terminen.\n"
         )
         return 0
     for d in procedures.all():
