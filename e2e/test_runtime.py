@@ -27,7 +27,7 @@ async def test_up_prints_urls_that_all_answer_and_stops_on_ctrl_c(
     printed = "".join(embedded_platform.output)
     banner = printed[printed.index("Rathaus läuft") :]  # what `rathaus up` prints, not library logs
     urls = re.findall(r"(https?://\S+)", banner)
-    assert len(urls) == 6, printed
+    assert len(urls) == 7, printed  # the six of Rathaus and the test payment provider
     async with httpx.AsyncClient(timeout=30, follow_redirects=True) as client:
         for url in urls:
             # a page that needs a login answers with the login page
@@ -45,6 +45,7 @@ async def test_up_prints_urls_that_all_answer_and_stops_on_ctrl_c(
         "opendata",
         "orchestration",
         "temporal",
+        "payprovider",  # the test payment provider `rathaus up` runs when none is configured
     }
     assert asyncapi["asyncapi"] == "3.0.0"
     nats_url = re.search(r"(nats://\S+)", printed)

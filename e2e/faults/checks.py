@@ -23,14 +23,15 @@ from rathaus.platform.kernel.deadletters import list_dead_letters
 from rathaus.platform.kernel.settings import MODULE_NAMES
 
 STATUSES = ("eingegangen", "in_pruefung", "zur_entscheidung", "entschieden", "zugestellt")
-# what the E-Akte writes once per case on the way of a case without attachments
-AUDIT_ONCE = (
-    "vorgang_angelegt",
-    "status_zur_entscheidung",
-    "entscheidung",
-    "dokument_abgelegt",
-    "status_zugestellt",
-)
+# what the E-Akte writes, how often, on the way of a case without attachments whose fee is
+# paid after the decision: two documents filed (the Zahlungsbestätigung and the Bescheid)
+AUDIT_PER_CASE = {
+    "vorgang_angelegt": 1,
+    "status_zur_entscheidung": 1,
+    "entscheidung": 1,
+    "dokument_abgelegt": 2,
+    "status_zugestellt": 1,
+}
 READS = ("vorgang_eingesehen", "dokument_geoeffnet")  # a clerk may look twice
 DATASET = "bewohnerparkausweise-stadtbezirk-monat"
 COMPONENT_DBS = (*MODULE_NAMES, "orchestration")
@@ -115,6 +116,10 @@ async def check_end_states(
             e["subject"]
             for e in await stream_events(nc, "RATHAUS_OUTPUT", "rathaus.output.decision.delivered.v1")
         )
+        paid = Counter(
+            e["subject"]
+            for e in await stream_events(nc, "RATHAUS_PLATFORM", "rathaus.platform.payment.completed.v1")
+        )
     finally:
         await nc.close()
     lost = sorted(c for c in cases if statuses[(c, "zugestellt")] == 0)
@@ -124,11 +129,15 @@ async def check_end_states(
     for status in STATUSES:
         assert sum(1 for c in cases if statuses[(c, status)] == 1) == n, f"a case lacks status {status}"
     assert {c: delivered[c] for c in cases} == dict.fromkeys(cases, 1), f"DecisionDelivered: {delivered}"
+    assert {c: paid[c] for c in cases} == dict.fromkeys(cases, 1), f"PaymentCompleted: {paid}"
 
     db = data_dir / "db"
     with read_only(db / "eakte.sqlite") as eakte:
         bescheide = Counter(
             c for (c,) in eakte.execute("select case_id from documents where document_type = 'bescheid'")
+        )
+        receipts = Counter(
+            c for (c,) in eakte.execute("select case_id from documents where document_type = 'quittung'")
         )
         columns = [d[1] for d in eakte.execute("pragma table_info(audit)")]
         trail = [
@@ -136,6 +145,7 @@ async def check_end_states(
         ]
         final = dict(eakte.execute("select case_id, status from vorgaenge").fetchall())
     assert {c: bescheide[c] for c in cases} == dict.fromkeys(cases, 1), f"Bescheide filed: {bescheide}"
+    assert {c: receipts[c] for c in cases} == dict.fromkeys(cases, 1), f"receipts filed: {receipts}"
     assert all(final.get(c) == "zugestellt" for c in cases), "an E-Akte case is not 'zugestellt'"
     for entry in trail:
         if isinstance(entry["details"], str):
@@ -149,8 +159,10 @@ async def check_end_states(
     duplicates = {k: v for k, v in entries.items() if v > 1}
     assert not duplicates, f"duplicate audit entries: {duplicates}"
     per_case = Counter((e["case_id"], e["action"]) for e in trail if e["case_id"] in cases)
-    for action in AUDIT_ONCE:
-        assert all(per_case[(c, action)] == 1 for c in cases), f"audit action {action} not once per case"
+    for action, times in AUDIT_PER_CASE.items():
+        assert all(per_case[(c, action)] == times for c in cases), (
+            f"audit action {action} not {times}× per case"
+        )
 
     with read_only(db / "portal.sqlite") as portal:
         postkorb = Counter(c for (c,) in portal.execute("select case_id from postkorb"))
@@ -196,6 +208,8 @@ async def check_end_states(
         f"Temporal: {len(runs)} CaseWorkflows, one run each, {completed} completed",
         f"DecisionDelivered: {sum(delivered[c] for c in cases)}; Bescheide rendered: {sealed}; "
         f"Bescheide filed in the E-Akte: {sum(bescheide[c] for c in cases)}",
+        f"fees paid (PaymentCompleted, each once): {sum(paid[c] for c in cases)}; "
+        f"Zahlungsbestätigungen filed: {sum(receipts[c] for c in cases)}",
         f"Postkorb entries: {sum(postkorb[c] for c in cases)}",
         f"open data (fact table): {opened} applications, {granted} granted, {facts} facts; "
         f"dataset changed {version} times (2 per case)",

@@ -71,7 +71,7 @@ async def running(settings: Settings, temporal: RunningServer) -> AsyncIterator[
     settings.temporal.address = temporal.url
     settings.temporal.task_queue = f"cases-{uuid.uuid4().hex[:8]}"
     settings.deadline_scale = 0.5 / 432000  # the 5-day deadline becomes half a second
-    settings.payment.attempt_hours = 300 / (3600 * settings.deadline_scale)  # five minutes
+    settings.payment.attempt_hours = 300 / 3600  # five minutes
     provider = TestPaymentProvider(
         settings.data_dir / "anbieter",
         free_port(),

@@ -88,7 +88,7 @@ async def running(
     settings.temporal.address = temporal.url
     settings.temporal.task_queue = f"cases-{uuid.uuid4().hex[:8]}"
     settings.deadline_scale = SCALE
-    settings.payment.attempt_hours = attempt_seconds / (3600 * SCALE)  # scaled back to seconds
+    settings.payment.attempt_hours = attempt_seconds / 3600
     for service, payment in (("vorab", "before"), ("danach", "after_decision"), ("freiwillig", "optional")):
         write_procedure(
             tmp_path / "leistungen",

@@ -69,7 +69,7 @@ class PaymentSettings(BaseModel):
     timeout_seconds: float = 10.0
     # the provider's daily settlement report, a URL template with {day} (ISO date)
     settlement_url: str | None = None
-    # how long a payment attempt stays open; the workflow multiplies it by deadline_scale
+    # how long a payment attempt stays open (an operational timeout: not scaled by deadline_scale)
     attempt_hours: float = 3.0
     # how the provider is named in the settlement event ("test-provider" for the embedded one)
     name: str = "xbezahldienste"

@@ -95,7 +95,8 @@ class Bridge:
             "channel": proc.delivery.channel,
             # the payment step only where there is something to pay (the E-Akte's Forderung)
             "payment": proc.fee.payment if definition.fee_cents(event.data) > 0 else "none",
-            "payment_seconds": str(self.kernel.settings.payment.attempt_hours * 3600 * scale),
+            # an operational timeout, not a Frist: not scaled with the deadlines
+            "payment_seconds": str(self.kernel.settings.payment.attempt_hours * 3600),
             "appointment": "1" if proc.appointment else "0",
             **{f"template:{outcome}": name for outcome, name in definition.templates.items()},
         }
