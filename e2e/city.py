@@ -8,6 +8,7 @@ import io
 import json
 import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,20 @@ DATA = Path(__file__).parent / "data"
 SCAN = DATA / "fahrzeugschein-scan.pdf"
 TOKEN = re.compile(r'name="_csrf_token" value="([^"]+)"')
 DOWNLOAD = re.compile(r'href="(/postkorb/[0-9a-f-]+/herunterladen)"[^>]*>Bescheid ([^ ]+) herunterladen')
+
+
+def started(
+    tmp_path_factory: Any, *, deadline_scale: float = 1.0, env: dict[str, str] | None = None
+) -> Iterator[EmbeddedPlatform]:
+    """``rathaus up`` on a fresh data dir for a module's tests (yield from it in a fixture)."""
+    platform = EmbeddedPlatform(tmp_path_factory.mktemp("stadt") / "rathaus")
+    platform.deadline_scale = deadline_scale
+    platform.extra_env.update(env or {})
+    platform.start()
+    try:
+        yield platform
+    finally:
+        platform.stop()
 
 
 def accounts(platform: EmbeddedPlatform) -> list[list[str]]:

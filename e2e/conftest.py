@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 import pytest
+
+from e2e.city import City
+from rathaus.platform.testing import EmbeddedPlatform
 
 LETTER = """<!DOCTYPE html><html lang="de"><head><meta charset="utf-8"><style>
 @page {{ size: A4; margin: 25mm 20mm; }}
@@ -45,3 +48,10 @@ def scanned_letter(aktenzeichen: str, body: str = "") -> bytes:
 @pytest.fixture
 def make_scanned_letter() -> Callable[..., bytes]:
     return scanned_letter
+
+
+@pytest.fixture
+async def city(platform: EmbeddedPlatform) -> AsyncIterator[City]:
+    """The demo city over the wire, on the module's ``platform`` (each suite starts its own)."""
+    async with City(platform) as c:
+        yield c

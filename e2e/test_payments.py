@@ -17,14 +17,14 @@ is confirmed automatically, so no clerk is needed.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from e2e.city import City, demo_citizen, example
+from e2e.city import TOKEN, City, demo_citizen, example, started
 from e2e.test_services_browser import Browsing, log_in, new_page, postkorb_row
 from rathaus.platform.browser import chromium
 from rathaus.platform.kernel.payment import payment_provider
@@ -39,19 +39,7 @@ SERVICE = "sperrmuell"
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPlatform]:
-    platform = EmbeddedPlatform(tmp_path_factory.mktemp("stadt") / "rathaus")
-    platform.extra_env["RATHAUS_PAYMENT__ATTEMPT_HOURS"] = str(ATTEMPT_SECONDS / 3600)
-    platform.start()
-    try:
-        yield platform
-    finally:
-        platform.stop()
-
-
-@pytest.fixture
-async def city(platform: EmbeddedPlatform) -> AsyncIterator[City]:
-    async with City(platform) as c:
-        yield c
+    yield from started(tmp_path_factory, env={"RATHAUS_PAYMENT__ATTEMPT_HOURS": str(ATTEMPT_SECONDS / 3600)})
 
 
 async def apply(city: City, http: httpx.AsyncClient) -> str:
@@ -183,16 +171,13 @@ async def test_a_tampered_return_url_changes_nothing_and_another_case_is_refused
         for path in (f"/antraege/{stranger}/zahlung", f"/antraege/{stranger}/zahlung/stand"):
             r = await http.get(path)
             assert r.status_code in (403, 404), (path, r.status_code)
-        r = await http.post(f"/antraege/{stranger}/zahlung/neu", data={})
-        assert r.status_code in (403, 404), r.status_code
+        token = TOKEN.search((await http.get(f"/antraege/{case_id}")).text)  # the page's logout form
+        assert token is not None
+        r = await http.post(f"/antraege/{stranger}/zahlung/neu", data={"_csrf_token": token.group(1)})
+        assert r.status_code in (403, 404) and "gehört nicht zu Ihrem Konto" in r.text, r.status_code
         # and an open payment cannot be "started again" (409 with a German message)
-        page = await http.get(f"/antraege/{case_id}")
-        token = page.text.split('name="_csrf_token" value="', 1)
-        if len(token) == 2:
-            r = await http.post(
-                f"/antraege/{case_id}/zahlung/neu", data={"_csrf_token": token[1].split('"', 1)[0]}
-            )
-            assert r.status_code == 409 and "keine neue Zahlung möglich" in r.text, r.status_code
+        r = await http.post(f"/antraege/{case_id}/zahlung/neu", data={"_csrf_token": token.group(1)})
+        assert r.status_code == 409 and "keine neue Zahlung möglich" in r.text, r.status_code
         await choose(offen["zahlungsseite"], "bezahlen")
         await city.payment(http, case_id, "bezahlt")
     finally:

@@ -5,12 +5,12 @@ one platform (`rathaus up`) for the module, a fresh case per service."""
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from e2e.city import City, create_organisation, example
+from e2e.city import City, create_organisation, example, started
 from rathaus.platform.kernel.procedures import Inputs, judge
 from rathaus.platform.kernel.procedures.display import format_value
 from rathaus.platform.testing import EmbeddedPlatform, IntegratorClient, eventually
@@ -21,19 +21,7 @@ FICTION_SECONDS = 25.0  # the Reisegewerbekarte's three months, scaled
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPlatform]:
-    platform = EmbeddedPlatform(tmp_path_factory.mktemp("stadt") / "rathaus")
-    platform.deadline_scale = FICTION_SECONDS / (90 * 86400)  # 90 days -> 25 s; a 5-day reminder -> 1.4 s
-    platform.start()
-    try:
-        yield platform
-    finally:
-        platform.stop()
-
-
-@pytest.fixture
-async def city(platform: EmbeddedPlatform) -> AsyncIterator[City]:
-    async with City(platform) as c:
-        yield c
+    yield from started(tmp_path_factory, deadline_scale=FICTION_SECONDS / (90 * 86400))  # 90 days -> 25 s
 
 
 def computed(city: City, service_id: str, body: dict[str, Any], name: str) -> str:

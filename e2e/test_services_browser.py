@@ -21,7 +21,7 @@ import mailbox
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,7 @@ from typing import Any
 import pypdfium2
 import pytest
 
-from e2e.city import SCAN, City, demo_citizen, staff
+from e2e.city import SCAN, City, demo_citizen, staff, started
 from rathaus.platform.browser import FOCUSED, assert_accessible, chromium
 from rathaus.platform.browser import Keyboard as BaseKeyboard
 from rathaus.platform.kernel.procedures import Inputs, judge
@@ -47,18 +47,7 @@ SWAPPED = """() => {
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPlatform]:
-    platform = EmbeddedPlatform(tmp_path_factory.mktemp("stadt") / "rathaus")
-    platform.start()
-    try:
-        yield platform
-    finally:
-        platform.stop()
-
-
-@pytest.fixture
-async def city(platform: EmbeddedPlatform) -> AsyncIterator[City]:
-    async with City(platform) as c:
-        yield c
+    yield from started(tmp_path_factory)
 
 
 class Browsing:
