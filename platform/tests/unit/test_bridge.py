@@ -62,3 +62,33 @@ async def test_a_refused_call_stays_a_failure_with_bounded_retries(tmp_path: Pat
     bridge.client = cast(Any, Temporal(RPCStatusCode.INVALID_ARGUMENT))
     with pytest.raises(RPCError):
         await bridge.signal("case", CASE_OPENED, uow, {})
+
+
+def test_the_payment_step_only_where_the_e_akte_creates_a_forderung() -> None:
+    """The workflow waits for a Forderung only where one comes: a fee above zero at the
+    rates of the Munich day the application came in; none before the tariff's first rate."""
+    from rathaus.contracts.common import Person
+    from rathaus.contracts.common_v2 import Party
+    from rathaus.contracts.portal.v2 import ApplicationSubmitted
+    from rathaus.platform.kernel.procedures import load_procedures
+
+    procedures = load_procedures([], True)
+
+    def submitted(service_id: str, at: str) -> ApplicationSubmitted:
+        return ApplicationSubmitted(
+            case_id=str(uuid.uuid4()),
+            service_id=service_id,
+            service_version=1,
+            procedure_digest="",
+            applicant=Party(person=Person(given_name="E", family_name="M", birth_date="1964-08-12")),
+            data={},
+            submitted_at=at,
+        )
+
+    halteverbot, fundsache = procedures.get("halteverbotszone", 1), procedures.get("fundsache", 1)
+    assert Bridge.fee_due(halteverbot, submitted("halteverbotszone", "2026-06-01T10:00:00+00:00"))
+    # 23:30 UTC on New Year's Eve is already 1 January in Munich: the 2027 rate, still a fee
+    assert Bridge.fee_due(halteverbot, submitted("halteverbotszone", "2026-12-31T23:30:00+00:00"))
+    # before the tariff's first rate the fee cannot be computed: no Forderung, no waiting
+    assert not Bridge.fee_due(halteverbot, submitted("halteverbotszone", "2025-06-01T10:00:00+00:00"))
+    assert not Bridge.fee_due(fundsache, submitted("fundsache", "2026-06-01T10:00:00+00:00"))

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from rathaus.contracts.aktenzeichen import format_aktenzeichen
+from rathaus.platform.kernel.calendar import munich_day
 
 ROLES = ("sachbearbeitung", "leitung", "poststelle", "kasse")  # kasse: the Zahlungsabgleich
 DECIDING_ROLES = ("sachbearbeitung", "leitung")
@@ -245,20 +246,9 @@ REFUND_REASONS = {"refused": "Antrag abgelehnt", "double_payment": "Doppelte Zah
 # a refund task: open (nobody proposed yet) -> proposed -> booked (a second person approved)
 TASK_OPEN, TASK_PROPOSED, TASK_BOOKED = "offen", "vorgeschlagen", "gebucht"
 TASK_STATUS_TEXT = {TASK_OPEN: "Offen", TASK_PROPOSED: "Zur Genehmigung", TASK_BOOKED: "Erstattet"}
-TIMEZONE = "Europe/Berlin"
-
-
-def local_day(iso: str) -> date:
-    """The day in Munich of an ISO timestamp (a date alone is that date)."""
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    if len(iso) <= 10:
-        return date.fromisoformat(iso)
-    moment = datetime.fromisoformat(iso)
-    if moment.tzinfo is None:
-        return moment.date()
-    return moment.astimezone(ZoneInfo(TIMEZONE)).date()
+# the day in Munich of an ISO timestamp: the kernel's, so that the E-Akte's Forderung and the
+# workflow's payment step agree on the day whose rates apply
+local_day = munich_day
 
 
 def luhn_digit(digits: str) -> int:

@@ -20,3 +20,16 @@ def is_holiday(day: date) -> bool:
 
 def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and not is_holiday(day)
+
+
+def munich_day(iso: str) -> date:
+    """The day in Munich of an ISO timestamp (a date alone, or a time without a zone: its date)."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    if len(iso) <= 10:
+        return date.fromisoformat(iso)
+    moment = datetime.fromisoformat(iso)
+    if moment.tzinfo is None:
+        return moment.date()
+    return moment.astimezone(ZoneInfo("Europe/Berlin")).date()

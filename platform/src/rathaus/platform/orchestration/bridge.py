@@ -29,7 +29,10 @@ from rathaus.contracts.portal.v1 import (
 )
 from rathaus.contracts.portal.v2 import ApplicationSubmitted
 from rathaus.platform.kernel import Kernel, UnitOfWork
+from rathaus.platform.kernel.calendar import munich_day
 from rathaus.platform.kernel.consumer import RetryLater
+from rathaus.platform.kernel.procedures import Definition
+from rathaus.platform.kernel.procedures.fees import FeeError
 from rathaus.platform.kernel.procedures.upcast import application as upcast_application
 from rathaus.platform.orchestration.model import (
     APPOINTMENT_BOOKED,
@@ -94,13 +97,25 @@ class Bridge:
             "fiction_basis": proc.decision.fiction_basis,
             "channel": proc.delivery.channel,
             # the payment step only where there is something to pay (the E-Akte's Forderung)
-            "payment": proc.fee.payment if definition.fee_cents(event.data) > 0 else "none",
+            "payment": proc.fee.payment if self.fee_due(definition, event) else "none",
             # an operational timeout, not a Frist: not scaled with the deadlines
             "payment_seconds": str(self.kernel.settings.payment.attempt_hours * 3600),
             "appointment": "1" if proc.appointment else "0",
             **{f"template:{outcome}": name for outcome, name in definition.templates.items()},
         }
         await self.signal(event.case_id, SUBMITTED_V2, uow, fields)
+
+    @staticmethod
+    def fee_due(definition: Definition, event: ApplicationSubmitted) -> bool:
+        """Whether the E-Akte creates a Forderung for this case: a fee above zero at the rates
+        of the (Munich) day it came in. A fee that cannot be computed that day gets none (the
+        E-Akte records why), so the case does not wait for a payment that cannot come."""
+        if definition.procedure.fee.payment == "none":
+            return False
+        try:
+            return definition.fee_cents(event.data, munich_day(event.submitted_at)) > 0
+        except FeeError:
+            return False
 
     async def on_case_opened(self, event: CaseOpened, uow: UnitOfWork) -> None:
         await self.signal(event.case_id, CASE_OPENED, uow, {})
