@@ -333,8 +333,18 @@ class Appointments(Base):
                             created_at=stamp(now),
                         )
                     )
+                    # the seats already taken, so that each slot costs one insert, not one per
+                    # occupied counter; the unique key still decides between concurrent bookers
+                    occupied: dict[str, set[int]] = {key: set() for key in keys}
+                    for key, seat in await s.execute(
+                        sa.select(appointment_seats.c.slot_start, appointment_seats.c.seat).where(
+                            appointment_seats.c.location_id == loc.id,
+                            appointment_seats.c.slot_start.in_(keys),
+                        )
+                    ):
+                        occupied[key].add(seat)
                     for key in keys:
-                        for seat in range(loc.counters):
+                        for seat in (n for n in range(loc.counters) if n not in occupied[key]):
                             taken = (
                                 await s.execute(
                                     self._insert(appointment_seats)
