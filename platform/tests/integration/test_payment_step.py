@@ -16,7 +16,8 @@ from typing import Any
 import msgspec
 import nats
 import pytest
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError
 
 from rathaus.contracts import decode_event
 from rathaus.contracts.common import Person
@@ -384,3 +385,58 @@ async def test_an_optional_fee_is_offered_and_the_case_goes_on_without_waiting_f
     await came_back(world, case_id)
     paid = await world.ended(case_id, "payment.completed.v1", 1)
     assert paid["amount_cents"] == FEE
+
+
+async def test_the_reminder_falls_due_a_day_before_and_not_for_a_cancelled_appointment(world: World) -> None:
+    """The AppointmentWorkflow's timer: a day before the appointment it asks the portal to
+    remind; a cancelled appointment's timer ends without a reminder."""
+    from datetime import timedelta
+
+    from rathaus.contracts.portal.v1 import AppointmentBooked, AppointmentCancelled
+
+    soon = datetime.now(UTC) + timedelta(days=1, seconds=3)  # the reminder in three seconds
+    kept, cancelled = str(uuid.uuid4()), str(uuid.uuid4())
+    for appointment_id in (kept, cancelled):
+        booked = AppointmentBooked(
+            appointment_id=appointment_id,
+            reference="T-0001",
+            case_id="",
+            service_id="personalausweis",
+            location="buergerbuero-ruppertstrasse",
+            starts_at=soon.isoformat(),
+            ends_at=(soon + timedelta(minutes=20)).isoformat(),
+            persons=1,
+            name="Erika Mustermann",
+            booked_at=NOW,
+        )
+        await world.emit(world.portal, booked, appointment_id)
+    await world.emit(
+        world.portal,
+        AppointmentCancelled(
+            appointment_id=cancelled,
+            case_id="",
+            location="buergerbuero-ruppertstrasse",
+            reason="citizen",
+            cancelled_at=NOW,
+        ),
+        cancelled,
+    )
+    settings = world.orchestration.settings
+    client = await Client.connect(settings.temporal.address, namespace=settings.temporal.namespace)
+    results: dict[str, str] = {}
+
+    async def both_ended() -> bool:
+        for a in (kept, cancelled):
+            try:
+                description = await client.get_workflow_handle(f"termin-{a}").describe()
+            except RPCError:  # the bridge has not started it yet
+                return False
+            if description.status != WorkflowExecutionStatus.COMPLETED:
+                return False
+            results[a] = await client.get_workflow_handle(f"termin-{a}").result()
+        return True
+
+    await eventually(both_ended, timeout=30)
+    assert results == {kept: "erinnert", cancelled: "abgesagt"}
+    reminders = [d for c, t, d in world.seen if t == "appointment.reminder-due.v1"]
+    assert [r["appointment_id"] for r in reminders] == [kept]
