@@ -173,8 +173,12 @@ async def test_a_tampered_return_url_changes_nothing_and_another_case_is_refused
             assert r.status_code in (403, 404), (path, r.status_code)
         token = TOKEN.search((await http.get(f"/antraege/{case_id}")).text)  # the page's logout form
         assert token is not None
-        r = await http.post(f"/antraege/{stranger}/zahlung/neu", data={"_csrf_token": token.group(1)})
-        assert r.status_code in (403, 404) and "gehört nicht zu Ihrem Konto" in r.text, r.status_code
+        r = await http.post(
+            f"/antraege/{stranger}/zahlung/neu",
+            data={"_csrf_token": token.group(1)},
+            headers={"Accept": "application/json"},  # the refusal's reason, not the error page
+        )
+        assert r.status_code == 403 and "gehört nicht zu Ihrem Konto" in r.json()["detail"], r.text
         # and an open payment cannot be "started again" (409 with a German message)
         r = await http.post(f"/antraege/{case_id}/zahlung/neu", data={"_csrf_token": token.group(1)})
         assert r.status_code == 409 and "keine neue Zahlung möglich" in r.text, r.status_code
