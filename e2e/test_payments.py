@@ -17,7 +17,7 @@ is confirmed automatically, so no clerk is needed.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,10 +42,26 @@ def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPlatf
     yield from started(tmp_path_factory, env={"RATHAUS_PAYMENT__ATTEMPT_HOURS": str(ATTEMPT_SECONDS / 3600)})
 
 
+@pytest.fixture
+async def http(city: City) -> AsyncIterator[httpx.AsyncClient]:
+    """The demo citizen's portal session."""
+    session = await city.citizen()
+    try:
+        yield session
+    finally:
+        await session.aclose()
+
+
 async def apply(city: City, http: httpx.AsyncClient) -> str:
     definition = city.procedures.current(SERVICE)
     assert definition is not None and definition.procedure.fee.payment == "before"
     return await city.apply(http, example(definition))
+
+
+async def applied(city: City, http: httpx.AsyncClient) -> tuple[str, dict[str, Any]]:
+    """A Sperrmüll case whose payment attempt is open: its id and the payment as shown."""
+    case_id = await apply(city, http)
+    return case_id, await city.payment(http, case_id)
 
 
 def completed(city: City, case_id: str) -> list[dict[str, Any]]:
@@ -70,14 +86,9 @@ async def provider_transactions(platform: EmbeddedPlatform, kassenzeichen: str) 
 
 @pytest.mark.browser
 async def test_an_abandoned_payment_expires_with_a_message_and_is_paid_on_a_second_attempt(
-    city: City, platform: EmbeddedPlatform
+    city: City, platform: EmbeddedPlatform, http: httpx.AsyncClient
 ) -> None:
-    http = await city.citizen()
-    try:
-        case_id = await apply(city, http)
-        first = await city.payment(http, case_id)  # the attempt is open
-    finally:
-        await http.aclose()
+    case_id, first = await applied(city, http)  # the attempt is open
     async with chromium() as browser:
         v = Browsing(await new_page(browser), platform.base_url)
         await log_in(v, demo_citizen(platform))
@@ -136,78 +147,61 @@ async def test_an_abandoned_payment_expires_with_a_message_and_is_paid_on_a_seco
     await eventually(receipt_filed, timeout=60, interval=0.5)
 
 
-async def test_the_redirect_never_comes_back_and_the_poll_finds_the_payment(city: City) -> None:
-    http = await city.citizen()
-    try:
-        case_id = await apply(city, http)
-        offen = await city.payment(http, case_id)
-        back = await choose(offen["zahlungsseite"], "bezahlen")
-        assert back.status_code == 303  # …and the browser is closed: the portal never hears of it
-        paid = await city.payment(http, case_id, "bezahlt")
-        assert paid["betrag_cent"] == offen["betrag_cent"]
-        await city.delivered(case_id)
-    finally:
-        await http.aclose()
+async def test_the_redirect_never_comes_back_and_the_poll_finds_the_payment(
+    city: City, http: httpx.AsyncClient
+) -> None:
+    case_id, offen = await applied(city, http)
+    back = await choose(offen["zahlungsseite"], "bezahlen")
+    assert back.status_code == 303  # …and the browser is closed: the portal never hears of it
+    paid = await city.payment(http, case_id, "bezahlt")
+    assert paid["betrag_cent"] == offen["betrag_cent"]
+    await city.delivered(case_id)
 
 
 async def test_a_tampered_return_url_changes_nothing_and_another_case_is_refused(
-    city: City, platform: EmbeddedPlatform
+    city: City, http: httpx.AsyncClient
 ) -> None:
-    http = await city.citizen()
-    try:
-        case_id = await apply(city, http)
-        offen = await city.payment(http, case_id)
-        for query in (
-            "?status=PAYED&grosAmount=0.01",
-            f"?transactionId=TX{'0' * 30}&status=PAYED",
-            "?amount=-1&kassenzeichen=%3Cscript%3E",
-        ):
-            r = await http.get(f"/antraege/{case_id}/zahlung{query}")
-            assert r.status_code == 303, (query, r.status_code)
-        state = (await http.get(f"/api/antraege/{case_id}")).json()["zahlung"]
-        assert state["status"] == "offen" and state["betrag_cent"] == offen["betrag_cent"], state
-        # a case that is not hers (or does not exist): refused, and nothing is emitted
-        stranger = "00000000-0000-4000-8000-000000000000"
-        for path in (f"/antraege/{stranger}/zahlung", f"/antraege/{stranger}/zahlung/stand"):
-            r = await http.get(path)
-            assert r.status_code in (403, 404), (path, r.status_code)
-        token = TOKEN.search((await http.get(f"/antraege/{case_id}")).text)  # the page's logout form
-        assert token is not None
-        r = await http.post(
-            f"/antraege/{stranger}/zahlung/neu",
-            data={"_csrf_token": token.group(1)},
-            headers={"Accept": "application/json"},  # the refusal's reason, not the error page
-        )
-        assert r.status_code == 403 and "gehört nicht zu Ihrem Konto" in r.json()["detail"], r.text
-        # and an open payment cannot be "started again" (409 with a German message)
-        r = await http.post(f"/antraege/{case_id}/zahlung/neu", data={"_csrf_token": token.group(1)})
-        assert r.status_code == 409 and "keine neue Zahlung möglich" in r.text, r.status_code
-        await choose(offen["zahlungsseite"], "bezahlen")
-        await city.payment(http, case_id, "bezahlt")
-    finally:
-        await http.aclose()
+    case_id, offen = await applied(city, http)
+    for query in (
+        "?status=PAYED&grosAmount=0.01",
+        f"?transactionId=TX{'0' * 30}&status=PAYED",
+        "?amount=-1&kassenzeichen=%3Cscript%3E",
+    ):
+        r = await http.get(f"/antraege/{case_id}/zahlung{query}")
+        assert r.status_code == 303, (query, r.status_code)
+    state = (await http.get(f"/api/antraege/{case_id}")).json()["zahlung"]
+    assert state["status"] == "offen" and state["betrag_cent"] == offen["betrag_cent"], state
+    # a case that is not hers (or does not exist): refused, and nothing is emitted
+    stranger = "00000000-0000-4000-8000-000000000000"
+    for path in (f"/antraege/{stranger}/zahlung", f"/antraege/{stranger}/zahlung/stand"):
+        r = await http.get(path)
+        assert r.status_code in (403, 404), (path, r.status_code)
+    token = TOKEN.search((await http.get(f"/antraege/{case_id}")).text)  # the page's logout form
+    assert token is not None
+    r = await http.post(
+        f"/antraege/{stranger}/zahlung/neu",
+        data={"_csrf_token": token.group(1)},
+        headers={"Accept": "application/json"},  # the refusal's reason, not the error page
+    )
+    assert r.status_code == 403 and "gehört nicht zu Ihrem Konto" in r.json()["detail"], r.text
+    # and an open payment cannot be "started again" (409 with a German message)
+    r = await http.post(f"/antraege/{case_id}/zahlung/neu", data={"_csrf_token": token.group(1)})
+    assert r.status_code == 409 and "keine neue Zahlung möglich" in r.text, r.status_code
+    await choose(offen["zahlungsseite"], "bezahlen")
+    await city.payment(http, case_id, "bezahlt")
 
 
 async def test_sigkill_between_payment_and_status_pays_once_and_loses_nothing(
-    city: City, platform: EmbeddedPlatform
+    city: City, platform: EmbeddedPlatform, http: httpx.AsyncClient
 ) -> None:
-    http = await city.citizen()
-    try:
-        case_id = await apply(city, http)
-        offen = await city.payment(http, case_id)
-    finally:
-        await http.aclose()
+    case_id, offen = await applied(city, http)
     await choose(offen["zahlungsseite"], "bezahlen")  # paid at the provider…
     platform.kill()  # …and the platform (with its provider) dies before it asked for the status
     platform.start()
     await city.integrator.close()
     await city.integrator.connect(**platform.nats_credentials("integrator"))
-    http = await city.citizen()
-    try:
-        paid = await city.payment(http, case_id, "bezahlt")
-        await city.delivered(case_id)
-    finally:
-        await http.aclose()
+    paid = await city.payment(http, case_id, "bezahlt")  # the session outlives the restart
+    await city.delivered(case_id)
 
     async def one_completion() -> bool:
         return len(completed(city, case_id)) >= 1
