@@ -30,7 +30,7 @@ import pypdfium2
 import pytest
 
 from e2e.city import SCAN, City, demo_citizen, staff, started
-from rathaus.platform.browser import FOCUSED, assert_accessible, chromium
+from rathaus.platform.browser import FOCUSED, FORM_REFRESHED, MARK_FORM, assert_accessible, chromium
 from rathaus.platform.browser import Keyboard as BaseKeyboard
 from rathaus.platform.kernel.procedures import Inputs, judge
 from rathaus.platform.kernel.procedures.display import format_value
@@ -38,11 +38,6 @@ from rathaus.platform.testing import EmbeddedPlatform, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-# htmx has replaced the form (the old one was marked) and no request is in flight
-SWAPPED = """() => {
-  const form = document.getElementById("formular");
-  return form !== null && form.dataset.alt === undefined && !document.querySelector(".htmx-request");
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -87,9 +82,9 @@ class Browsing:
     async def changed_by_htmx(self, action: Any) -> None:
         """Do something that makes htmx re-render the form (a select, a checkbox), wait for
         the new form, and check the page again."""
-        await self.page.evaluate("() => { document.getElementById('formular').dataset.alt = '1'; }")
+        await self.page.evaluate(MARK_FORM)
         await action()
-        await self.page.wait_for_function(SWAPPED)
+        await self.page.wait_for_function(FORM_REFRESHED)
         await assert_accessible(self.page)
         self.checked.append(self.page.url.removeprefix(self.base) + " (htmx)")
 

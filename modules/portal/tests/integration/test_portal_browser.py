@@ -16,7 +16,7 @@ from PIL import Image
 
 from rathaus.contracts.eakte.v1 import CaseOpened
 from rathaus.contracts.output.v1 import DecisionDelivered
-from rathaus.platform.browser import Keyboard, assert_accessible, chromium
+from rathaus.platform.browser import FORM_REFRESHED, MARK_FORM, Keyboard, assert_accessible, chromium
 from rathaus.platform.kernel import Kernel, ModuleApp
 from rathaus.platform.testing import eventually
 from rathaus.portal import commands
@@ -77,8 +77,11 @@ async def test_the_whole_application_by_keyboard(world: Any) -> None:
         await kb.follow("Weiter", "button")
         assert await page.get_by_label("Amtliches Kennzeichen").input_value() == "M-EM 1964"
         await kb.tab_to("Ich bin Halterin oder Halter des Fahrzeugs", "select")
+        # the select's change makes htmx refresh the form: mark the old form, type, and wait
+        # for a new one with no request in flight (networkidle alone may come before htmx asks)
+        await page.evaluate(MARK_FORM)
         await page.keyboard.type("Ich")  # a select takes the option whose name is typed
-        await page.wait_for_load_state("networkidle")  # the page refreshes itself (htmx) on the change
+        await page.wait_for_function(FORM_REFRESHED)
         assert await page.get_by_label("Ich bin Halterin oder Halter des Fahrzeugs").input_value() == "ja"
         await kb.follow("Weiter", "button")
         # a file dialog cannot be typed into: the input is reached by keyboard, the file set for it

@@ -92,6 +92,13 @@ FOCUSED = """() => {
   const name = el.getAttribute("aria-label") || label || el.innerText || el.value || "";
   return [el.tagName.toLowerCase() + (el.type ? ":" + el.type : ""), name.replace(/\\s+/g, " ").trim(), el.id];
 }"""
+# an application form refreshed by htmx: mark the old one first (MARK_FORM), then wait until
+# a new one (unmarked) is in place and no htmx request is in flight
+MARK_FORM = "() => { document.getElementById('formular').dataset.alt = '1'; }"
+FORM_REFRESHED = """() => {
+  const form = document.getElementById("formular");
+  return form !== null && form.dataset.alt === undefined && !document.querySelector(".htmx-request");
+}"""
 
 
 class Keyboard:
