@@ -4,6 +4,7 @@ the counts it checked."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 from collections import Counter
@@ -21,6 +22,7 @@ from rathaus.eakte.domain import verify_chain
 from rathaus.platform.kernel.bus import DEADLETTER_STREAM
 from rathaus.platform.kernel.deadletters import list_dead_letters
 from rathaus.platform.kernel.settings import MODULE_NAMES
+from rathaus.platform.testing import eventually
 
 STATUSES = ("eingegangen", "in_pruefung", "zur_entscheidung", "entschieden", "zugestellt")
 # what the E-Akte writes, how often, on the way of a case without attachments whose fee is
@@ -195,9 +197,19 @@ async def check_end_states(
     temporal = await Client.connect(temporal_address)
     runs: Counter[str] = Counter()
     completed = 0
-    async for wf in temporal.list_workflows("WorkflowType='CaseWorkflow'"):
-        runs[wf.id] += 1
-        completed += wf.status == WorkflowExecutionStatus.COMPLETED
+
+    async def listed_complete() -> bool:
+        """Temporal's visibility store lags the workflows: read it until it has caught up."""
+        nonlocal completed
+        runs.clear()
+        completed = 0
+        async for wf in temporal.list_workflows("WorkflowType='CaseWorkflow'"):
+            runs[wf.id] += 1
+            completed += wf.status == WorkflowExecutionStatus.COMPLETED
+        return completed >= n
+
+    with contextlib.suppress(AssertionError):  # not caught up in time: the asserts below say how
+        await eventually(listed_complete, timeout=30, interval=0.5)
     assert set(runs) == cases and set(runs.values()) == {1}, f"workflow runs: {runs}"
     assert completed == n, f"{completed} of {n} workflows completed"
 
