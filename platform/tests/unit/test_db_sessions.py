@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from rathaus.platform.kernel.db import Database
 
@@ -50,3 +51,30 @@ async def test_reads_do_not_wait_for_the_writer_and_cannot_write(tmp_path: Path)
             assert (await s.execute(sa.select(sa.func.count()).select_from(ROWS))).scalar_one() == 52
     finally:
         await db.dispose()
+
+
+async def test_sqlite_runs_on_the_event_loops_thread_and_errors_reach_the_caller(tmp_path: Path) -> None:
+    """No worker thread per connection (kernel/sqlite_inline): the pool's connections add
+    no threads, and SQLite's errors arrive as SQLAlchemy's, as they did through aiosqlite."""
+    threads = threading.active_count()
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'm.sqlite'}", module="m")
+    try:
+        async with db.engine.begin() as conn:
+            await conn.run_sync(ROWS.metadata.create_all)
+
+        async def write(n: int) -> None:
+            async with db.session() as s:
+                await s.execute(ROWS.insert().values(n=n))
+
+        async def read() -> int:
+            async with db.read() as s:
+                return (await s.execute(sa.select(sa.func.count()).select_from(ROWS))).scalar_one()
+
+        await asyncio.gather(*(write(n) for n in range(20)), *(read() for _ in range(20)))
+        assert threading.active_count() == threads
+        with pytest.raises(IntegrityError):
+            await write(1)
+        assert await read() == 20  # the failed transaction left nothing behind
+    finally:
+        await db.dispose()
+    assert threading.active_count() == threads

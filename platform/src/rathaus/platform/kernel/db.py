@@ -15,6 +15,8 @@ from sqlalchemy import Connection, MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
+from rathaus.platform.kernel.sqlite_inline import inline_creator
+
 KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -27,11 +29,13 @@ class Database:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite and self.url.database:
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        # SQLite runs on the event loop's thread (see sqlite_inline for why and what it costs)
+        inline = {"async_creator": inline_creator(self.url.database, timeout=30)} if self.is_sqlite else {}
         self.engine: AsyncEngine = create_async_engine(
             self.url,
             pool_pre_ping=not self.is_sqlite,
             hide_parameters=True,  # an error in a log must not quote a citizen's data
-            **({"connect_args": {"timeout": 30}} if self.is_sqlite else {}),
+            **inline,
         )
         if self.is_sqlite:
             _sqlite_pragmas(self.engine)
@@ -40,9 +44,7 @@ class Database:
         # WAL mode they read a snapshot next to the one writer instead of queueing for it
         self.read_engine = self.engine
         if self.is_sqlite:
-            self.read_engine = create_async_engine(
-                self.url, hide_parameters=True, connect_args={"timeout": 30}
-            )
+            self.read_engine = create_async_engine(self.url, hide_parameters=True, **inline)
             _sqlite_pragmas(self.read_engine, begin="BEGIN")
         self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._lock: asyncio.Lock | None = None

@@ -66,11 +66,15 @@ class Kernel:
             self.procedures, settings.procedure_dirs, settings.builtin_procedures
         )
         self.provider = tracer_provider(
-            module, data_dir=settings.data_dir, otlp_endpoint=settings.otlp_endpoint
+            module,
+            data_dir=settings.data_dir,
+            otlp_endpoint=settings.otlp_endpoint,
+            sample_ratio=settings.telemetry.sample_ratio,
         )
         self.tracer = self.provider.get_tracer(f"rathaus.{module}")
         self.db = Database(settings.database_url(module), module=module)
-        instrument_engine(self.db, self.provider)
+        if settings.telemetry.sql_spans:
+            instrument_engine(self.db, self.provider)
         self.blobs = blobs or BlobStore(settings.blob_location())
         self.broker: NatsBroker = make_broker(settings, module, self.provider)
         self.subscriptions = Subscriptions(module)

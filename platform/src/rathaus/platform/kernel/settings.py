@@ -75,6 +75,16 @@ class PaymentSettings(BaseModel):
     name: str = "xbezahldienste"
 
 
+class TelemetrySettings(BaseModel):
+    # a span for every SQL statement: for a profiling session, not for everyday running
+    # (it cost about a tenth of a request in the booking benchmark)
+    sql_spans: bool = False
+    # head sampling: the share of new traces recorded. Parent-based: whoever continues a
+    # trace (an event's consumer, the workflow) follows the decision made where it began,
+    # so a sampled case keeps every span and `rathaus trace` still shows it whole.
+    sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
+
+
 class Settings(BaseSettings):
     """Everything a process of Rathaus needs to know about its environment."""
 
@@ -92,6 +102,7 @@ class Settings(BaseSettings):
     blob_url: str | None = None
     # OTLP/HTTP endpoint of a collector; without one, spans go to <data_dir>/telemetry
     otlp_endpoint: str | None = None
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
     secret_key: str | None = None
     seed_demo: bool = True
     # multiplies every procedure deadline (Frist); tests and demos use a small factor

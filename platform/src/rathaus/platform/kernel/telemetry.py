@@ -17,10 +17,11 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 CASE_ID = "rathaus.case_id"
-_providers: dict[tuple[str, str, str], TracerProvider] = {}
+_providers: dict[tuple[str, str, str, float], TracerProvider] = {}
 _lock = threading.Lock()
 
 
@@ -100,14 +101,20 @@ def _span(span: ReadableSpan) -> dict[str, Any]:
     return out
 
 
-def tracer_provider(service: str, *, data_dir: Path, otlp_endpoint: str | None) -> TracerProvider:
-    """The provider for one module (or the platform); created once per process."""
-    key = (service, str(data_dir.resolve()), otlp_endpoint or "")
+def tracer_provider(
+    service: str, *, data_dir: Path, otlp_endpoint: str | None, sample_ratio: float = 1.0
+) -> TracerProvider:
+    """The provider for one module (or the platform); created once per process.
+
+    ``sample_ratio`` < 1 records that share of the traces begun here; a trace continued
+    from a message or a request follows its parent's decision."""
+    key = (service, str(data_dir.resolve()), otlp_endpoint or "", sample_ratio)
     with _lock:
         if key in _providers:
             return _providers[key]
         provider = TracerProvider(
-            resource=Resource.create({"service.name": f"rathaus-{service}", "rathaus.module": service})
+            resource=Resource.create({"service.name": f"rathaus-{service}", "rathaus.module": service}),
+            sampler=ParentBased(TraceIdRatioBased(sample_ratio)),
         )
         provider.add_span_processor(CaseIdSpanProcessor())
         exporter: SpanExporter
