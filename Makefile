@@ -1,6 +1,7 @@
 # Rathaus: `make up` starts the platform, `make test` runs every test.
 # Both install what they need: uv, the locked Python packages, the npm assets and,
-# for browser tests, Debian's chromium.
+# for browser tests, Debian's chromium, and for SAML logins Debian's xmlsec1 (pysaml2 signs
+# and verifies with it).
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -11,7 +12,7 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 VENDOR := platform/src/rathaus/platform/kernel/static/vendor
 
-.PHONY: up test bootstrap python assets browser lint schemas clean
+.PHONY: up test bootstrap python assets browser saml lint schemas clean
 
 up: bootstrap
 	$(BIN)/rathaus up $(ARGS)
@@ -24,7 +25,7 @@ test: bootstrap browser
 	$(BIN)/python -m rathaus.contracts check
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-bootstrap: python assets
+bootstrap: python assets saml
 
 python:
 	@$(UV) --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet "uv>=0.5"
@@ -45,6 +46,12 @@ browser:
 	@if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "browser tests need /usr/bin/chromium: sudo apt-get install chromium"; fi; \
+	fi
+
+saml:
+	@if ! command -v xmlsec1 >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null; \
+	  else echo "SAML logins need xmlsec1: sudo apt-get install xmlsec1"; fi; \
 	fi
 
 schemas: python
