@@ -11,8 +11,6 @@ import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from email import message_from_bytes
-from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -42,33 +40,14 @@ from rathaus.platform.kernel import Kernel, ModuleApp, Settings
 from rathaus.platform.kernel.db import alembic_config
 from rathaus.platform.kernel.deadletters import DeadLetter, list_dead_letters
 from rathaus.platform.runtime.processes import free_port
-from rathaus.platform.testing import eventually
-
-
-class Collect:
-    """An SMTP server's handler that keeps every message; refuses one address for good."""
-
-    REFUSED = "gibt-es-nicht@example.org"
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
-        if address == self.REFUSED:
-            return "550 5.1.1 Unbekannter Empfaenger"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(message_from_bytes(envelope.content))
-        return "250 OK"
+from rathaus.platform.testing import SmtpCollector, eventually
 
 
 @dataclass
 class World:
     output: Kernel
     other: Kernel
-    smtp: Collect
+    smtp: SmtpCollector
     settings: Settings
     nc: Any
     events: list[dict[str, Any]] = field(default_factory=list)
@@ -119,7 +98,7 @@ def text_of(pdf: bytes) -> str:
 @contextlib.asynccontextmanager
 async def running(settings: Settings, *procedure_dirs: Path, smtp_up: bool = True) -> AsyncIterator[World]:
     settings.procedure_dirs = list(procedure_dirs)
-    smtp = Collect()
+    smtp = SmtpCollector()
     port = free_port()
     controller = Controller(smtp, hostname="127.0.0.1", port=port)
     if smtp_up:
@@ -335,7 +314,7 @@ async def test_the_bescheid_mail_waits_for_the_mail_server_and_goes_once(
     async with running(settings, write_procedure(), smtp_up=False) as world:
         definition = world.output.procedures.get("vereinstest", 1)
         waiting = decide(definition, recipient=Party(email="anonym@example.org"), data=verein)
-        refused = decide(definition, recipient=Party(email=Collect.REFUSED), data=verein)
+        refused = decide(definition, recipient=Party(email=SmtpCollector.REFUSED), data=verein)
         await world.emit(waiting, command(waiting.case_id), refused, command(refused.case_id))
         await world.delivered(waiting.case_id)
 

@@ -15,6 +15,8 @@ import tempfile
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from email import message_from_bytes
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -247,3 +249,23 @@ def write_procedure(
         encoding="utf-8",
     )
     return path
+
+
+class SmtpCollector:
+    """An SMTP server's handler (aiosmtpd) that keeps every message and refuses one
+    address for good (550), for tests of what a module mails."""
+
+    REFUSED = "gibt-es-nicht@example.org"
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: Any) -> str:
+        if address == self.REFUSED:
+            return "550 5.1.1 Unbekannter Empfaenger"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"

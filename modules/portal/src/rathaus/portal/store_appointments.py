@@ -36,6 +36,7 @@ appointments = sa.Table(
     sa.Column("token_hash", sa.String(64), unique=True),  # the link in the e-mail (only its hash)
     sa.Column("rebook_of", sa.String(36)),  # a hold that replaces this appointment when confirmed
     sa.Column("sequence", sa.Integer, nullable=False),  # the ICS SEQUENCE
+    # no longer written (False): the confirmation goes through the kernel's mail outbox (k0003)
     sa.Column("mail_sent", sa.Boolean, nullable=False),
     sa.Column("reminder_sent", sa.Boolean, nullable=False),
     sa.Column("created_at", sa.String(40), nullable=False),

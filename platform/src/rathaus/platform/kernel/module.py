@@ -26,6 +26,7 @@ from rathaus.platform.kernel.blobs import BlobStore
 from rathaus.platform.kernel.bus import ensure_streams, make_broker, stream_name
 from rathaus.platform.kernel.consumer import EventConsumer, Subscriptions
 from rathaus.platform.kernel.db import Database
+from rathaus.platform.kernel.mail_outbox import MailOutbox
 from rathaus.platform.kernel.outbox import SqlAlchemyOutboxStorage, make_relay
 from rathaus.platform.kernel.procedures import ProcedureChanged, Procedures, load_procedures
 from rathaus.platform.kernel.procedures.pins import verify as verify_pins
@@ -82,6 +83,7 @@ class Kernel:
         self.worker_id = f"{module}@{socket.gethostname()}#{replica}"
         self.outbox_storage = SqlAlchemyOutboxStorage(self.db)
         self.relay = make_relay(self.db, self._publish, worker_id=self.worker_id)
+        self.mails = MailOutbox(self.db, settings)
         self.transaction = Transactions(self.db, self.relay.wake)
         self.consumer = EventConsumer(
             self.subscriptions,
@@ -92,6 +94,7 @@ class Kernel:
             tracer=self.tracer,
         )
         self._relay_task: asyncio.Task[None] | None = None
+        self._mail_task: asyncio.Task[None] | None = None
 
     async def _publish(self, message: OutboxMessage) -> None:
         headers = dict(message.headers)
@@ -124,6 +127,7 @@ class Kernel:
         await self.outbox_storage.release_own_leases(self.worker_id)
         await self.outbox_storage.purge_sent()
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"relay-{self.module}")
+        self._mail_task = asyncio.create_task(self.mails.run(), name=f"mail-{self.module}")
         for hook in app.on_start:
             await hook()
 
@@ -131,13 +135,16 @@ class Kernel:
         for hook in app.on_stop:
             await hook()
         self.relay.stop()
-        if self._relay_task is not None:
-            await self._relay_task
+        self.mails.stop()
+        for task in (self._relay_task, self._mail_task):
+            if task is not None:
+                await task
         await self.broker.stop()
         await self.db.dispose()
 
     async def healthy(self) -> dict[str, Any]:
         stats = await self.outbox_storage.stats()
+        mails = await self.mails.backlog()
         connected = self.broker._connection is not None and self.broker.connection.is_connected
         return {
             "ok": connected,
@@ -146,6 +153,8 @@ class Kernel:
             "outbox_dead": stats.dead,
             "handled": self.consumer.handled,
             "dead_lettered": self.consumer.dead_lettered,
+            "mails_waiting": mails["waiting"],
+            "mails_failed": mails["failed"],
         }
 
     def answer(self, contract: Rpc[Req, Res], handler: Callable[[Req], Awaitable[Res]]) -> None:

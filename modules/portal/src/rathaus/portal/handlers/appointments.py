@@ -26,7 +26,7 @@ from rathaus.contracts.platform.v1 import AppointmentReminderDue
 from rathaus.contracts.portal.v1 import AppointmentBooked, AppointmentCancelled
 from rathaus.platform.kernel import UnitOfWork
 from rathaus.platform.kernel.appointments import Calendars, Location
-from rathaus.platform.kernel.mail import message, portal_url, send
+from rathaus.platform.kernel.mail import message, portal_url
 from rathaus.portal import PREFIX
 from rathaus.portal.domain.accounts import Account
 from rathaus.portal.domain.appointments import (
@@ -86,7 +86,6 @@ class HoldExpired(Refused):
 class Booked:
     row: Row
     token: str  # the link token, only here and in the e-mail
-    mailed: bool
 
 
 class Appointments(Base):
@@ -490,8 +489,8 @@ class Appointments(Base):
             old = None
             if row["rebook_of"]:  # the new one is booked: only now release the old one
                 old = await self._cancel_in(uow, row["rebook_of"], "rebooked", now)
-        mailed = await self._mail_booked(row, token, old)
-        return Booked(row, token, mailed)
+            await self._mail_booked(uow, row, token, old)  # sent after the commit, retried
+        return Booked(row, token)
 
     # -- the booked appointment ---------------------------------------------------------------
 
@@ -537,9 +536,10 @@ class Appointments(Base):
             raise Refused(MSG_PAST, 409)
         async with self.kernel.transaction() as uow:
             cancelled = await self._cancel_in(uow, row["appointment_id"], reason, datetime.now(UTC))
+            if cancelled is not None:
+                await self._mail_cancelled(uow, cancelled)
         if cancelled is None:
             raise Refused("Dieser Termin ist bereits abgesagt.", 409)
-        await self._mail_cancelled(cancelled)
         return cancelled
 
     async def _cancel_in(
@@ -622,9 +622,12 @@ class Appointments(Base):
             f"Buchungsnummer: {row['reference']}\n"
         )
 
-    async def _send(self, row: Row, subject: str, body: str, files: list[tuple[str, Row]]) -> bool:
-        settings = self.kernel.settings
-        mail = message(settings, row["email"], subject, body)
+    async def _queue(
+        self, uow: UnitOfWork, row: Row, purpose: str, subject: str, body: str, files: list[tuple[str, Row]]
+    ) -> None:
+        """The e-mail goes into the kernel's mail outbox with the change it reports: sent after
+        the commit, retried while the mail server is away (never lost, never in the request)."""
+        mail = message(self.kernel.settings, row["email"], subject, body)
         for filename, which in files:
             method = "CANCEL" if which["status"] == "cancelled" else "REQUEST"
             mail.add_attachment(
@@ -634,14 +637,9 @@ class Appointments(Base):
                 filename=filename,
                 params={"method": method},
             )
-        try:
-            await send(settings, mail)
-        except Exception as error:  # the appointment stands; the page shows the link and the file
-            log.warning("appointment mail not sent: %s", type(error).__name__)
-            return False
-        return True
+        await self.kernel.mails.queue(uow.session, mail, purpose=purpose, ref=row["appointment_id"])
 
-    async def _mail_booked(self, row: Row, token: str, old: Row | None) -> bool:
+    async def _mail_booked(self, uow: UnitOfWork, row: Row, token: str, old: Row | None) -> None:
         link = f"{portal_url(self.kernel.settings)}{PREFIX}/termine/verwalten/{token}"
         body = (
             f"Guten Tag {row['name']},\n\nIhr Termin ist gebucht.\n\n{self._describe(row)}\n"
@@ -652,19 +650,12 @@ class Appointments(Base):
         if old is not None:
             body += f"\nIhr bisheriger Termin ({when_text(old['starts_at'], old['minutes'])}) ist damit abgesagt.\n"
         files = [("termin.ics", row)] + ([("abgesagt.ics", old)] if old else [])
-        mailed = await self._send(row, "Ihr Termin im Bürgerbüro ist gebucht", body, files)
-        if mailed:
-            async with self.kernel.db.session() as s:
-                await s.execute(
-                    appointments.update()
-                    .where(appointments.c.appointment_id == row["appointment_id"])
-                    .values(mail_sent=True)
-                )
-        return mailed
+        await self._queue(uow, row, "termin-gebucht", "Ihr Termin im Bürgerbüro ist gebucht", body, files)
 
-    async def _mail_cancelled(self, row: Row) -> bool:
+    async def _mail_cancelled(self, uow: UnitOfWork, row: Row) -> None:
         body = f"Guten Tag {row['name']},\n\nIhr Termin ist abgesagt.\n\n{self._describe(row)}"
-        return await self._send(row, "Ihr Termin im Bürgerbüro ist abgesagt", body, [("abgesagt.ics", row)])
+        files = [("abgesagt.ics", row)]
+        await self._queue(uow, row, "termin-abgesagt", "Ihr Termin im Bürgerbüro ist abgesagt", body, files)
 
     async def on_reminder_due(self, event: AppointmentReminderDue, uow: UnitOfWork) -> None:
         """The day before: remind, once, unless the appointment was cancelled or moved."""
@@ -684,8 +675,9 @@ class Appointments(Base):
             "Wenn Sie nicht kommen können, sagen Sie den Termin bitte über den Link in Ihrer "
             "Buchungsbestätigung ab, damit andere ihn nutzen können.\n"
         )
-        mail = message(self.kernel.settings, row["email"], "Erinnerung: Ihr Termin im Bürgerbüro", body)
-        await send(self.kernel.settings, mail)  # raises when the server is away: the event comes again
+        await self._queue(
+            uow, dict(row), "termin-erinnerung", "Erinnerung: Ihr Termin im Bürgerbüro", body, []
+        )
         await uow.session.execute(
             appointments.update()
             .where(appointments.c.appointment_id == event.appointment_id)

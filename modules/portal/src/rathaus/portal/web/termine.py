@@ -377,8 +377,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
         except Refused as error:
             return refused(visitor, error)
         request.set_session({k: v for k, v in (request.session or {}).items() if k != HOLDS})
-        mailed = "1" if booked.mailed else "0"
-        return Redirect(f"{BASE}/verwalten/{booked.token}?neu=1&mail={mailed}", status_code=303)
+        return Redirect(f"{BASE}/verwalten/{booked.token}?neu=1", status_code=303)
 
     @post(f"{BASE}/reservierung/{{appointment_id:str}}/erneut", include_in_schema=False)
     async def again(request: Request[Any, Any, Any], appointment_id: FromPath[str]) -> Template | Redirect:
@@ -404,13 +403,12 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
         actions: str,
         *,
         fresh: bool = False,
-        mailed: bool = True,
         status_code: int = 200,
         error: str = "",
     ) -> Template:
         return render(
             "termine_termin.html", visitor, status_code=status_code, row=row, loc=calendars.location(row["location_id"]),
-            actions=actions, fresh=fresh, mailed=mailed, changeable=portal.changeable(row), error=error,
+            actions=actions, fresh=fresh, changeable=portal.changeable(row), error=error,
         )  # fmt: skip
 
     def calendar_response(row: Row) -> Response[bytes]:
@@ -425,15 +423,12 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
         request: Request[Any, Any, Any],
         token: FromPath[str],
         neu: FromQuery[str] = "",
-        mail: FromQuery[str] = "1",
     ) -> Template:
         visitor = await pages.visitor(request)
         row = await portal.by_token(token)
         if row is None:
             return refused(visitor, Refused(MSG_NO_APPOINTMENT, 404))
-        return appointment_page(
-            visitor, row, f"{BASE}/verwalten/{token}", fresh=bool(neu), mailed=mail != "0"
-        )
+        return appointment_page(visitor, row, f"{BASE}/verwalten/{token}", fresh=bool(neu))
 
     @get(f"{BASE}/verwalten/{{token:str}}/termin.ics", include_in_schema=False)
     async def managed_ics(
