@@ -3,9 +3,11 @@ and pages, staff on the workspace API, an integrator on NATS, Bescheide from the
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
+import os
 import re
 import uuid
 from collections.abc import Iterator
@@ -18,7 +20,13 @@ import pypdfium2
 from rathaus.platform.bench.cases import citizen_session
 from rathaus.platform.kernel.procedures import Definition, Procedures
 from rathaus.platform.runtime.payprovider.controls import choose
-from rathaus.platform.testing import EmbeddedPlatform, IntegratorClient, eventually
+from rathaus.platform.testing import (
+    HISTORIES_ENV,
+    EmbeddedPlatform,
+    IntegratorClient,
+    eventually,
+    record_histories,
+)
 
 DATA = Path(__file__).parent / "data"
 SCAN = DATA / "fahrzeugschein-scan.pdf"
@@ -37,6 +45,8 @@ def started(
     try:
         yield platform
     finally:
+        if os.environ.get(HISTORIES_ENV):  # the cases of this module's tests, for the replay test
+            asyncio.run(record_histories(f"127.0.0.1:{platform.temporal_port}"))
         platform.stop()
 
 

@@ -25,7 +25,7 @@ from rathaus.platform.orchestration.bootstrap import bootstrap
 from rathaus.platform.runtime.payprovider import TestPaymentProvider, use_test_provider
 from rathaus.platform.runtime.payprovider.controls import AutoPayer
 from rathaus.platform.runtime.processes import free_port
-from rathaus.platform.testing import RunningServer, eventually, write_procedure
+from rathaus.platform.testing import RunningServer, eventually, record_histories, write_procedure
 
 NOW = datetime.now(UTC).isoformat()
 BLOB = BlobRef(sha256="0" * 64, key="portal/sha256/00/x", size=1, media_type="application/pdf")
@@ -99,6 +99,7 @@ async def running(settings: Settings, temporal: RunningServer) -> AsyncIterator[
         await payer.stop()
         provider.stop()
         await nc.close()
+        await record_histories(settings.temporal.address, settings.temporal.task_queue)
         await w.orchestration.stop(w.app)
         for kernel in (w.portal, w.eakte, w.output):
             await kernel.stop(ModuleApp())

@@ -32,7 +32,7 @@ from rathaus.platform.orchestration.bootstrap import bootstrap
 from rathaus.platform.runtime.payprovider import TestPaymentProvider, use_test_provider
 from rathaus.platform.runtime.payprovider.controls import TestProviderControls, choose
 from rathaus.platform.runtime.processes import free_port
-from rathaus.platform.testing import RunningServer, eventually, write_procedure
+from rathaus.platform.testing import RunningServer, eventually, record_histories, write_procedure
 
 NOW = datetime.now(UTC).isoformat()
 PERSON = Person(given_name="Erika", family_name="Mustermann", birth_date="1964-08-12")
@@ -119,6 +119,7 @@ async def running(
         yield w
     finally:
         await nc.close()
+        await record_histories(settings.temporal.address, settings.temporal.task_queue)
         await w.orchestration.stop(w.app)
         for kernel in (w.portal, w.eakte):
             await kernel.stop(ModuleApp())

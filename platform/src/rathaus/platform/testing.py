@@ -269,3 +269,37 @@ class SmtpCollector:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.messages.append(message_from_bytes(envelope.content))
         return "250 OK"
+
+
+HISTORIES_ENV = "RATHAUS_RECORD_HISTORIES"
+
+
+async def record_histories(address: str, task_queue: str = "rathaus-cases") -> int:
+    """Save the event history of every completed or still running workflow on ``task_queue``
+    (a running one up to where it waits: for a payment, a document, a timer) as JSON into the
+    directory named by ``RATHAUS_RECORD_HISTORIES`` (nothing when it is not set), named
+    after the running test. The replay test (platform/tests/unit/test_workflow_replay.py)
+    runs the current workflow code against them, so a change to a workflow that is not
+    behind ``workflow.patched`` fails the build. Record anew with
+    ``RATHAUS_RECORD_HISTORIES=platform/tests/histories .venv/bin/pytest <integration tests>``
+    and commit what changed."""
+    directory = os.environ.get(HISTORIES_ENV)
+    if not directory:
+        return 0
+    from temporalio.client import Client, WorkflowExecutionStatus
+
+    current = os.environ.get("PYTEST_CURRENT_TEST", "test").split(" ")[0]  # path::name (phase)
+    test = f"{Path(current.split('::')[0]).stem}-{current.split('::')[-1]}"
+    target = Path(directory)
+    target.mkdir(parents=True, exist_ok=True)  # noqa: ASYNC240 - a test helper writing a few files
+    client = await Client.connect(address)
+    saved = 0
+    async for execution in client.list_workflows(f'TaskQueue="{task_queue}"'):
+        if execution.status not in (WorkflowExecutionStatus.COMPLETED, WorkflowExecutionStatus.RUNNING):
+            continue
+        history = await client.get_workflow_handle(execution.id, run_id=execution.run_id).fetch_history()
+        saved += 1
+        (target / f"{test}-{execution.workflow_type}-{saved}.json").write_text(
+            history.to_json(), encoding="utf-8"
+        )
+    return saved
