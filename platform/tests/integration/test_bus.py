@@ -13,9 +13,10 @@ import sqlalchemy as sa
 
 from rathaus.contracts import DataClass, Event, contract, encode_event, new_event
 from rathaus.platform.kernel import Kernel, ModuleApp, Settings, UnitOfWork
-from rathaus.platform.kernel.bus import stream_name
+from rathaus.platform.kernel.bus import ensure_streams, stream_name
 from rathaus.platform.kernel.consumer import RetryLater
 from rathaus.platform.kernel.deadletters import list_dead_letters, replay
+from rathaus.platform.kernel.outbox import outbox_table
 from rathaus.platform.testing import eventually
 
 
@@ -263,3 +264,44 @@ async def test_a_poison_message_delivered_again_is_parked_once(
     letters = await list_dead_letters(nc, "eakte")
     await nc.close()
     assert [dl.deliveries for dl in letters] == [1, 1]  # the original once, its failed replay once
+
+
+async def test_a_publish_that_meets_no_stream_leader_is_tried_again_with_the_same_message_id(
+    settings: Settings,
+) -> None:
+    """While a stream has no leader (an election after a node died; here: the stream is
+    away) the kernel keeps publishing for ``nats.publish_retry_seconds`` instead of failing
+    over to the relay's slower backoff; the same Nats-Msg-Id keeps it once in the stream."""
+    producer = Kernel("portal", settings)
+    app = ModuleApp()
+    await producer.start(app)
+    nc = await nats.connect(settings.nats.url)
+    js = nc.jetstream()
+    try:
+        await js.delete_stream(stream_name("platform"))
+        async with producer.transaction() as uow:
+            sent = await uow.emit(ProbeSent(n=1), subject=str(uuid.uuid4()))
+
+        async def retrying() -> bool:
+            return producer.publish_retries >= 2
+
+        await eventually(retrying)
+        await ensure_streams(js)  # the leader is back
+
+        async def stored() -> bool:
+            return (await js.stream_info(stream_name("platform"))).state.messages == 1
+
+        await eventually(stored)
+        msg = await js.get_last_msg(stream_name("platform"), sent.contract.subject)
+        assert msg.headers is not None and msg.headers["Nats-Msg-Id"] == sent.id
+        async with producer.db.read() as s:
+            row = (
+                (await s.execute(sa.select(outbox_table).where(outbox_table.c.event_id == sent.id)))
+                .mappings()
+                .one()
+            )
+        assert row["attempts"] == 1  # one claim by the relay: the retries happened inside the publish
+        assert (await producer.healthy())["publish_retries"] == producer.publish_retries
+    finally:
+        await nc.close()
+        await producer.stop(app)

@@ -36,7 +36,7 @@ async def _deadletters(settings: Settings, args: argparse.Namespace) -> int:
 
     from rathaus.platform.kernel.deadletters import list_dead_letters, replay
 
-    nc = await nats.connect(settings.nats.url, user=settings.nats.user, password=settings.nats.password)
+    nc = await nats.connect(settings.nats.servers(), user=settings.nats.user, password=settings.nats.password)
     try:
         letters = await list_dead_letters(nc, args.consumer)
         if args.action == "list":

@@ -3,16 +3,25 @@ middleware) and one JetStream stream per producing module, declared from the con
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
 from fast_depends.msgspec import MsgSpecSerializer
 from faststream.nats import NatsBroker
 from faststream.nats.opentelemetry import NatsTelemetryMiddleware
 from faststream.security import SASLPlaintext
+from nats.errors import (
+    ConnectionReconnectingError,
+    NoRespondersError,
+    OutboundBufferLimitError,
+)
+from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.client import JetStreamContext
-from nats.js.errors import NotFoundError
+from nats.js.errors import NoStreamResponseError, NotFoundError, ServiceUnavailableError
 from opentelemetry.sdk.trace import TracerProvider
 
 from rathaus.contracts.catalogue import producers
@@ -52,17 +61,65 @@ def make_broker(settings: Settings, name: str, provider: TracerProvider) -> Nats
     if settings.nats.user:
         auth = {"security": SASLPlaintext(username=settings.nats.user, password=settings.nats.password or "")}
     return NatsBroker(
-        settings.nats.url,
+        settings.nats.servers(),
         name=f"rathaus-{name}",
         serializer=MsgSpecSerializer(),
         middlewares=[NatsTelemetryMiddleware(tracer_provider=provider)],
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         connect_timeout=5,
+        ping_interval=settings.nats.ping_interval_seconds,
+        max_outstanding_pings=3,
         logger=BUS_LOG,  # the platform's logging configuration, not faststream's own handler
         log_level=logging.DEBUG,  # access logs ("Received", "Processed") only when debugging
         **auth,
     )
+
+
+# what a publish may meet while the cluster recovers: no stream leader yet (an election),
+# a request that timed out, a connection being re-established
+RETRYABLE = (
+    NoStreamResponseError,
+    NoRespondersError,
+    NatsTimeoutError,
+    TimeoutError,
+    ServiceUnavailableError,
+    ConnectionReconnectingError,
+    OutboundBufferLimitError,
+)
+
+
+async def publish_retrying(
+    broker: NatsBroker,
+    payload: bytes,
+    subject: str,
+    *,
+    headers: dict[str, str],
+    stream: str,
+    retry_for: float,
+    timeout: float = 5.0,
+    on_retry: Callable[[BaseException], None] | None = None,
+) -> None:
+    """Publish to JetStream; while the cluster recovers, try again for ``retry_for`` seconds.
+
+    nats-py gives up at once on a publish that meets no responder (the stream's leader is
+    being elected, 4–9 s after a node died) and never repeats one that timed out. The
+    headers (``Nats-Msg-Id`` = the event id) stay the same on every attempt, so a publish
+    whose ack was lost but which the stream stored is dropped as a duplicate.
+    """
+    deadline = time.monotonic() + retry_for
+    pause = 0.1
+    while True:
+        try:
+            await broker.publish(payload, subject, headers=headers, stream=stream, timeout=timeout)
+            return
+        except RETRYABLE as exc:
+            if time.monotonic() + pause > deadline:
+                raise
+            if on_retry is not None:
+                on_retry(exc)
+            await asyncio.sleep(pause)  # a back-off between attempts, not a wait for a condition
+            pause = min(pause * 2, 1.0)
 
 
 def stream_configs(replicas: int = 1) -> list[StreamConfig]:

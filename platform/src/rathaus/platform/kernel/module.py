@@ -23,7 +23,7 @@ from rathaus.contracts.rpc import Rpc
 from rathaus.platform.kernel import rpc
 from rathaus.platform.kernel.appointments import Calendars, load_calendars
 from rathaus.platform.kernel.blobs import BlobStore
-from rathaus.platform.kernel.bus import ensure_streams, make_broker, stream_name
+from rathaus.platform.kernel.bus import ensure_streams, make_broker, publish_retrying, stream_name
 from rathaus.platform.kernel.consumer import EventConsumer, Subscriptions
 from rathaus.platform.kernel.db import Database
 from rathaus.platform.kernel.mail_outbox import MailOutbox
@@ -95,21 +95,28 @@ class Kernel:
         )
         self._relay_task: asyncio.Task[None] | None = None
         self._mail_task: asyncio.Task[None] | None = None
+        self.publish_retries = 0  # publishes tried again while the cluster recovered
 
     async def _publish(self, message: OutboxMessage) -> None:
         headers = dict(message.headers)
         token = context.attach(propagate.extract(headers))
         try:
             with self.tracer.start_as_current_span(f"{self.module} publish {message.topic}"):
-                await self.broker.publish(
+                await publish_retrying(
+                    self.broker,
                     message.payload,
                     message.topic,
                     headers={k: v for k, v in headers.items() if k != "traceparent"},
                     stream=stream_name(message.topic.split(".")[1]),
-                    timeout=5.0,
+                    retry_for=self.settings.nats.publish_retry_seconds,
+                    on_retry=self._count_publish_retry,
                 )
         finally:
             context.detach(token)
+
+    def _count_publish_retry(self, error: BaseException) -> None:
+        self.publish_retries += 1
+        log.warning("%s: publish to be tried again: %s", self.module, type(error).__name__)
 
     async def start(self, app: ModuleApp, *, seed: bool = False) -> None:
         """Migrate, seed, connect, consume, relay: in that order, so nothing runs on an old schema."""
@@ -153,6 +160,7 @@ class Kernel:
             "outbox_dead": stats.dead,
             "handled": self.consumer.handled,
             "dead_lettered": self.consumer.dead_lettered,
+            "publish_retries": self.publish_retries,
             "mails_waiting": mails["waiting"],
             "mails_failed": mails["failed"],
         }

@@ -31,6 +31,17 @@ class NatsSettings(BaseModel):
     replicas: int = 1  # 3 on a production cluster
     max_deliver: int = 5  # deliveries before a message goes to the dead-letter stream
     ack_wait_seconds: float = 30.0
+    # a publish that meets no stream leader (an election after a node died takes seconds),
+    # a timeout or a reconnect is tried again this long, with the same Nats-Msg-Id, before
+    # the outbox relay's own backoff takes over
+    publish_retry_seconds: float = 15.0
+    # how often a client pings the server: a dead connection is noticed after about
+    # three missed pings (nats-py's default, two minutes, would hide it for minutes)
+    ping_interval_seconds: int = 5
+
+    def servers(self) -> list[str]:
+        """The server list: ``url`` may name several, separated by commas."""
+        return [server.strip() for server in self.url.split(",") if server.strip()]
 
 
 class TemporalSettings(BaseModel):
