@@ -24,6 +24,7 @@ test: bootstrap browser
 	$(BIN)/lint-imports
 	$(BIN)/python -m rathaus.contracts check
 	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/rathaus bench --smoke
 
 bootstrap: python assets saml
 

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rathaus.platform.bench import smoke
+from rathaus.platform.kernel.consumer import EventConsumer
 
 
 def test_bench_bus_section_prints_figures(tmp_path: Path) -> None:
@@ -32,3 +40,23 @@ def test_bench_bus_section_prints_figures(tmp_path: Path) -> None:
     assert kernel and raw and int(kernel.group(1)) > 0 and int(raw.group(1)) > 0, result.stdout
     written = out.read_text()
     assert "`rathaus bench --only bus" in written and "Machine: " in written and "| kernel / raw |" in written
+
+
+async def test_the_smoke_guard_fails_on_a_deliberately_slowed_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`rathaus bench --smoke` (run by make test) holds the bus ratio against its floor; a
+    kernel whose consumer costs a few milliseconds more per event falls below it."""
+    original = EventConsumer.handle
+
+    async def slowed(self: EventConsumer, body: bytes, message: Any) -> None:
+        busy_until = time.perf_counter() + 0.01  # the deliberate slowdown: 10 ms of CPU per event
+        while time.perf_counter() < busy_until:
+            pass
+        await original(self, body, message)
+
+    monkeypatch.setattr(EventConsumer, "handle", slowed)
+    floor = smoke.floors()["bus"]
+    check = await smoke.bus_check(floor, messages=200)
+    out = io.StringIO()
+    assert not check.ok and check.ratio < floor
+    assert smoke.report([check], out) == 1
+    assert "BELOW" in out.getvalue() and "below the floor" in out.getvalue()

@@ -135,6 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_bench.add_argument("--only", action="append", choices=["cases", "ceiling", "http", "bus", "termine"])
     p_bench.add_argument("--output", default="BENCHMARKS.md", help="append the table here ('' = do not)")
+    p_bench.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a short bus and HTTP run; fails when a ratio is below its floor (bench/floors.toml)",
+    )
     from rathaus.platform.runtime import commands
 
     commands.add_parser(sub)
@@ -173,6 +178,10 @@ def main(argv: list[str] | None = None) -> int:
             print(commands.run(settings, args))
             return 0
         if args.command == "bench":
+            if args.smoke:
+                from rathaus.platform.bench import smoke
+
+                return smoke.run(sys.stdout)
             from rathaus.platform import bench
 
             return bench.run(args, sys.stdout)

@@ -93,7 +93,9 @@ def locust(
         timeout=seconds + 120,
     )
     with open(f"{prefix}_stats.csv", newline="") as f:
-        row = next(r for r in csv.DictReader(f) if r["Name"] == "submit")
+        row = next((r for r in csv.DictReader(f) if r["Name"] == "submit"), None)
+    if row is None:
+        raise RuntimeError(f"no {user_class} request finished within {seconds}s (see {prefix}_stats.csv)")
     return HttpResult(
         user_class,
         int(row["Request Count"]),
