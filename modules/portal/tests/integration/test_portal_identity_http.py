@@ -8,6 +8,7 @@ data."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import httpx
@@ -176,3 +177,31 @@ async def test_login_page_offers_the_provider_and_the_level_is_asked_for(
     async with httpx.AsyncClient() as at_idp:
         page = await at_idp.get(r.headers["location"])
     assert "Benutzername/Passwort" not in page.text and "ELSTER-Zertifikat" in page.text
+
+
+async def test_step_up_to_substantiell_returns_to_the_draft_and_resuming_checks_again(id_world: Any) -> None:
+    citizen = await id_world.citizen()
+    service = f"{PREFIX}/leistungen/meldebescheinigung/antrag"
+    assert (await login_via_provider(citizen, "max", "benutzername")).status_code == 303
+    assert (await create_account(citizen, "max@example.org")).status_code == 303
+    page = await citizen.http.get(service)
+    assert page.status_code == 403 and "Ihre Anmeldung hat das Vertrauensniveau „basis“" in page.text
+    link = re.search(r'href="(/konto/anmelden/test-oidc\?niveau=substantiell&amp;next=[^"]+)"', page.text)
+    assert link, page.text
+    callback, at_idp = await at_provider(citizen, link.group(1).replace("&amp;", "&"), "max", "elster")
+    assert "Benutzername/Passwort" not in at_idp.text  # the provider offers only what is enough
+    r = await citizen.http.get(callback)
+    assert r.status_code == 303 and r.headers["location"] == service  # back to the application
+    first = await citizen.http.get(service)
+    assert first.status_code in (302, 303) and first.headers["location"].startswith(service + "/")
+    step = first.headers["location"]
+    assert (await citizen.http.get(step)).status_code == 200  # the draft is open
+    # the draft is kept; resumed after a login at "basis" the level is checked again
+    await citizen.logout()
+    assert (await login_via_provider(citizen, "max", "benutzername")).status_code == 303
+    resumed = await citizen.http.get(step)
+    assert resumed.status_code in (302, 303) and resumed.headers["location"] == service
+    assert (await citizen.http.get(service)).status_code == 403
+    # the logins' levels never raised the account's stored level
+    async with id_world.portal.db.session() as s:
+        assert (await s.execute(sa.select(accounts.c.assurance_level))).scalar_one() == "niedrig"

@@ -170,9 +170,8 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
                     visitor, arrival, status=400, errors={"email": str(problem)}, email=email
                 )
             request.set_session(login_session(arrival, account_id))
-            return Redirect(
-                target if target != f"{PREFIX}/konto" else f"{PREFIX}/konto?neu=1", status_code=303
-            )
+            plain = target in (f"{PREFIX}/", f"{PREFIX}/konto")  # no page to return to
+            return Redirect(f"{PREFIX}/konto?neu=1" if plain else target, status_code=303)
         if action == "verknuepfen" and visitor.account is not None:
             diffs = differences(visitor.account, arrival.attributes)
             missing = [d.field for d in diffs if form.get(f"wahl-{d.field}") not in ("konto", "anbieter")]
@@ -188,7 +187,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             except ValueError as problem:
                 return first_login_page(visitor, arrival, status=409, errors={"aktion": str(problem)})
             request.set_session(login_session(arrival, visitor.account.account_id))
-            return Redirect(target, status_code=303)
+            return Redirect(f"{PREFIX}/konto" if target == f"{PREFIX}/" else target, status_code=303)
         return first_login_page(
             visitor, arrival, status=400, errors={"aktion": "Bitte wählen Sie, wie es weitergehen soll."}
         )
