@@ -54,3 +54,42 @@ async def login_via_provider(
     start = START + (f"?next={next}" if next else "")
     callback, _ = await at_provider(citizen, start, person, method)
     return await citizen.http.get(callback)  # type: ignore[no-any-return]
+
+
+SAML_START = f"{PREFIX}/konto/anmelden/test-saml"
+POSTED = re.compile(r'<form method="post" action="([^"]+)" id="saml-antwort">')
+SAML_RESPONSE = re.compile(r'name="SAMLResponse" value="([^"]+)"')
+
+
+async def at_saml_provider(
+    citizen: Any, start: str = SAML_START, person: str = "erika", method: str = "elster"
+) -> tuple[str, dict[str, str]]:
+    """Through the SAML test provider's login page; returns the portal path the provider's
+    page posts to (the ACS) and the form it posts (SAMLResponse, RelayState)."""
+    r = await citizen.http.get(start)
+    assert r.status_code == 303, r.text
+    assert "/saml/sso?SAMLRequest=" in r.headers["location"]
+    async with httpx.AsyncClient(follow_redirects=False, timeout=30) as browser_at_idp:
+        page = await browser_at_idp.get(r.headers["location"])
+        assert page.status_code == 200, page.text
+        action, token = FORM.search(page.text), FORM_TOKEN.search(page.text)
+        assert action and token
+        origin = "{0.scheme}://{0.netloc}".format(urlsplit(r.headers["location"]))
+        answer = await browser_at_idp.post(
+            origin + action.group(1),
+            data={"token": token.group(1), "person": person, "methode": method, "aktion": "anmelden"},
+        )
+    assert answer.status_code == 200, answer.text
+    posted, response = POSTED.search(answer.text), SAML_RESPONSE.search(answer.text)
+    assert posted and response, answer.text
+    return urlsplit(posted.group(1)).path, {"SAMLResponse": response.group(1)}
+
+
+async def saml_login(
+    citizen: Any, person: str = "erika", method: str = "elster", start: str = SAML_START
+) -> httpx.Response:
+    """The whole SAML round trip; returns the portal's answer once the browser is back."""
+    acs, form = await at_saml_provider(citizen, start, person, method)
+    r = await citizen.http.post(acs, data=form)
+    assert r.status_code == 303, r.text
+    return await citizen.http.get(r.headers["location"])  # type: ignore[no-any-return]

@@ -5,7 +5,8 @@ from __future__ import annotations
 from rathaus.portal.handlers.accounts import Accounts
 from rathaus.portal.handlers.appointments import Appointments, Booked, HoldExpired, Refused
 from rathaus.portal.handlers.forms import MSG_BROKER_DOWN
-from rathaus.portal.handlers.identity import Arrival, Arrived, Identity, IdentityRefused
+from rathaus.portal.handlers.identity import Arrival, Arrived, IdentityRefused
+from rathaus.portal.handlers.identity_saml import SamlIdentity
 from rathaus.portal.handlers.invitations import InvitationLink, Invitations, Invited, OpenInvitation
 from rathaus.portal.handlers.members import Member, Members, OrganisationPage
 from rathaus.portal.handlers.organisations import ActingFor, Invalid, NotAllowed, Organisations
@@ -22,7 +23,7 @@ from rathaus.portal.handlers.tracking import Tracking
 
 
 class Portal(
-    Accounts, Submissions, Tracking, Organisations, Members, Invitations, Payments, Appointments, Identity
+    Accounts, Submissions, Tracking, Organisations, Members, Invitations, Payments, Appointments, SamlIdentity
 ):
     """Every use case of the portal, on one kernel (``Submissions`` includes the form's ``Forms``;
     ``Organisations`` has what the form asks about the businesses a member acts for)."""

@@ -176,6 +176,13 @@ class Identity(Base):
             url, _ = client.create_authorization_url(
                 str(meta["authorization_endpoint"]), state=state, code_verifier=verifier, **extra
             )
+        await self._remember_request(state, p.id, next_url, nonce, verifier)
+        return Started(url, state)
+
+    async def _remember_request(
+        self, request_id: str, provider_id: str, next_url: str, nonce: str = "", verifier: str = ""
+    ) -> None:
+        """Keep a login sent to a provider until its answer (expired ones are cleared)."""
         async with self.kernel.db.session() as s:
             await s.execute(
                 identity_requests.delete().where(
@@ -185,15 +192,14 @@ class Identity(Base):
             )
             await s.execute(
                 identity_requests.insert().values(
-                    request_id=state,
-                    provider_id=p.id,
+                    request_id=request_id,
+                    provider_id=provider_id,
                     nonce=nonce,
                     code_verifier=verifier,
                     next=next_url,
                     created_at=now(),
                 )
             )
-        return Started(url, state)
 
     async def _take_request(self, state: str, provider_id: str) -> dict[str, Any]:
         """The open request of this state, deleted as it is read: an answer counts once."""
@@ -317,9 +323,10 @@ class Identity(Base):
                 )
         return str(account_id) if account_id is not None else None
 
-    async def hold_arrival(self, arrived: Arrived) -> str:
-        """Keep a first login's attributes until the citizen decides; the id goes in the session."""
-        arrival_id = secrets.token_urlsafe(24)
+    async def hold_arrival(self, arrived: Arrived, arrival_id: str = "") -> str:
+        """Keep a login's result until the citizen decides (or, for SAML, until the browser
+        comes back with its session); the id goes in the session."""
+        arrival_id = arrival_id or secrets.token_urlsafe(24)
         async with self.kernel.db.session() as s:
             await s.execute(
                 identity_arrivals.delete().where(

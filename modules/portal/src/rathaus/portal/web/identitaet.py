@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from litestar import Request, get, post
+from litestar import Request, Response, get, post
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
@@ -16,6 +16,7 @@ from rathaus.portal import PREFIX
 from rathaus.portal.domain import safe_next
 from rathaus.portal.domain.identity import FIELD_LABELS, LEVEL_LABELS, differences
 from rathaus.portal.handlers import Arrival, Arrived, IdentityRefused
+from rathaus.portal.handlers.identity import MSG_EXPIRED
 from rathaus.portal.web.common import Pages, Visitor
 
 log = logging.getLogger("rathaus.portal.identity")
@@ -30,11 +31,15 @@ def callback_path(provider_id: str) -> str:
     return f"{PREFIX}/konto/anmelden/{provider_id}/rueckkehr"
 
 
+def base_of(pages: Pages, request: Request[Any, Any, Any]) -> str:
+    """The portal's URL as the browser and the providers see it."""
+    public = pages.portal.kernel.settings.web.public_url
+    return (public or str(request.base_url)).rstrip("/") + PREFIX
+
+
 def redirect_uri(pages: Pages, request: Request[Any, Any, Any], provider_id: str) -> str:
     """The URL the provider sends the browser back to (registered there)."""
-    public = pages.portal.kernel.settings.web.public_url
-    base = (public or str(request.base_url)).rstrip("/")
-    return base + callback_path(provider_id)
+    return base_of(pages, request).removesuffix(PREFIX) + callback_path(provider_id)
 
 
 def login_session(arrived: Arrived, account_id: str) -> dict[str, Any]:
@@ -69,13 +74,14 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
         niveau: FromQuery[str] = "",
     ) -> Template | Redirect:
         session = dict(request.session or {})
+        target, level = safe_next(next, f"{PREFIX}/konto"), niveau if niveau in LEVEL_LABELS else None
         try:
-            started = await portal.start_login(
-                provider_id,
-                redirect_uri(pages, request, provider_id),
-                safe_next(next, f"{PREFIX}/konto"),
-                niveau if niveau in LEVEL_LABELS else None,
-            )
+            if any(p.id == provider_id and p.kind == "saml" for p in portal.providers()):
+                started = await portal.start_saml_login(provider_id, base_of(pages, request), target, level)
+            else:
+                started = await portal.start_login(
+                    provider_id, redirect_uri(pages, request, provider_id), target, level
+                )
         except IdentityRefused as refusal:
             log.warning("identity login not started (%s): %s", provider_id[:32], refusal.reason)
             return refused(await pages.visitor(request), refusal.message, status=502)
@@ -98,14 +104,66 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             log.warning("identity login refused (%s): %s", provider_id[:32], refusal.reason)
             request.set_session(session)
             return refused(await pages.visitor(request), refusal.message, provider_id)
+        return await arrived_in_session(request, session, arrived)
+
+    async def arrived_in_session(
+        request: Request[Any, Any, Any], session: dict[str, Any], arrived: Arrived, arrival_id: str = ""
+    ) -> Redirect:
+        """A verified login in the browser that started it: logged in, or to the first login."""
         account_id = await portal.linked_account(arrived.provider_id, arrived.subject)
         if account_id is not None:
+            if arrival_id:
+                await portal.drop_arrival(arrival_id)
             request.set_session(login_session(arrived, account_id))
             return Redirect(safe_next(arrived.next, f"{PREFIX}/konto"), status_code=303)
-        arrival_id = await portal.hold_arrival(arrived)
+        arrival_id = arrival_id or await portal.hold_arrival(arrived)
         kept = {k: session[k] for k in LOGIN_KEYS if k in session}  # a local login stays for linking
         request.set_session({**kept, ARRIVAL_KEY: arrival_id})
         return Redirect(FIRST_LOGIN, status_code=303)
+
+    @get(f"{PREFIX}/saml/metadata", include_in_schema=False)
+    async def sp_metadata(request: Request[Any, Any, Any]) -> Response[str]:
+        """The portal's SAML service provider metadata (its URL is the entity id)."""
+        try:
+            xml = portal.sp_metadata(base_of(pages, request))
+        except IdentityRefused as refusal:
+            return Response(refusal.message, status_code=503, media_type="text/plain")
+        return Response(xml, media_type="application/samlmetadata+xml")
+
+    @post(
+        f"{PREFIX}/konto/anmelden/{{provider_id:str}}/acs",
+        include_in_schema=False,
+        exclude_from_csrf=True,  # a cross-site POST by the provider: the signed response is the proof
+        status_code=303,
+    )
+    async def acs(request: Request[Any, Any, Any], provider_id: FromPath[str]) -> Template | Redirect:
+        """The SAML assertion consumer service (HTTP-POST). The session cookie may be missing
+        here (a cross-site POST): the verified login waits until the browser comes back."""
+        form = await request.form()
+        encoded = form.get("SAMLResponse")
+        try:
+            if not isinstance(encoded, str) or not encoded:
+                raise IdentityRefused("no SAMLResponse")
+            request_id, arrived = await portal.finish_saml_login(
+                provider_id, base_of(pages, request), encoded
+            )
+        except IdentityRefused as refusal:
+            log.warning("identity login refused (%s): %s", provider_id[:32], refusal.reason)
+            return refused(await pages.visitor(request), refusal.message, provider_id)
+        await portal.hold_arrival(arrived, request_id)
+        return Redirect(f"{PREFIX}/konto/anmelden/{provider_id}/weiter", status_code=303)
+
+    @get(f"{PREFIX}/konto/anmelden/{{provider_id:str}}/weiter", include_in_schema=False)
+    async def saml_back(request: Request[Any, Any, Any], provider_id: FromPath[str]) -> Template | Redirect:
+        """The browser back with its session: only the one that started this login gets it."""
+        session = dict(request.session or {})
+        expected = session.pop(STATE_KEY, None)
+        arrival = await portal.arrival(expected) if isinstance(expected, str) else None
+        if arrival is None or arrival.provider_id != provider_id:
+            log.warning("identity login refused (%s): no verified answer for this session", provider_id[:32])
+            request.set_session(session)
+            return refused(await pages.visitor(request), MSG_EXPIRED, provider_id)
+        return await arrived_in_session(request, session, arrival, arrival.arrival_id)
 
     async def waiting(request: Request[Any, Any, Any]) -> Arrival | None:
         arrival_id = (request.session or {}).get(ARRIVAL_KEY)
@@ -192,4 +250,4 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             visitor, arrival, status=400, errors={"aktion": "Bitte wählen Sie, wie es weitergehen soll."}
         )
 
-    return [start, back, first_login, decide]
+    return [start, back, sp_metadata, acs, saml_back, first_login, decide]

@@ -22,6 +22,7 @@ import uvicorn
 from rathaus.platform.kernel.settings import IdentityProviderSettings, Settings
 from rathaus.platform.runtime.idprovider.app import MARK, IdpConfig, create_app
 from rathaus.platform.runtime.idprovider.keys import CLIENT_ID, secrets_of, signing_key
+from rathaus.platform.runtime.idprovider.saml import SamlIdp
 from rathaus.platform.runtime.processes import RuntimeProblem, require_free
 
 __all__ = [
@@ -34,7 +35,12 @@ __all__ = [
     "use_test_idp",
 ]
 TEST_PROVIDER_ID = "test-oidc"
+TEST_SAML_ID = "test-saml"
 LABEL = "Test-Identitätsanbieter (OpenID Connect)"
+SAML_LABEL = "Test-Identitätsanbieter (SAML)"
+
+
+SAML_METADATA_PATH = "/saml/metadata"  # the portal's SP metadata; its URL is its entity id
 
 
 def callback_path(provider_id: str) -> str:
@@ -59,6 +65,7 @@ class TestIdentityProvider:
             pseudonym_key=found["pseudonym_key"].encode(),
             key=signing_key(data_dir),
             redirect_uris=list(redirect_uris or []),
+            saml=SamlIdp(data_dir, self.base_url),
         )
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -68,6 +75,8 @@ class TestIdentityProvider:
         uri = portal_url.rstrip("/") + callback_path(TEST_PROVIDER_ID)
         if uri not in self.config.redirect_uris:
             self.config.redirect_uris.append(uri)
+        assert self.config.saml is not None
+        self.config.saml.allowed.add(portal_url.rstrip("/") + SAML_METADATA_PATH)
 
     def _make_server(self) -> uvicorn.Server:
         return uvicorn.Server(
@@ -155,5 +164,17 @@ def use_test_idp(settings: Settings, idp: TestIdentityProvider) -> None:
                 "substantiell": "STORK-QAA-Level-3",
                 "hoch": "STORK-QAA-Level-4",
             },
-        )
+        ),
+        IdentityProviderSettings(
+            id=TEST_SAML_ID,
+            label=SAML_LABEL,
+            kind="saml",
+            issuer=f"{idp.base_url}/saml/metadata",
+            request_levels={
+                "niedrig": "STORK-QAA-Level-1",
+                "substantiell": "STORK-QAA-Level-3",
+                "hoch": "STORK-QAA-Level-4",
+            },
+            organisations=True,
+        ),
     ]

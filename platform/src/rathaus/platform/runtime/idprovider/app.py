@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 from authlib.oauth2.rfc7636 import create_s256_code_challenge  # type: ignore[import-untyped]
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from joserfc import jwt
@@ -35,12 +36,13 @@ from rathaus.platform.runtime.idprovider.persons import (
     TestPerson,
     pseudonym,
 )
+from rathaus.platform.runtime.idprovider.saml import SamlIdp
 
 MARK = "Test-Identitätsanbieter — keine echte BundID"
 CODE_SECONDS = 60  # an authorization code is good for one exchange within a minute
 TOKEN_SECONDS = 300
 PENDING_SECONDS = 900  # how long the login page of one authorization request stays valid
-TAMPERINGS = ("signature", "audience", "expired", "issuer", "replay")
+TAMPERINGS = ("signature", "audience", "expired", "issuer", "replay", "unsigned")
 TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(default=True),
@@ -55,6 +57,7 @@ class IdpConfig:
     pseudonym_key: bytes
     key: RSAKey
     redirect_uris: list[str] = field(default_factory=list)  # accepted, exactly
+    saml: SamlIdp | None = None
 
 
 @dataclass
@@ -69,6 +72,7 @@ class Pending:
     min_rank: int
     token: str  # the login form's anti-forgery token
     created: float
+    saml_request_id: str = ""  # a SAML login: client_id is the SP, redirect_uri its ACS, state the RelayState
 
 
 @dataclass
@@ -97,6 +101,8 @@ def create_app(config: IdpConfig) -> Litestar:
 
     def message(status: int, title: str, text: str) -> Response[str]:
         return page("message.html", status, title=title, text=text)
+
+    message_page = message
 
     def oauth_error(status: int, error: str, description: str) -> Response[dict[str, str]]:
         return Response(
@@ -261,6 +267,8 @@ def create_app(config: IdpConfig) -> Litestar:
             missing = "eine Testperson" if person is None else "eine Anmeldeart"
             return login_page(tx, f"Bitte wählen Sie {missing}.", 400, form)
         pending.pop(tx, None)
+        if p.saml_request_id:
+            return saml_answer(p, person, method)
         code = secrets.token_urlsafe(24)
         codes[code] = Grant(
             p.client_id,
@@ -362,6 +370,60 @@ def create_app(config: IdpConfig) -> Litestar:
         grant = found[0]
         return Response({"sub": subject(grant), **user_claims(grant)}, headers={"Cache-Control": "no-store"})
 
+    @get("/saml/metadata")
+    async def saml_metadata() -> Response[str]:
+        assert config.saml is not None
+        return Response(config.saml.metadata(), media_type="application/samlmetadata+xml")
+
+    @get("/saml/sso")
+    async def saml_sso(request: Request[Any, Any, Any]) -> Response[str]:
+        """An AuthnRequest by HTTP-Redirect: checked, then the same login page as for OIDC."""
+        assert config.saml is not None
+        expire()
+        encoded = request.query_params.get("SAMLRequest") or ""
+        relay_state = request.query_params.get("RelayState") or ""
+        try:
+            message, acs = await config.saml.request(encoded, relay_state)
+        except ValueError as problem:
+            return message_page(400, "Anmeldung nicht möglich", str(problem))
+        except httpx.HTTPError:
+            return message_page(
+                502, "Dienst nicht erreichbar", "Die Metadaten des Dienstes sind nicht abrufbar."
+            )
+        wanted = message.requested_authn_context
+        refs = [r.text for r in wanted.authn_context_class_ref] if wanted is not None else []
+        ranks = [ACR_RANK[r.strip()] for r in refs if r and r.strip() in ACR_RANK]
+        tx = secrets.token_urlsafe(18)
+        pending[tx] = Pending(
+            message.issuer.text,
+            acs,
+            relay_state,
+            "",
+            "",
+            min(ranks) if ranks else 0,
+            secrets.token_urlsafe(18),
+            time.monotonic(),
+            saml_request_id=message.id,
+        )
+        return login_page(tx)
+
+    def saml_answer(p: Pending, person: TestPerson, method: Method) -> Response[str]:
+        assert config.saml is not None
+        tamper = control["tamper"] if control["tamper"] in ("unsigned", "audience") else None
+        if tamper:
+            control["tamper"] = None
+        response = config.saml.response(
+            p.saml_request_id,
+            p.client_id,
+            p.redirect_uri,
+            person,
+            method,
+            pseudonym(config.pseudonym_key, p.client_id, f"person:{person.id}"),
+            pseudonym(config.pseudonym_key, p.client_id, f"org:{person.id}"),
+            tamper,
+        )
+        return page("saml_post.html", acs=p.redirect_uri, response=response, relay_state=p.state)
+
     @post("/_test/tamper")
     async def tamper(request: Request[Any, Any, Any]) -> Response[dict[str, Any]] | Response[dict[str, str]]:
         """Test control (client credentials): the next ID token issued misbehaves once."""
@@ -375,6 +437,17 @@ def create_app(config: IdpConfig) -> Litestar:
         return Response({"next_id_token": how}, status_code=200)
 
     return Litestar(
-        route_handlers=[index, health, discovery, jwks, authorize, decide, token, userinfo, tamper],
+        route_handlers=[
+            index,
+            health,
+            discovery,
+            jwks,
+            authorize,
+            decide,
+            token,
+            userinfo,
+            tamper,
+            *([saml_metadata, saml_sso] if config.saml is not None else []),
+        ],
         openapi_config=None,
     )
