@@ -77,3 +77,64 @@ async def test_a_replayed_response_is_refused(id_world: Any, caplog: pytest.LogC
     stolen = await thief.http.get(f"{PREFIX}/konto/anmelden/test-saml/weiter")
     assert stolen.status_code == 400
     assert not any(p.lower() in caplog.text.lower() for p in PERSONAL)
+
+
+async def test_an_organisation_identity_maps_to_its_organisation_account(id_world: Any) -> None:
+    from rathaus.portal.store import memberships, organisation_audit, organisation_identities, organisations
+
+    anna = await id_world.citizen()
+    r = await saml_login(anna, "musterbau", "elster")
+    assert r.headers["location"] == f"{PREFIX}/konto/erstanmeldung"
+    page = await anna.http.get(f"{PREFIX}/konto/erstanmeldung")
+    assert "Unternehmenskonto „Musterbau GmbH“" in page.text
+    r = await anna.post(
+        f"{PREFIX}/konto/erstanmeldung", {"aktion": "anlegen", "email": "anna@musterbau.example"}
+    )
+    assert r.status_code == 303 and r.headers["location"].startswith(f"{PREFIX}/konto/unternehmen/")
+    organisation_id = r.headers["location"].rsplit("/", 1)[1]
+    seite = await anna.http.get(r.headers["location"])
+    assert seite.status_code == 200 and "Musterbau GmbH" in seite.text
+    async with id_world.portal.db.session() as s:
+        org = (await s.execute(sa.select(organisations))).mappings().one()
+        assert (org["organisation_id"], org["register_number"], org["city"]) == (
+            organisation_id,
+            "HRB 123456",
+            "München",
+        )
+        assert (await s.execute(sa.select(memberships.c.role))).scalar_one() == "admin"
+        assert (
+            await s.execute(sa.select(organisation_identities.c.organisation_id))
+        ).scalar_one() == organisation_id
+        actions = (await s.execute(sa.select(organisation_audit.c.action))).scalars().all()
+    assert set(actions) == {"angelegt", "identitaet_verknuepft"}
+    # the next login as the organisation finds the same organisation account: nothing new
+    await anna.logout()
+    r = await saml_login(anna, "musterbau", "ausweis")
+    assert r.headers["location"] == f"{PREFIX}/konto/unternehmen/{organisation_id}"
+    async with id_world.portal.db.session() as s:
+        assert (await s.execute(sa.select(sa.func.count()).select_from(organisations))).scalar_one() == 1
+    # a person's login (no organisation identity) is no member of anything
+    erika = await id_world.citizen()
+    await saml_login(erika, "erika", "elster")
+    r = await erika.post(
+        f"{PREFIX}/konto/erstanmeldung", {"aktion": "anlegen", "email": "erika.org@example.org"}
+    )
+    assert r.headers["location"] == f"{PREFIX}/konto?neu=1"
+    assert (await erika.http.get(f"{PREFIX}/konto/unternehmen/{organisation_id}")).status_code in (403, 404)
+
+
+async def test_an_organisation_identity_finds_the_organisation_account_its_admin_made(id_world: Any) -> None:
+    from modules.portal.tests.integration.test_portal_organisations_http import MUSTERBAU, create
+    from rathaus.portal.store import organisations
+
+    anna = await id_world.citizen()
+    assert (
+        await anna.register(given_name="Anna", family_name="Bauer", birth_date="1978-06-15")
+    ).status_code == 303
+    made = await create(anna, {**MUSTERBAU, "register_number": "HRB 123456"})
+    r = await saml_login(anna, "musterbau", "elster")
+    assert r.headers["location"] == f"{PREFIX}/konto/erstanmeldung"
+    r = await anna.post(f"{PREFIX}/konto/erstanmeldung", {"aktion": "verknuepfen"})
+    assert r.status_code == 303 and r.headers["location"] == f"{PREFIX}/konto/unternehmen/{made}"
+    async with id_world.portal.db.session() as s:
+        assert (await s.execute(sa.select(sa.func.count()).select_from(organisations))).scalar_one() == 1

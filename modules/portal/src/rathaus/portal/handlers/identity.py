@@ -34,8 +34,18 @@ from sqlalchemy.exc import IntegrityError
 from rathaus.platform.kernel.settings import IdentityProviderSettings
 from rathaus.portal.domain.accounts import EMAIL, Account
 from rathaus.portal.domain.identity import Attributes, from_oidc_claims, map_level
+from rathaus.portal.domain.organisations import normalise_register_number, validate_organisation
 from rathaus.portal.handlers.base import Base, now
-from rathaus.portal.store import accounts, identity_arrivals, identity_links, identity_requests
+from rathaus.portal.handlers.organisations import audit
+from rathaus.portal.store import (
+    accounts,
+    identity_arrivals,
+    identity_links,
+    identity_requests,
+    memberships,
+    organisation_identities,
+    organisations,
+)
 
 with warnings.catch_warnings():  # authlib's notice that it prefers httpx2 (httpx works)
     warnings.simplefilter("ignore")
@@ -441,6 +451,16 @@ class Identity(Base):
             identity_arrivals.delete().where(identity_arrivals.c.arrival_id == arrival.arrival_id)
         )
 
+    async def organisation_login(self, account_id: str, provider_id: str, data: dict[str, str]) -> str | None:
+        """The organisation account an organisation identity stands for (None for a person's
+        login); raises ``OrganisationRefused``."""
+        if not data.get("pseudonym"):
+            return None
+        try:
+            return await _organisation_login(self.kernel, account_id, provider_id, data)
+        except IntegrityError:  # the same identity linked at the same moment elsewhere: read it
+            return await _organisation_login(self.kernel, account_id, provider_id, data)
+
     async def links_of(self, account_id: str) -> list[str]:
         """The providers an account is linked to (ids)."""
         async with self.kernel.db.read() as s:
@@ -448,6 +468,85 @@ class Identity(Base):
                 sa.select(identity_links.c.provider_id).where(identity_links.c.account_id == account_id)
             )
         return [str(r) for r in rows.scalars()]
+
+
+class OrganisationRefused(ValueError):
+    """An organisation identity that cannot become an organisation account (a German message)."""
+
+
+async def _organisation_login(kernel: Any, account_id: str, provider_id: str, data: dict[str, str]) -> str:
+    """The organisation account of an organisation identity (like Mein Unternehmenskonto's
+    organisation pseudonym), the logged-in person a member of it: known pseudonym -> its
+    organisation; else the organisation this person administers with the same register
+    number; else a new organisation account from the identity's data, the person its admin."""
+    pseudonym = data.get("pseudonym", "")
+    moment = now()
+    async with kernel.db.session() as s:
+        organisation_id = (
+            await s.execute(
+                sa.select(organisation_identities.c.organisation_id).where(
+                    organisation_identities.c.provider_id == provider_id,
+                    organisation_identities.c.pseudonym == pseudonym,
+                )
+            )
+        ).scalar()
+        if organisation_id is None:
+            values, errors = validate_organisation(data)
+            register = normalise_register_number(data.get("register_number", ""))
+            if register:
+                organisation_id = (
+                    await s.execute(
+                        sa.select(organisations.c.organisation_id)
+                        .join(memberships, memberships.c.organisation_id == organisations.c.organisation_id)
+                        .where(
+                            organisations.c.register_number == register,
+                            memberships.c.account_id == account_id,
+                            memberships.c.role == "admin",
+                        )
+                    )
+                ).scalar()
+            if organisation_id is None:
+                if errors:
+                    raise OrganisationRefused(
+                        "Die Daten der Organisation reichen nicht für ein Unternehmenskonto: "
+                        + "; ".join(errors.values())
+                    )
+                organisation_id = str(uuid.uuid4())
+                await s.execute(
+                    organisations.insert().values(
+                        organisation_id=organisation_id, created_at=moment, updated_at=moment, **values
+                    )
+                )
+                await s.execute(
+                    memberships.insert().values(
+                        organisation_id=organisation_id, account_id=account_id, role="admin", since=moment
+                    )
+                )
+                await audit(s, organisation_id, account_id, "angelegt")
+            await s.execute(
+                organisation_identities.insert().values(
+                    provider_id=provider_id,
+                    pseudonym=pseudonym,
+                    organisation_id=organisation_id,
+                    linked_at=moment,
+                )
+            )
+            await audit(s, organisation_id, account_id, "identitaet_verknuepft")
+        member = (
+            await s.execute(
+                sa.select(memberships.c.role).where(
+                    memberships.c.organisation_id == organisation_id, memberships.c.account_id == account_id
+                )
+            )
+        ).scalar()
+        if member is None:  # the provider vouches that this person acts for the organisation
+            await s.execute(
+                memberships.insert().values(
+                    organisation_id=organisation_id, account_id=account_id, role="member", since=moment
+                )
+            )
+            await audit(s, organisation_id, account_id, "beigetreten_ueber_identitaet")
+    return str(organisation_id)
 
 
 def with_level(account: Account, level: str) -> Account:

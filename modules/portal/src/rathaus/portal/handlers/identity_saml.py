@@ -50,6 +50,7 @@ log = logging.getLogger("rathaus.portal.identity")
 
 SP_METADATA_PATH = "/saml/metadata"
 ORGANISATION_PSEUDONYM = "urn:x-rathaus:organisation-pseudonym"
+ORGANISATION_PREFIX = "urn:x-rathaus:organisation:"  # legal-form, register-number, street, …
 # SAML attribute (friendly name after pysaml2's maps, or the OID) -> our attribute
 SAML_NAMES = {
     "givenName": "given_name",
@@ -118,6 +119,10 @@ def attributes_from_ava(ava: dict[str, list[str]]) -> tuple[Attributes, str]:
     organisation = {"name": found.pop("organisation_name", "")} if found.get("organisation_name") else {}
     if organisation and pseudonym[0]:
         organisation["pseudonym"] = str(pseudonym[0])[:255]
+        for name, values in ava.items():
+            if name.startswith(ORGANISATION_PREFIX) and values:
+                key = name.removeprefix(ORGANISATION_PREFIX).replace("-", "_")
+                organisation[key] = " ".join(str(values[0]).split())[:200]
     return (
         Attributes(
             given_name=found.get("given_name", "")[:100],

@@ -16,7 +16,7 @@ from rathaus.portal import PREFIX
 from rathaus.portal.domain import safe_next
 from rathaus.portal.domain.identity import FIELD_LABELS, LEVEL_LABELS, differences
 from rathaus.portal.handlers import Arrival, Arrived, IdentityRefused
-from rathaus.portal.handlers.identity import MSG_EXPIRED
+from rathaus.portal.handlers.identity import MSG_EXPIRED, OrganisationRefused
 from rathaus.portal.web.common import Pages, Visitor
 
 log = logging.getLogger("rathaus.portal.identity")
@@ -106,16 +106,33 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             return refused(await pages.visitor(request), refusal.message, provider_id)
         return await arrived_in_session(request, session, arrived)
 
+    async def logged_in(
+        request: Request[Any, Any, Any], arrived: Arrived, account_id: str, plain: str
+    ) -> Redirect | Template:
+        """The session of this login; an organisation identity also opens its organisation
+        account (the person a member of it). Then on to where the citizen wanted to go."""
+        request.set_session(login_session(arrived, account_id))
+        target = safe_next(arrived.next, f"{PREFIX}/konto")
+        try:
+            organisation_id = await portal.organisation_login(
+                account_id, arrived.provider_id, arrived.attributes.organisation
+            )
+        except OrganisationRefused as problem:
+            log.warning("organisation identity of %s not usable", arrived.provider_id)
+            return refused(await pages.visitor(request), str(problem), arrived.provider_id, 409)
+        if target in (f"{PREFIX}/", f"{PREFIX}/konto"):
+            target = f"{PREFIX}/konto/unternehmen/{organisation_id}" if organisation_id else plain
+        return Redirect(target, status_code=303)
+
     async def arrived_in_session(
         request: Request[Any, Any, Any], session: dict[str, Any], arrived: Arrived, arrival_id: str = ""
-    ) -> Redirect:
+    ) -> Redirect | Template:
         """A verified login in the browser that started it: logged in, or to the first login."""
         account_id = await portal.linked_account(arrived.provider_id, arrived.subject)
         if account_id is not None:
             if arrival_id:
                 await portal.drop_arrival(arrival_id)
-            request.set_session(login_session(arrived, account_id))
-            return Redirect(safe_next(arrived.next, f"{PREFIX}/konto"), status_code=303)
+            return await logged_in(request, arrived, account_id, f"{PREFIX}/konto")
         arrival_id = arrival_id or await portal.hold_arrival(arrived)
         kept = {k: session[k] for k in LOGIN_KEYS if k in session}  # a local login stays for linking
         request.set_session({**kept, ARRIVAL_KEY: arrival_id})
@@ -211,7 +228,6 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
         action = form.get("aktion", "")
         session = dict(request.session or {})
-        target = safe_next(arrival.next, f"{PREFIX}/konto")
         if action == "abbrechen":
             await portal.drop_arrival(arrival.arrival_id)
             session.pop(ARRIVAL_KEY, None)
@@ -227,9 +243,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
                 return first_login_page(
                     visitor, arrival, status=400, errors={"email": str(problem)}, email=email
                 )
-            request.set_session(login_session(arrival, account_id))
-            plain = target in (f"{PREFIX}/", f"{PREFIX}/konto")  # no page to return to
-            return Redirect(f"{PREFIX}/konto?neu=1" if plain else target, status_code=303)
+            return await logged_in(request, arrival, account_id, f"{PREFIX}/konto?neu=1")
         if action == "verknuepfen" and visitor.account is not None:
             diffs = differences(visitor.account, arrival.attributes)
             missing = [d.field for d in diffs if form.get(f"wahl-{d.field}") not in ("konto", "anbieter")]
@@ -244,8 +258,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
                 await portal.link_arrival(arrival, visitor.account, take)
             except ValueError as problem:
                 return first_login_page(visitor, arrival, status=409, errors={"aktion": str(problem)})
-            request.set_session(login_session(arrival, visitor.account.account_id))
-            return Redirect(f"{PREFIX}/konto" if target == f"{PREFIX}/" else target, status_code=303)
+            return await logged_in(request, arrival, visitor.account.account_id, f"{PREFIX}/konto")
         return first_login_page(
             visitor, arrival, status=400, errors={"aktion": "Bitte wählen Sie, wie es weitergehen soll."}
         )

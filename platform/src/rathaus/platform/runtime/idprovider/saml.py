@@ -43,6 +43,11 @@ ATTRIBUTES = {
     "organisation_name": "urn:oid:2.5.4.10",
 }
 ORGANISATION_PSEUDONYM = "urn:x-rathaus:organisation-pseudonym"
+# the organisation's data as Mein Unternehmenskonto sends it (here under our own names)
+ORGANISATION_ATTRIBUTES = {
+    name: f"urn:x-rathaus:organisation:{name.replace('_', '-')}"
+    for name in ("legal_form", "register_number", "street", "house_number", "postal_code", "city")
+}
 ANOTHER_SP = "https://anderer-dienst.example/saml/metadata"  # for the "wrong audience" control
 
 
@@ -207,6 +212,9 @@ class SamlIdp:
         if person.organisation:
             identity[ATTRIBUTES["organisation_name"]] = [person.organisation["name"]]
             identity[ORGANISATION_PSEUDONYM] = [organisation_pseudonym]
+            for name, attribute in ORGANISATION_ATTRIBUTES.items():
+                if person.organisation.get(name):
+                    identity[attribute] = [person.organisation[name]]
         audience = ANOTHER_SP if tamper == "audience" else sp_entity_id
         signed = tamper != "unsigned"
         xml = self.server.create_authn_response(
