@@ -131,3 +131,41 @@ async def test_every_new_page_passes_axe(id_world: Any, idp: TestIdentityProvide
         assert "gültige E-Mail-Adresse" in await page.inner_text("main")
         await check("first login, e-mail refused")
     assert len(checked) == 9
+
+
+async def test_saml_login_in_the_browser_and_the_posting_page_without_javascript(id_world: Any) -> None:
+    async with chromium() as browser:
+        page = await browser.new_page()
+        await page.goto(id_world.base_url + f"{PREFIX}/konto/anmelden?next=/antraege")
+        await page.get_by_role("link", name="Mit Test-Identitätsanbieter (SAML) anmelden").click()
+        await page.wait_for_load_state("networkidle")
+        assert MARK in await page.inner_text("header")
+        await assert_accessible(page)
+        await page.get_by_label("Leonie Schäfer-Özdemir").check()
+        await page.get_by_label("ELSTER-Zertifikat").check()
+        await page.get_by_role("button", name="Anmelden").click()  # the answer posts itself to the portal
+        await page.wait_for_url("**/konto/erstanmeldung")
+        assert "Leonie Schäfer-Özdemir" in await page.inner_text("main")
+        await page.get_by_label("E-Mail-Adresse für Benachrichtigungen").fill("leonie@example.org")
+        await page.get_by_role("button", name="Konto anlegen").click()
+        await page.wait_for_url("**/antraege")
+        await page.goto(id_world.base_url + f"{PREFIX}/konto")
+        assert await page.inner_text(LEVEL) == "substantiell"
+        # without JavaScript the provider's answer waits on a page with a button: accessible too
+        context = await browser.new_context(java_script_enabled=False)
+        plain = await context.new_page()
+        await plain.goto(id_world.base_url + f"{PREFIX}/konto/anmelden")
+        await plain.get_by_role("link", name="Mit Test-Identitätsanbieter (SAML) anmelden").click()
+        await plain.get_by_role("button", name="Anmelden").click()
+        await plain.wait_for_load_state()
+        assert "Weiter zum Dienst" in await plain.inner_text("main")
+        # axe needs JavaScript: the same page, its self-submitting script taken out
+        html = (await plain.content()).split("<script>")[0] + "</main></body></html>"
+        audit = await browser.new_page()
+        await audit.set_content(html)
+        await assert_accessible(audit)
+        keys = Keyboard(plain, id_world.base_url)  # by keyboard (its axe check needs JavaScript)
+        await keys.tab_to("Weiter zum Dienst", "button")
+        async with plain.expect_navigation():
+            await plain.keyboard.press("Enter")
+        assert plain.url.endswith("/konto/erstanmeldung")
