@@ -6,6 +6,7 @@ each refused with a German page and a log line without personal data."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 import pytest
@@ -138,3 +139,19 @@ async def test_an_organisation_identity_finds_the_organisation_account_its_admin
     assert r.status_code == 303 and r.headers["location"] == f"{PREFIX}/konto/unternehmen/{made}"
     async with id_world.portal.db.session() as s:
         assert (await s.execute(sa.select(sa.func.count()).select_from(organisations))).scalar_one() == 1
+
+
+async def test_the_authn_request_is_signed_and_the_provider_refuses_it_unsigned(id_world: Any) -> None:
+    import httpx
+
+    citizen = await id_world.citizen()
+    r = await citizen.http.get(f"{PREFIX}/konto/anmelden/test-saml")
+    location = r.headers["location"]
+    assert "SigAlg=" in location and "Signature=" in location
+    unsigned = re.sub(r"&Signature=[^&]+", "", location)
+    forged = re.sub(r"&Signature=[^&]+", "&Signature=AAAA", location)
+    async with httpx.AsyncClient() as at_idp:
+        for url in (unsigned, forged):
+            page = await at_idp.get(url)
+            assert page.status_code == 400 and "nicht gültig signiert" in page.text
+        assert (await at_idp.get(location)).status_code == 200

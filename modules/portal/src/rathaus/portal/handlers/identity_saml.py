@@ -32,6 +32,7 @@ from saml2.config import SPConfig  # type: ignore[import-untyped]
 from saml2.metadata import entity_descriptor  # type: ignore[import-untyped]
 from saml2.saml import NAMEID_FORMAT_PERSISTENT, AuthnContextClassRef  # type: ignore[import-untyped]
 from saml2.samlp import RequestedAuthnContext, response_from_string  # type: ignore[import-untyped]
+from saml2.xmldsig import SIG_RSA_SHA256  # type: ignore[import-untyped]
 
 from rathaus.platform.kernel.settings import IdentityProviderSettings
 from rathaus.portal.domain.identity import Attributes, map_level
@@ -171,7 +172,7 @@ class SamlIdentity(Identity):
                         "want_response_signed": False,
                         "want_assertions_signed": False,
                         "want_assertions_or_response_signed": True,
-                        "authn_requests_signed": False,
+                        "authn_requests_signed": True,  # BundID requires signed requests
                         "name_id_format": NAMEID_FORMAT_PERSISTENT,
                         "name_id_format_allow_create": True,
                     }
@@ -223,6 +224,8 @@ class SamlIdentity(Identity):
             entityid=idps[0],
             binding=BINDING_HTTP_REDIRECT,
             assertion_consumer_service_url=base.rstrip("/") + acs_path(p.id),
+            sign=True,
+            sigalg=SIG_RSA_SHA256,
             **extra,
         )
         url = dict(info["headers"])["Location"]

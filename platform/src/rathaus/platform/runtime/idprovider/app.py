@@ -383,7 +383,12 @@ def create_app(config: IdpConfig) -> Litestar:
         encoded = request.query_params.get("SAMLRequest") or ""
         relay_state = request.query_params.get("RelayState") or ""
         try:
-            message, acs = await config.saml.request(encoded, relay_state)
+            message, acs = await config.saml.request(
+                encoded,
+                relay_state,
+                request.query_params.get("SigAlg") or "",
+                request.query_params.get("Signature") or "",
+            )
         except ValueError as problem:
             return message_page(400, "Anmeldung nicht möglich", str(problem))
         except httpx.HTTPError:

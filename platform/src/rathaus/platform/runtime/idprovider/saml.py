@@ -124,7 +124,7 @@ class SamlIdp:
                             "single_sign_on_service": [(f"{self.base_url}/saml/sso", BINDING_HTTP_REDIRECT)]
                         },
                         "name_id_format": [NAMEID_FORMAT_PERSISTENT],
-                        "want_authn_requests_signed": False,
+                        "want_authn_requests_signed": True,  # like BundID
                         "policy": {
                             "default": {
                                 "lifetime": {"minutes": 5},
@@ -163,7 +163,7 @@ class SamlIdp:
     def metadata(self) -> str:
         return str(entity_descriptor(self._config()))
 
-    async def request(self, encoded: str, relay_state: str) -> tuple[Any, str]:
+    async def request(self, encoded: str, relay_state: str, sigalg: str, signature: str) -> tuple[Any, str]:
         """(the verified AuthnRequest, the ACS URL from the SP's metadata); raises ValueError."""
         try:
             issuer = decode_redirect_request(encoded).issuer.text
@@ -177,7 +177,18 @@ class SamlIdp:
                 response.raise_for_status()
             self.sp_metadata[issuer] = response.text
             self.server = self._server()
-        parsed = self.server.parse_authn_request(encoded, BINDING_HTTP_REDIRECT)
+        try:
+            parsed = self.server.parse_authn_request(
+                encoded,
+                BINDING_HTTP_REDIRECT,
+                relay_state=relay_state or None,
+                sigalg=sigalg,
+                signature=signature,
+            )
+        except Exception:
+            raise ValueError("Die Anmeldeanfrage des Dienstes ist nicht gültig signiert.") from None
+        if parsed is None:
+            raise ValueError("Die Anmeldeanfrage des Dienstes ist nicht gültig signiert.")
         message = parsed.message
         known = [
             str(s["location"])
