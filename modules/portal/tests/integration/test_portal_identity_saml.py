@@ -155,3 +155,19 @@ async def test_the_authn_request_is_signed_and_the_provider_refuses_it_unsigned(
             page = await at_idp.get(url)
             assert page.status_code == 400 and "nicht gültig signiert" in page.text
         assert (await at_idp.get(location)).status_code == 200
+
+
+async def test_a_saml_step_up_asks_for_the_level(id_world: Any) -> None:
+    import httpx
+
+    citizen = await id_world.citizen()
+    r = await citizen.http.get(f"{PREFIX}/konto/anmelden/test-saml?niveau=hoch&next=/antraege")
+    async with httpx.AsyncClient() as at_idp:
+        page = await at_idp.get(r.headers["location"])
+    assert page.status_code == 200
+    assert "Online-Ausweis" in page.text and "ELSTER-Zertifikat" not in page.text
+    acs, form = await at_saml_provider(
+        citizen, f"{PREFIX}/konto/anmelden/test-saml?niveau=hoch", method="ausweis"
+    )
+    r = await citizen.http.post(acs, data=form)
+    assert r.status_code == 303

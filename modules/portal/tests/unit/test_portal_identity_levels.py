@@ -13,7 +13,6 @@ from rathaus.portal.domain.identity import (
     from_oidc_claims,
     level_at_least,
     map_level,
-    valid_mapping,
 )
 
 
@@ -39,12 +38,27 @@ def test_default_mapping(value: str | None, level: str, known: bool) -> None:
 
 
 def test_a_configured_mapping_and_bundids_basis() -> None:
-    levels = {"basis": "basis", "elster": "substantiell", "eid": "hoch", "kaputt": "super"}
+    levels = {"basis": "basis", "elster": "substantiell", "eid": "hoch", "kaputt": "super"}  # unchecked here
     assert map_level(levels, "basis") == ("niedrig", True)  # BundID's "basis" is our "niedrig"
     assert map_level(levels, "eid") == ("hoch", True)
     assert map_level(levels, "kaputt") == ("niedrig", False)  # a wrong target never grants more
     assert map_level(levels, "STORK-QAA-Level-4") == ("niedrig", False)  # not in this mapping
-    assert valid_mapping(levels) == ["'kaputt' -> 'super': not one of niedrig, substantiell, hoch"]
+
+
+def test_settings_refuse_a_wrong_mapping_and_twice_the_same_id() -> None:
+    from pydantic import ValidationError
+
+    from rathaus.platform.kernel.settings import IdentitySettings
+
+    with pytest.raises(ValidationError, match="'kaputt' -> 'super'"):
+        IdentityProviderSettings(id="a", label="A", issuer="https://a.example", levels={"kaputt": "super"})
+    with pytest.raises(ValidationError, match="request_levels"):
+        IdentityProviderSettings(id="a", label="A", issuer="https://a.example", request_levels={"basis": "x"})
+    with pytest.raises(ValidationError, match="pattern"):
+        IdentityProviderSettings(id="../boese", label="A", issuer="https://a.example")
+    one = {"id": "a", "label": "A", "issuer": "https://a.example"}
+    with pytest.raises(ValidationError, match="unique: a"):
+        IdentitySettings(providers=[one, one])  # type: ignore[list-item]
 
 
 def test_the_default_mapping_is_each_providers_own_copy() -> None:

@@ -11,7 +11,7 @@ import secrets
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -105,6 +105,30 @@ class IdentityProviderSettings(BaseModel):
     request_levels: dict[str, str] = Field(default_factory=dict)
     organisations: bool = False  # logs in organisations (Mein Unternehmenskonto)
 
+    @field_validator("levels")
+    @classmethod
+    def _known_levels(cls, levels: dict[str, str]) -> dict[str, str]:
+        wrong = [
+            f"{k!r} -> {v!r}"
+            for k, v in levels.items()
+            if v not in ("niedrig", "substantiell", "hoch", "basis")
+        ]
+        if wrong:
+            raise ValueError(
+                f"levels map to niedrig, substantiell or hoch (basis = niedrig): {', '.join(wrong)}"
+            )
+        return levels
+
+    @field_validator("request_levels")
+    @classmethod
+    def _known_request_levels(cls, levels: dict[str, str]) -> dict[str, str]:
+        wrong = [k for k in levels if k not in ("niedrig", "substantiell", "hoch")]
+        if wrong:
+            raise ValueError(
+                f"request_levels are keyed by niedrig, substantiell or hoch, not {', '.join(wrong)}"
+            )
+        return levels
+
 
 class IdentitySettings(BaseModel):
     """External identity providers; without any, ``rathaus up`` runs the embedded test
@@ -113,6 +137,15 @@ class IdentitySettings(BaseModel):
     providers: list[IdentityProviderSettings] = Field(default_factory=list)
     port: int = 8092  # the embedded test identity provider's port
     test_provider: bool = True  # False: local accounts only, no test identity provider
+
+    @field_validator("providers")
+    @classmethod
+    def _unique_ids(cls, providers: list[IdentityProviderSettings]) -> list[IdentityProviderSettings]:
+        ids = [p.id for p in providers]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"identity provider ids must be unique: {', '.join(twice)}")
+        return providers
 
 
 class TelemetrySettings(BaseModel):

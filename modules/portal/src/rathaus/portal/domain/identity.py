@@ -36,15 +36,6 @@ def level_at_least(have: str | None, needed: str) -> bool:
     return rank >= ASSURANCE_ORDER.index(needed)
 
 
-def valid_mapping(levels: dict[str, str]) -> list[str]:
-    """Problems of a configured mapping (for the settings check)."""
-    return [
-        f"{key!r} -> {value!r}: not one of niedrig, substantiell, hoch"
-        for key, value in levels.items()
-        if value not in (*ASSURANCE_ORDER, "basis")
-    ]
-
-
 @dataclass(frozen=True)
 class Attributes:
     """What the identity provider says about the person (shown before it is used)."""

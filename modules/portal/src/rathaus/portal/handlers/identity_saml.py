@@ -18,6 +18,7 @@ import logging
 import os
 import shutil
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -26,13 +27,16 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT  # type: ignore[import-untyped]
-from saml2.client import Saml2Client  # type: ignore[import-untyped]
-from saml2.config import SPConfig  # type: ignore[import-untyped]
-from saml2.metadata import entity_descriptor  # type: ignore[import-untyped]
-from saml2.saml import NAMEID_FORMAT_PERSISTENT, AuthnContextClassRef  # type: ignore[import-untyped]
-from saml2.samlp import RequestedAuthnContext, response_from_string  # type: ignore[import-untyped]
-from saml2.xmldsig import SIG_RSA_SHA256  # type: ignore[import-untyped]
+
+with warnings.catch_warnings():  # pysaml2 imports a cipher mode cryptography has moved (CFB)
+    warnings.simplefilter("ignore")
+    from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT  # type: ignore[import-untyped]
+    from saml2.client import Saml2Client  # type: ignore[import-untyped]
+    from saml2.config import SPConfig  # type: ignore[import-untyped]
+    from saml2.metadata import entity_descriptor  # type: ignore[import-untyped]
+    from saml2.saml import NAMEID_FORMAT_PERSISTENT, AuthnContextClassRef  # type: ignore[import-untyped]
+    from saml2.samlp import RequestedAuthnContext, response_from_string  # type: ignore[import-untyped]
+    from saml2.xmldsig import SIG_RSA_SHA256  # type: ignore[import-untyped]
 
 from rathaus.platform.kernel.settings import IdentityProviderSettings
 from rathaus.portal.domain.identity import Attributes, map_level

@@ -131,7 +131,10 @@ class TestIdentityProvider:
                 out.write(f"  {'Client-ID':32} {self.client_id}\n")
                 out.write(f"  {'Client-Secret':32} (in {self.data_dir / 'idprovider' / 'secrets.json'})\n")
                 for uri in self.config.redirect_uris:
-                    out.write(f"  {'Rücksprungadresse':32} {uri}\n")
+                    out.write(f"  {'Rücksprungadresse (OIDC)':32} {uri}\n")
+                assert self.config.saml is not None
+                for entity in sorted(self.config.saml.allowed):
+                    out.write(f"  {'Dienst (SAML-Metadaten)':32} {entity}\n")
                 out.write(f"{MARK}.\nBeenden mit Strg-C.\n")
                 out.flush()
             await task

@@ -13,6 +13,7 @@ import base64
 import datetime
 import os
 import shutil
+import warnings
 import zlib
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,15 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT  # type: ignore[import-untyped]
-from saml2.config import IdPConfig, SPConfig  # type: ignore[import-untyped]
-from saml2.metadata import entity_descriptor  # type: ignore[import-untyped]
-from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID  # type: ignore[import-untyped]
-from saml2.samlp import authn_request_from_string  # type: ignore[import-untyped]
-from saml2.server import Server  # type: ignore[import-untyped]
+
+with warnings.catch_warnings():  # pysaml2 imports a cipher mode cryptography has moved (CFB)
+    warnings.simplefilter("ignore")
+    from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT  # type: ignore[import-untyped]
+    from saml2.config import IdPConfig, SPConfig  # type: ignore[import-untyped]
+    from saml2.metadata import entity_descriptor  # type: ignore[import-untyped]
+    from saml2.saml import NAMEID_FORMAT_PERSISTENT, NameID  # type: ignore[import-untyped]
+    from saml2.samlp import authn_request_from_string  # type: ignore[import-untyped]
+    from saml2.server import Server  # type: ignore[import-untyped]
 
 from rathaus.platform.runtime.idprovider.persons import Method, TestPerson
 
