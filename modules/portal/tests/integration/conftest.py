@@ -32,3 +32,11 @@ async def id_world(idp: TestIdentityProvider, settings: Settings) -> AsyncIterat
     async for world in start_world(settings, with_broker=False):
         idp.allow_portal(world.base_url)
         yield world
+
+
+@pytest.fixture
+async def id_world_broker(idp: TestIdentityProvider, settings: Settings) -> AsyncIterator[Any]:
+    """The same with the data broker (seeded registers): register data on request."""
+    async for world in start_world(settings, with_broker=True):
+        idp.allow_portal(world.base_url)
+        yield world

@@ -205,3 +205,23 @@ async def test_step_up_to_substantiell_returns_to_the_draft_and_resuming_checks_
     # the logins' levels never raised the account's stored level
     async with id_world.portal.db.session() as s:
         assert (await s.execute(sa.select(accounts.c.assurance_level))).scalar_one() == "niedrig"
+
+
+async def test_register_data_is_released_only_at_the_level_of_this_login(id_world_broker: Any) -> None:
+    world = id_world_broker
+    form = f"{PREFIX}/leistungen/bewohnerparkausweis/antrag"
+    citizen = await world.citizen()
+    assert (await login_via_provider(citizen, "erika", "benutzername")).status_code == 303
+    assert (await create_account(citizen, "erika.register@example.org")).status_code == 303
+    first = await citizen.http.get(form)
+    step = first.headers["location"]
+    r = await citizen.post(f"{PREFIX}/leistungen/bewohnerparkausweis/registerdaten", {}, page=step)
+    preview = (await citizen.http.get(r.headers["location"])).text
+    assert "Zenettistraße" not in preview and "substantiell" in preview  # refused at "basis"
+    # the same account logged in with ELSTER: the broker releases the data
+    await citizen.logout()
+    assert (await login_via_provider(citizen, "erika", "elster")).status_code == 303
+    r = await citizen.post(f"{PREFIX}/leistungen/bewohnerparkausweis/registerdaten", {}, page=step)
+    assert r.status_code == 303
+    preview = (await citizen.http.get(r.headers["location"])).text
+    assert "Zenettistraße" in preview and "80337" in preview
