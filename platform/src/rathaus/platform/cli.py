@@ -19,7 +19,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
     settings = load_settings(**overrides)
-    if getattr(args, "port", None) and args.command != "payprovider":
+    if getattr(args, "port", None) and args.command not in ("payprovider", "idprovider"):
         settings.web.port = args.port
     users = settings.data_dir / "nats" / "users.json"
     if settings.nats.user is None and users.exists():  # the embedded platform's NATS
@@ -100,6 +100,12 @@ def main(argv: list[str] | None = None) -> int:
     p_pay.add_argument("--data-dir", help="where its transactions live (<data-dir>/payprovider)")
     p_pay.add_argument("--originator", help="the accepted originatorId (default payment.originator_id)")
     p_pay.add_argument("--endpoint", help="the accepted endPointId (default payment.endpoint_id)")
+    p_idp = sub.add_parser(
+        "idprovider", help="run the test identity provider alone (OpenID Connect; no real BundID)"
+    )
+    p_idp.add_argument("--port", type=int, help="its port (default identity.port, 8092)")
+    p_idp.add_argument("--data-dir", help="where its keys live (<data-dir>/idprovider)")
+    p_idp.add_argument("--portal-url", help="the portal it accepts as relying party (default web settings)")
     p_abgleich = sub.add_parser(
         "abgleich", help="reconcile one day's payments now (the schedule does it every night at 02:30)"
     )
@@ -160,6 +166,13 @@ def main(argv: list[str] | None = None) -> int:
             pay = settings.payment
             endpoint = (args.originator or pay.originator_id, args.endpoint or pay.endpoint_id)
             run_foreground(settings.data_dir.resolve(), args.port or pay.port, [endpoint], sys.stdout)
+            return 0
+        if args.command == "idprovider":
+            from rathaus.platform.runtime.idprovider import run_foreground as run_idp
+            from rathaus.platform.runtime.serve import portal_urls
+
+            portal = args.portal_url or portal_urls(settings)[0]
+            run_idp(settings.data_dir.resolve(), args.port or settings.identity.port, portal, sys.stdout)
             return 0
         if args.command == "serve":
             from rathaus.platform.runtime.serve import serve

@@ -176,3 +176,50 @@ payments = sa.Table(
     sa.Column("paid_at", sa.String(40)),
     sa.Column("restart_requested_at", sa.String(40)),  # the citizen asked for the next attempt
 )
+
+# -- identity (portal_0006): logins through an external identity provider -----------------------
+
+# (provider, subject) -> account: the provider's stable pseudonym (BundID: bPK2) of a person
+identity_links = sa.Table(
+    "identity_links",
+    metadata,
+    sa.Column("provider_id", sa.String(32), primary_key=True),
+    sa.Column("subject", sa.String(255), primary_key=True),
+    sa.Column("account_id", sa.String(36), nullable=False, index=True),
+    sa.Column("linked_at", sa.String(40), nullable=False),
+    sa.Column("last_login_at", sa.String(40), nullable=False),
+)
+# a login sent to a provider and not yet answered: OIDC state (with nonce and PKCE verifier)
+# or SAML request id; deleted when the answer arrives, so every answer is accepted once
+identity_requests = sa.Table(
+    "identity_requests",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("provider_id", sa.String(32), nullable=False),
+    sa.Column("nonce", sa.String(128), nullable=False),
+    sa.Column("code_verifier", sa.String(128), nullable=False),
+    sa.Column("next", sa.String(2000), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False, index=True),
+)
+# what a provider sent at a person's first login, until they create or link an account
+identity_arrivals = sa.Table(
+    "identity_arrivals",
+    metadata,
+    sa.Column("arrival_id", sa.String(64), primary_key=True),
+    sa.Column("provider_id", sa.String(32), nullable=False),
+    sa.Column("subject", sa.String(255), nullable=False),
+    sa.Column("level", sa.String(16), nullable=False),
+    sa.Column("method", sa.String(200), nullable=False),
+    sa.Column("attributes", sa.JSON, nullable=False),
+    sa.Column("next", sa.String(2000), nullable=False),
+    sa.Column("created_at", sa.String(40), nullable=False, index=True),
+)
+# an organisation identity (Mein Unternehmenskonto's organisation pseudonym) -> organisation
+organisation_identities = sa.Table(
+    "organisation_identities",
+    metadata,
+    sa.Column("provider_id", sa.String(32), primary_key=True),
+    sa.Column("pseudonym", sa.String(255), primary_key=True),
+    sa.Column("organisation_id", sa.String(36), nullable=False, index=True),
+    sa.Column("linked_at", sa.String(40), nullable=False),
+)

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -86,6 +86,79 @@ class PaymentSettings(BaseModel):
     name: str = "xbezahldienste"
 
 
+# how identity providers name assurance levels -> Rathaus's levels (niedrig is BundID's "basis")
+DEFAULT_LEVELS: dict[str, str] = {
+    "STORK-QAA-Level-1": "niedrig",
+    "STORK-QAA-Level-2": "niedrig",
+    "STORK-QAA-Level-3": "substantiell",
+    "STORK-QAA-Level-4": "hoch",
+    "http://eidas.europa.eu/LoA/low": "niedrig",
+    "http://eidas.europa.eu/LoA/substantial": "substantiell",
+    "http://eidas.europa.eu/LoA/high": "hoch",
+}
+
+
+class IdentityProviderSettings(BaseModel):
+    """One external identity provider citizens may log in with (BundID, BayernID, …)."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")  # in URLs and in the account links
+    label: str  # on the login page: "Mit {label} anmelden"
+    kind: Literal["oidc", "saml"] = "oidc"
+    # OIDC: the issuer (its discovery document is {issuer}/.well-known/openid-configuration);
+    # SAML: the IdP's metadata URL
+    issuer: str
+    client_id: str = ""  # OIDC client id; SAML: the portal's entity id (default: its metadata URL)
+    client_secret: str = ""
+    scope: str = "openid profile"
+    # the provider's level values (acr / AuthnContextClassRef) -> niedrig|substantiell|hoch
+    levels: dict[str, str] = Field(default_factory=lambda: dict(DEFAULT_LEVELS))
+    # acr values asked for, per Rathaus level (for a step-up); empty: ask for none
+    request_levels: dict[str, str] = Field(default_factory=dict)
+    organisations: bool = False  # logs in organisations (Mein Unternehmenskonto)
+
+    @field_validator("levels")
+    @classmethod
+    def _known_levels(cls, levels: dict[str, str]) -> dict[str, str]:
+        wrong = [
+            f"{k!r} -> {v!r}"
+            for k, v in levels.items()
+            if v not in ("niedrig", "substantiell", "hoch", "basis")
+        ]
+        if wrong:
+            raise ValueError(
+                f"levels map to niedrig, substantiell or hoch (basis = niedrig): {', '.join(wrong)}"
+            )
+        return levels
+
+    @field_validator("request_levels")
+    @classmethod
+    def _known_request_levels(cls, levels: dict[str, str]) -> dict[str, str]:
+        wrong = [k for k in levels if k not in ("niedrig", "substantiell", "hoch")]
+        if wrong:
+            raise ValueError(
+                f"request_levels are keyed by niedrig, substantiell or hoch, not {', '.join(wrong)}"
+            )
+        return levels
+
+
+class IdentitySettings(BaseModel):
+    """External identity providers; without any, ``rathaus up`` runs the embedded test
+    identity provider (OIDC and SAML, test persons, never a real BundID) on ``port``."""
+
+    providers: list[IdentityProviderSettings] = Field(default_factory=list)
+    port: int = 8092  # the embedded test identity provider's port
+    test_provider: bool = True  # False: local accounts only, no test identity provider
+
+    @field_validator("providers")
+    @classmethod
+    def _unique_ids(cls, providers: list[IdentityProviderSettings]) -> list[IdentityProviderSettings]:
+        ids = [p.id for p in providers]
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"identity provider ids must be unique: {', '.join(twice)}")
+        return providers
+
+
 class TelemetrySettings(BaseModel):
     # a span for every SQL statement: for a profiling session, not for everyday running
     # (it cost about a tenth of a request in the booking benchmark)
@@ -107,6 +180,7 @@ class Settings(BaseSettings):
     web: WebSettings = Field(default_factory=WebSettings)
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     payment: PaymentSettings = Field(default_factory=PaymentSettings)
+    identity: IdentitySettings = Field(default_factory=IdentitySettings)
     # module name -> SQLAlchemy URL; a module without an entry gets a SQLite file
     databases: dict[str, str] = Field(default_factory=dict)
     # file://… (default: <data_dir>/blobs) or s3://bucket/prefix

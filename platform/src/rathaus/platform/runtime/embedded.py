@@ -25,6 +25,8 @@ class EmbeddedPlatform:
         )
         self.payment_port = free_port()  # the embedded test payment provider
         self.payment_url = f"http://127.0.0.1:{self.payment_port}"
+        self.identity_port = free_port()  # the embedded test identity provider
+        self.identity_url = f"http://127.0.0.1:{self.identity_port}"
         self.deadline_scale = 1.0
         self.extra_env: dict[str, str] = {}  # further RATHAUS_* settings, e.g. procedure directories
         self.base_url = f"http://127.0.0.1:{self.web_port}"
@@ -43,6 +45,7 @@ class EmbeddedPlatform:
                 "RATHAUS_CONFIG": str(self.data_dir / "rathaus.toml"),
                 "RATHAUS_SMTP__PORT": str(self.smtp_port),
                 "RATHAUS_PAYMENT__PORT": str(self.payment_port),
+                "RATHAUS_IDENTITY__PORT": str(self.identity_port),
                 "RATHAUS_DEADLINE_SCALE": str(self.deadline_scale),
                 **self.extra_env,
             }

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from rathaus.platform.kernel.settings import COMPONENTS, MODULE_NAMES, Settings
 from rathaus.platform.runtime import natsauth
+from rathaus.platform.runtime.idprovider import TestIdentityProvider, use_test_idp
 from rathaus.platform.runtime.mailsink import MailSink
 from rathaus.platform.runtime.payprovider import TestPaymentProvider, use_test_provider
 from rathaus.platform.runtime.platform import Gateway, Platform
@@ -150,6 +151,16 @@ def pinned_versions_changed(settings: Settings, procedures: Any) -> list[str]:
     return list(dict.fromkeys(problems))
 
 
+def portal_urls(settings: Settings) -> list[str]:
+    """The URLs a browser may reach the portal at (for the test identity provider's redirect URIs)."""
+    if settings.web.public_url:
+        return [settings.web.public_url]
+    urls = [f"http://{settings.web.host}:{settings.web.port}"]
+    if settings.web.host in ("127.0.0.1", "0.0.0.0", "localhost"):  # noqa: S104 - a comparison
+        urls += [f"http://127.0.0.1:{settings.web.port}", f"http://localhost:{settings.web.port}"]
+    return list(dict.fromkeys(urls))
+
+
 def up(settings: Settings, out: TextIO) -> None:
     """Start nats-server, the Temporal dev server and all modules; stop them on Ctrl-C."""
     check_procedures(settings)
@@ -162,6 +173,9 @@ def up(settings: Settings, out: TextIO) -> None:
         require_free(settings.temporal.ui_port, "the Temporal UI")
         if settings.payment.url is None:
             require_free(settings.payment.port, "the test payment provider")
+        wants_idp = not settings.identity.providers and settings.identity.test_provider
+        if wants_idp:
+            require_free(settings.identity.port, "the test identity provider")
         temporal_port = int(settings.temporal.address.rsplit(":", 1)[1])
         nats = nats_server(data_dir, settings.nats.port, config=natsauth.write_config(data_dir))
         users = natsauth.credentials(data_dir)
@@ -179,10 +193,18 @@ def up(settings: Settings, out: TextIO) -> None:
         if settings.payment.url is None:  # never when a real provider is configured
             pay = settings.payment
             payprovider = TestPaymentProvider(data_dir, pay.port, [(pay.originator_id, pay.endpoint_id)])
+        idprovider = None
+        if wants_idp:  # never when a real identity provider is configured
+            idprovider = TestIdentityProvider(data_dir, settings.identity.port)
+            for url in portal_urls(settings):
+                idprovider.allow_portal(url)
         try:
             if payprovider is not None:
                 payprovider.start()
                 use_test_provider(settings, payprovider)
+            if idprovider is not None:
+                idprovider.start()
+                use_test_idp(settings, idprovider)
             nats.start()
             temporal.start(timeout=120)
             try:
@@ -191,6 +213,8 @@ def up(settings: Settings, out: TextIO) -> None:
                 platform.extra_health["temporal"] = lambda: temporal_health(settings)
                 if payprovider is not None:
                     platform.extra_health["payprovider"] = payprovider.health
+                if idprovider is not None:
+                    platform.extra_health["idprovider"] = idprovider.health
 
                 def ready() -> None:
                     out.write(f"Rathaus läuft (data dir {data_dir}).\n")
@@ -204,6 +228,8 @@ def up(settings: Settings, out: TextIO) -> None:
                         out.write(f"  {'E-Mails (lokaler Mail-Server)':34} {sink.path}\n")
                     if payprovider is not None:
                         out.write(f"  {'Zahlungsanbieter (Test)':34} {payprovider.base_url}\n")
+                    if idprovider is not None:
+                        out.write(f"  {'Identitätsanbieter (Test)':34} {idprovider.base_url}\n")
                     accounts = data_dir / "demo-zugaenge.txt"
                     if accounts.exists():
                         out.write(f"Demo-Zugänge (aus {accounts}):\n")
@@ -222,6 +248,8 @@ def up(settings: Settings, out: TextIO) -> None:
                 sink.stop()
             if payprovider is not None:
                 payprovider.stop()
+            if idprovider is not None:
+                idprovider.stop()
     out.write("Rathaus beendet.\n")
 
 

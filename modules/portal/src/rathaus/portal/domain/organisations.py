@@ -151,4 +151,6 @@ AUDIT_TEXT = {
     "rolle_geaendert": "Rolle geändert",
     "mitglied_entfernt": "Mitglied entfernt",
     "ausgetreten": "Mitgliedschaft beendet",
+    "identitaet_verknuepft": "Mit einer Anmeldung als Organisation verknüpft",
+    "beigetreten_ueber_identitaet": "Mitglied durch Anmeldung als Organisation",
 }

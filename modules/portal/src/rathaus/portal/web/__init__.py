@@ -12,6 +12,7 @@ from rathaus.portal.web import (
     api,
     catalogue,
     einladungen,
+    identitaet,
     konto,
     postfach,
     termine,
@@ -35,6 +36,7 @@ def routes(portal: Portal) -> list[Router]:
             route_handlers=[
                 *catalogue.routes(pages),
                 *konto.routes(pages),
+                *identitaet.routes(pages),
                 *antrag.routes(pages),
                 *postfach.routes(pages),
                 *zahlung.routes(pages),

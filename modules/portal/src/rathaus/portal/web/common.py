@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from urllib.parse import quote
 
@@ -11,7 +11,16 @@ from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect, Template
 
 from rathaus.portal import PREFIX
-from rathaus.portal.domain import STATUS_TEXT, Account, euro, format_date, format_datetime, unit_name
+from rathaus.portal.domain import (
+    ASSURANCE_ORDER,
+    STATUS_TEXT,
+    Account,
+    euro,
+    format_date,
+    format_datetime,
+    unit_name,
+)
+from rathaus.portal.domain.identity import LEVEL_LABELS
 from rathaus.portal.handlers import Portal
 
 LOGIN = f"{PREFIX}/konto/anmelden"
@@ -22,6 +31,7 @@ FORMAT = {
     "euro": euro,
     "einheit": unit_name,
     "status_text": STATUS_TEXT,
+    "level_labels": LEVEL_LABELS,
 }
 
 
@@ -48,6 +58,10 @@ class Pages:
         if not isinstance(account_id, str):
             return Visitor(None)
         account, unread = await self.portal.account_and_unread(account_id)
+        level = request.session.get("level")
+        if account is not None and level in ASSURANCE_ORDER:
+            # logged in through an identity provider: the level of THIS login counts
+            account = replace(account, assurance_level=level)
         return Visitor(account, unread)
 
     async def citizen(self, request: Request[Any, Any, Any]) -> Visitor:
@@ -74,7 +88,14 @@ class Pages:
     ) -> Template:
         return Template(
             name,
-            context={"account": visitor.account, "unread": visitor.unread, "nav": nav, **FORMAT, **context},
+            context={
+                "account": visitor.account,
+                "unread": visitor.unread,
+                "nav": nav,
+                "identity_providers": self.portal.providers(),
+                **FORMAT,
+                **context,
+            },
             status_code=status_code,
             headers=PRIVATE if visitor.account else None,
         )

@@ -52,7 +52,9 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
                 email=data.get("email", "")[:200],
                 next=target,
             )
-        request.set_session({"account_id": account.account_id})
+        # a first login through an identity provider waiting to be linked survives the login
+        arrival = {k: v for k, v in (request.session or {}).items() if k == "identity_arrival"}
+        request.set_session({"account_id": account.account_id, **arrival})
         return Redirect(target, status_code=303)
 
     @post(f"{PREFIX}/konto/abmelden", include_in_schema=False)
