@@ -13,7 +13,9 @@ from rathaus.portal.web import (
     catalogue,
     einladungen,
     konto,
+    passkeys,
     postfach,
+    sitzung,
     termine,
     unternehmen,
     zahlung,
@@ -35,6 +37,8 @@ def routes(portal: Portal) -> list[Router]:
             route_handlers=[
                 *catalogue.routes(pages),
                 *konto.routes(pages),
+                *sitzung.routes(pages),
+                *passkeys.routes(pages),
                 *antrag.routes(pages),
                 *postfach.routes(pages),
                 *zahlung.routes(pages),
