@@ -50,6 +50,24 @@ async def test_idle_timeout_at_basis_and_the_notice(world: Any) -> None:
     assert (await status(erika)) == {"angemeldet": False}
 
 
+async def test_logout_is_on_every_page_error_pages_included(world: Any) -> None:
+    erika = await world.citizen()
+    await erika.register()
+    for path in (
+        "/",
+        KONTO,
+        f"{PREFIX}/antraege",
+        f"{PREFIX}/postkorb",
+        "/gibt-es-nicht",
+        f"{KONTO}/passkeys/x/entfernen",
+    ):
+        page = await erika.http.get(path)
+        assert page.status_code in (200, 404), path
+        assert f'action="{PREFIX}/konto/abmelden"' in page.text, path
+    await erika.logout()
+    assert f'action="{PREFIX}/konto/abmelden"' not in (await erika.http.get("/gibt-es-nicht")).text
+
+
 async def test_asking_is_no_activity_extending_is(world: Any) -> None:
     erika = await world.citizen()
     await erika.register()

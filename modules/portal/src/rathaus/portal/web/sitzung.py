@@ -7,7 +7,9 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response, get, post
+from litestar.exceptions import NotFoundException
 from litestar.handlers import HTTPRouteHandler
+from litestar.params import FromPath
 from litestar.response import Redirect
 
 from rathaus.portal import PREFIX
@@ -63,4 +65,11 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             back if found["angemeldet"] else f"{LOGIN}?next={quote(back, safe='/')}", status_code=303
         )
 
-    return [status, extend]
+    @get("/{unknown:path}", include_in_schema=False)
+    async def not_found(unknown: FromPath[str]) -> None:
+        """Any other address: "not found", but through the session middleware, so the error
+        page knows who is logged in and shows "Abmelden" (a path no route knows would
+        bypass the middleware)."""
+        raise NotFoundException("Diese Seite gibt es nicht.")
+
+    return [status, extend, not_found]
