@@ -99,6 +99,10 @@ async def test_two_passkeys_login_and_removal_by_keyboard(world: Any) -> None:
         await kb.follow("Passkey entfernen", "button")
         assert "Der Passkey ist entfernt." in await page.inner_text("#passkeys")
         assert await page.locator("#passkeys tbody tr").count() == 1
+        # an error page keeps the navigation and "Abmelden"
+        await page.goto(f"{base}/gibt-es-nicht")
+        await kb.check()
+        await logout_is_there(page)
         await context.close()
 
 

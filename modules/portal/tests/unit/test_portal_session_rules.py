@@ -105,4 +105,5 @@ def test_the_cookie_round_trip_and_old_cookies() -> None:
 def test_what_the_pages_say() -> None:
     assert method_text(AMR_PASSWORD) == "Passwort"
     assert "zwei Faktoren" in method_text(AMR_PASSKEY)
+    assert method_text(()) == "unbekannt"
     assert all("Antragsentwürfe bleiben erhalten" in text for text in EXPIRED_TEXT.values())

@@ -46,7 +46,7 @@ def method_text(amr: tuple[str, ...]) -> str:
         return "Passkey (zwei Faktoren: Ihr Gerät und seine PIN oder Biometrie)"
     if "pwd" in amr:
         return "Passwort"
-    return "unbekannt"
+    return ", ".join(amr) or "unbekannt"  # another method (an identity provider's) by its name
 
 
 @dataclass(frozen=True)
