@@ -27,7 +27,7 @@ async def test_up_prints_urls_that_all_answer_and_stops_on_ctrl_c(
     printed = "".join(embedded_platform.output)
     banner = printed[printed.index("Rathaus läuft") :]  # what `rathaus up` prints, not library logs
     urls = re.findall(r"(https?://\S+)", banner)
-    assert len(urls) == 7, printed  # the six of Rathaus and the test payment provider
+    assert len(urls) == 8, printed  # the six of Rathaus, the test payment and identity providers
     async with httpx.AsyncClient(timeout=30, follow_redirects=True) as client:
         for url in urls:
             # a page that needs a login answers with the login page
@@ -46,6 +46,7 @@ async def test_up_prints_urls_that_all_answer_and_stops_on_ctrl_c(
         "orchestration",
         "temporal",
         "payprovider",  # the test payment provider `rathaus up` runs when none is configured
+        "idprovider",  # the test identity provider, likewise
     }
     assert asyncapi["asyncapi"] == "3.0.0"
     nats_url = re.search(r"(nats://\S+)", printed)

@@ -8,7 +8,8 @@ import mailbox
 import re
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,6 +78,20 @@ class Citizen:
         return await self.post(f"{PREFIX}/konto/abmelden", {}, page=f"{PREFIX}/konto")
 
 
+class SetClock:
+    """The portal's clock in a test: real time, plus what the test moved it on by (so a
+    session can be an hour idle in no time)."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+
+
 @dataclass
 class World:
     portal: Kernel
@@ -85,6 +100,7 @@ class World:
     base_url: str
     settings: Settings
     clients: list[httpx.AsyncClient]
+    clock: SetClock = field(default_factory=SetClock)
 
     async def citizen(self) -> Citizen:
         client = httpx.AsyncClient(base_url=self.base_url, follow_redirects=False, timeout=30)
@@ -127,11 +143,12 @@ async def start_world(settings: Settings, *, with_broker: bool) -> AsyncIterator
         broker_app = broker_bootstrap(broker)
         await broker.start(broker_app, seed=True)
     portal = Kernel("portal", settings)
-    app = bootstrap(portal)
+    clock = SetClock()
+    app = bootstrap(portal, clock)
     await portal.start(app)
     web = create_module_app(portal, prefix=PREFIX, title=TITLE, routes=app.routes, templates=app.templates)
     async with serve_asgi(web) as base:
-        world = World(portal, app, broker, base, settings, [])
+        world = World(portal, app, broker, base, settings, [], clock)
         try:
             yield world
         finally:

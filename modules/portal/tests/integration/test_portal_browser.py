@@ -143,7 +143,7 @@ async def test_every_page_is_accessible(world: Any) -> None:
         await visitor.goto(world.base_url + "/konto/anmelden")
         await visitor.get_by_label("E-Mail").fill(erika.email)
         await visitor.get_by_label("Passwort").fill("falsch-falsch")
-        await visitor.get_by_role("button", name="Anmelden").click()
+        await visitor.get_by_role("button", name="Anmelden", exact=True).click()
         assert "E-Mail-Adresse oder Passwort ist falsch" in await visitor.inner_text("main")
         await assert_accessible(visitor)
 
@@ -152,7 +152,7 @@ async def test_every_page_is_accessible(world: Any) -> None:
             await page.goto(world.base_url + "/konto/anmelden")
             await page.get_by_label("E-Mail").fill(email)
             await page.get_by_label("Passwort").fill(PASSWORD)
-            await page.get_by_role("button", name="Anmelden").click()
+            await page.get_by_role("button", name="Anmelden", exact=True).click()
             await page.wait_for_load_state("networkidle")
             return page
 

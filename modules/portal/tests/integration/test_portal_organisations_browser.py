@@ -157,7 +157,7 @@ async def test_every_organisation_page_is_accessible(mails: Any, world_without_b
             await page.goto(world.base_url + f"{PREFIX}/konto/anmelden")
             await page.get_by_label("E-Mail").fill(email)
             await page.get_by_label("Passwort").fill(PASSWORD)
-            await page.get_by_role("button", name="Anmelden").click()
+            await page.get_by_role("button", name="Anmelden", exact=True).click()
             await page.wait_for_load_state("networkidle")
             return page
 

@@ -1,4 +1,5 @@
-"""Citizens' portal: service catalogue, accounts, online forms with register data on request,
+"""Citizens' portal: service catalogue, accounts (password or passkey; sessions that end
+after idle and absolute timeouts per assurance level), online forms with register data on request,
 "Meine Anträge", the Postkorb (electronic mailbox), the log of who used one's data, and
 online appointments in the Bürgerbüros (hold, book, cancel, rebook, ICS, reminders).
 

@@ -7,16 +7,19 @@ from pathlib import Path
 from rathaus.platform.kernel import Kernel, ModuleApp
 from rathaus.portal.events import subscribe
 from rathaus.portal.handlers import Portal
+from rathaus.portal.handlers.base import Clock, system_clock
 from rathaus.portal.seed import seed
 from rathaus.portal.store import metadata
 from rathaus.portal.store_appointments import appointments as _appointment_tables  # noqa: F401 - on metadata
+from rathaus.portal.store_passkeys import passkeys as _passkey_tables  # noqa: F401 - on metadata
 from rathaus.portal.web import routes
 
 HERE = Path(__file__).parent
 
 
-def bootstrap(kernel: Kernel) -> ModuleApp:
-    portal = Portal(kernel)
+def bootstrap(kernel: Kernel, clock: Clock = system_clock) -> ModuleApp:
+    """The portal's app; ``clock`` is what its sessions and passkey challenges measure time by."""
+    portal = Portal(kernel, clock)
     subscribe(kernel.subscriptions, portal)
 
     async def seed_demo() -> None:

@@ -57,6 +57,29 @@ class WebSettings(BaseModel):
     public_url: str | None = None  # the URL citizens reach, when behind a proxy
 
 
+class SessionTimeouts(BaseModel):
+    """How long a login at one assurance level lasts: at most ``absolute_seconds`` after the
+    login, and no longer than ``idle_seconds`` after the last request."""
+
+    absolute_seconds: int = Field(gt=0)
+    idle_seconds: int = Field(gt=0)
+
+
+class SessionSettings(BaseModel):
+    """Session timeouts per assurance level of the login (as BundID form services require);
+    the defaults are BundID's. Tests shorten them to seconds."""
+
+    niedrig: SessionTimeouts = SessionTimeouts(absolute_seconds=12 * 3600, idle_seconds=60 * 60)
+    substantiell: SessionTimeouts = SessionTimeouts(absolute_seconds=2 * 3600, idle_seconds=30 * 60)
+    hoch: SessionTimeouts = SessionTimeouts(absolute_seconds=30 * 60, idle_seconds=5 * 60)
+    # the warning ("Sitzung verlängern") appears this long before the idle timeout (WCAG 2.2.1)
+    warn_seconds: int = Field(default=120, gt=0)
+
+    def longest(self) -> int:
+        """The longest a session can last: the session cookie lives that long."""
+        return max(t.absolute_seconds for t in (self.niedrig, self.substantiell, self.hoch))
+
+
 class SmtpSettings(BaseModel):
     host: str | None = None  # None: `rathaus up` runs a local mail sink (Maildir under data_dir/mail)
     port: int = 8025
@@ -181,6 +204,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     payment: PaymentSettings = Field(default_factory=PaymentSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    sessions: SessionSettings = Field(default_factory=SessionSettings)
     # module name -> SQLAlchemy URL; a module without an entry gets a SQLite file
     databases: dict[str, str] = Field(default_factory=dict)
     # file://… (default: <data_dir>/blobs) or s3://bucket/prefix

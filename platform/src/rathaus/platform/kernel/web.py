@@ -107,7 +107,10 @@ def create_module_app(
                 key=f"rathaus-{kernel.module}",
                 path=cookie_path,
                 samesite="lax",
-                max_age=8 * 3600,
+                # the timeouts per assurance level are enforced by the module on every
+                # request (login time and last activity are in the signed cookie); the cookie
+                # itself must outlive the longest of them
+                max_age=max(8 * 3600, kernel.settings.sessions.longest()),
             ).middleware
         ],
         csrf_config=CSRFConfig(

@@ -10,6 +10,7 @@ from rathaus.portal.handlers.identity_saml import SamlIdentity
 from rathaus.portal.handlers.invitations import InvitationLink, Invitations, Invited, OpenInvitation
 from rathaus.portal.handlers.members import Member, Members, OrganisationPage
 from rathaus.portal.handlers.organisations import ActingFor, Invalid, NotAllowed, Organisations
+from rathaus.portal.handlers.passkeys import Passkeys
 from rathaus.portal.handlers.payments import Payments, PaymentState
 from rathaus.portal.handlers.submission import (
     ApplicationRefused,
@@ -23,7 +24,16 @@ from rathaus.portal.handlers.tracking import Tracking
 
 
 class Portal(
-    Accounts, Submissions, Tracking, Organisations, Members, Invitations, Payments, Appointments, SamlIdentity
+    Accounts,
+    Submissions,
+    Tracking,
+    Organisations,
+    Members,
+    Invitations,
+    Payments,
+    Appointments,
+    SamlIdentity,
+    Passkeys,
 ):
     """Every use case of the portal, on one kernel (``Submissions`` includes the form's ``Forms``;
     ``Organisations`` has what the form asks about the businesses a member acts for)."""

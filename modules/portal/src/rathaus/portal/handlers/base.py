@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 from rathaus.platform.kernel import Kernel
+
+Clock = Callable[[], datetime]
+
+
+def system_clock() -> datetime:
+    return datetime.now(UTC)
 
 
 def now() -> str:
@@ -12,5 +19,7 @@ def now() -> str:
 
 
 class Base:
-    def __init__(self, kernel: Kernel) -> None:
+    def __init__(self, kernel: Kernel, clock: Clock = system_clock) -> None:
         self.kernel = kernel
+        # what sessions and passkey challenges measure time by; tests set their own
+        self.clock = clock

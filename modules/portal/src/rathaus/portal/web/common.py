@@ -10,6 +10,7 @@ from litestar import Request
 from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect, Template
 
+from rathaus.platform.kernel.settings import SessionTimeouts
 from rathaus.portal import PREFIX
 from rathaus.portal.domain import (
     ASSURANCE_ORDER,
@@ -21,6 +22,16 @@ from rathaus.portal.domain import (
     unit_name,
 )
 from rathaus.portal.domain.identity import LEVEL_LABELS
+from rathaus.portal.domain.sessions import (
+    EXPIRED,
+    LEVEL_LABEL,
+    Login,
+    method_text,
+    read_login,
+    timeouts_for,
+    warn_before,
+    without_login,
+)
 from rathaus.portal.handlers import Portal
 
 LOGIN = f"{PREFIX}/konto/anmelden"
@@ -39,6 +50,8 @@ FORMAT = {
 class Visitor:
     account: Account | None
     unread: int = 0
+    login: Login | None = None  # the session's login (level, method, times)
+    timeouts: SessionTimeouts | None = None
 
 
 class LoginRequired(Exception):
@@ -53,16 +66,57 @@ class Pages:
     def __init__(self, portal: Portal) -> None:
         self.portal = portal
 
-    async def visitor(self, request: Request[Any, Any, Any]) -> Visitor:
-        account_id = request.session.get("account_id") if request.session else None
+    async def visitor(self, request: Request[Any, Any, Any], *, touch: bool = True) -> Visitor:
+        """Who is logged in. A session past its idle or absolute timeout is ended here (the
+        login page then says why); any other request counts as activity unless ``touch`` is
+        false (the warning script asking how long is left)."""
+        session = request.session or {}
+        account_id = session.get("account_id")
         if not isinstance(account_id, str):
             return Visitor(None)
         account, unread = await self.portal.account_and_unread(account_id)
-        level = request.session.get("level")
-        if account is not None and level in ASSURANCE_ORDER:
-            # logged in through an identity provider: the level of THIS login counts
-            account = replace(account, assurance_level=level)
-        return Visitor(account, unread)
+        if account is None:
+            return Visitor(None)
+        now = self.portal.clock()
+        login = read_login(session, account.assurance_level, now)
+        assert login is not None
+        if not session.get("provider"):
+            # a local login (password, passkey) is at the account's own level as it is now:
+            # raised by the Bürgerbüro after looking at an ID card, it counts at once
+            login = replace(login, level=account.assurance_level)
+        timeouts = timeouts_for(self.portal.kernel.settings.sessions, login.level)
+        expired = login.expiry(timeouts, now)
+        if expired is not None:
+            request.set_session({**without_login(session), EXPIRED: expired})
+            return Visitor(None)
+        # htmx's polling (a list that refreshes itself) is no activity of the person
+        background = request.method == "GET" and request.headers.get("hx-request") == "true"
+        if touch and not background:
+            login = login.touched(now)
+            request.set_session({**session, **login.cookie()})
+        if login.level in ASSURANCE_ORDER:
+            # the level of THIS login counts (an identity provider's, or the account's own)
+            account = replace(account, assurance_level=login.level)
+        return Visitor(account, unread, login, timeouts)
+
+    def session_view(self, visitor: Visitor) -> dict[str, Any] | None:
+        """What the pages show of the session: level, method, and the times the warning
+        script counts down from (seconds from now, so the browser's clock does not matter)."""
+        login, timeouts = visitor.login, visitor.timeouts
+        if login is None or timeouts is None:
+            return None
+        now = self.portal.clock()
+        return {
+            "level": LEVEL_LABEL.get(login.level, login.level),
+            "method": method_text(login.amr),
+            "passkey": "mfa" in login.amr,
+            "idle_left": max(0, int((login.idle_ends(timeouts) - now).total_seconds())),
+            "absolute_left": max(0, int((login.absolute_ends(timeouts) - now).total_seconds())),
+            "warn_before": warn_before(self.portal.kernel.settings.sessions, timeouts),
+            "extendable": login.extendable(timeouts),
+            "ends_at": format_datetime(login.ends(timeouts).isoformat()),
+            "absolute_at": format_datetime(login.absolute_ends(timeouts).isoformat()),
+        }
 
     async def citizen(self, request: Request[Any, Any, Any]) -> Visitor:
         """The logged-in citizen of a page; raises ``LoginRequired`` (caught by the handler)."""
@@ -93,6 +147,7 @@ class Pages:
                 "unread": visitor.unread,
                 "nav": nav,
                 "identity_providers": self.portal.providers(),
+                "sitzung": self.session_view(visitor),
                 **FORMAT,
                 **context,
             },

@@ -5,6 +5,7 @@ what the provider sent and creates an account from it or links their own account
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response, get, post
@@ -15,6 +16,7 @@ from litestar.response import Redirect, Template
 from rathaus.portal import PREFIX
 from rathaus.portal.domain import safe_next
 from rathaus.portal.domain.identity import FIELD_LABELS, LEVEL_LABELS, differences
+from rathaus.portal.domain.sessions import Login
 from rathaus.portal.handlers import Arrival, Arrived, IdentityRefused
 from rathaus.portal.handlers.identity import MSG_EXPIRED, OrganisationRefused
 from rathaus.portal.web.common import Pages, Visitor
@@ -42,12 +44,13 @@ def redirect_uri(pages: Pages, request: Request[Any, Any, Any], provider_id: str
     return base_of(pages, request).removesuffix(PREFIX) + callback_path(provider_id)
 
 
-def login_session(arrived: Arrived, account_id: str) -> dict[str, Any]:
+def login_session(arrived: Arrived, account_id: str, now: datetime) -> dict[str, Any]:
     """A fresh session for this login (a new one: never the session from before the login),
-    with the level of THIS login and how it was made."""
+    with the level of THIS login, how it was made, and its times (the timeouts of its level
+    count from now)."""
+    amr = (arrived.method or arrived.provider_id,)
     return {
-        "account_id": account_id,
-        "level": arrived.level,
+        **Login(account_id, arrived.level, amr, now, now).cookie(),
         "method": arrived.method,
         "provider": arrived.provider_id,
     }
@@ -111,7 +114,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
     ) -> Redirect | Template:
         """The session of this login; an organisation identity also opens its organisation
         account (the person a member of it). Then on to where the citizen wanted to go."""
-        request.set_session(login_session(arrived, account_id))
+        request.set_session(login_session(arrived, account_id, portal.clock()))
         target = safe_next(arrived.next, f"{PREFIX}/konto")
         try:
             organisation_id = await portal.organisation_login(

@@ -12,7 +12,9 @@ from litestar.response import Redirect, Template
 from rathaus.platform.kernel.rpc import RpcFailed
 from rathaus.portal import PREFIX
 from rathaus.portal.domain import safe_next, validate_registration
+from rathaus.portal.domain.sessions import AMR_PASSWORD
 from rathaus.portal.web.common import LOGIN, Pages
+from rathaus.portal.web.sitzung import begin_login, expired_notice
 
 REGISTRATION_FIELDS = ("given_name", "family_name", "birth_date", "email")
 
@@ -35,6 +37,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             error=None,
             email="",
             next=safe_next(next),
+            expired=expired_notice(request),
         )
 
     @post(LOGIN, include_in_schema=False)
@@ -52,9 +55,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
                 email=data.get("email", "")[:200],
                 next=target,
             )
-        # a first login through an identity provider waiting to be linked survives the login
-        arrival = {k: v for k, v in (request.session or {}).items() if k == "identity_arrival"}
-        request.set_session({"account_id": account.account_id, **arrival})
+        begin_login(request, pages, account.account_id, account.assurance_level, AMR_PASSWORD)
         return Redirect(target, status_code=303)
 
     @post(f"{PREFIX}/konto/abmelden", include_in_schema=False)
@@ -87,7 +88,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             except ValueError as refused:
                 errors["email"] = str(refused)
             else:
-                request.set_session({"account_id": account_id})
+                begin_login(request, pages, account_id, "niedrig", AMR_PASSWORD)
                 return Redirect(f"{PREFIX}/konto?neu=1", status_code=303)
         return pages.render(
             "register.html",
@@ -101,7 +102,9 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
     @get(f"{PREFIX}/konto", include_in_schema=False)
     async def account(request: Request[Any, Any, Any], neu: FromQuery[str] = "") -> Template:
         visitor = await pages.citizen(request)
-        return pages.render("account.html", visitor, nav="konto", new=bool(neu))
+        assert visitor.account is not None
+        keys = await portal.passkeys_of(visitor.account.account_id)
+        return pages.render("account.html", visitor, nav="konto", new=bool(neu), passkeys=keys)
 
     @get(f"{PREFIX}/konto/datennutzung", include_in_schema=False)
     async def transparency(request: Request[Any, Any, Any]) -> Template:
