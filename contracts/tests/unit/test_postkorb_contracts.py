@@ -26,7 +26,7 @@ def test_summaries_carry_no_text_and_integrators_may_read_them() -> None:
     for struct in SUMMARIES:
         assert struct.__contract__.data_class is DataClass.INTERNAL
         assert struct in readable
-        assert not {"text", "subject", "requested", "attachments"} & set(struct.__struct_fields__)
+        assert not {"text", "subject", "attachments", "sent_by"} & set(struct.__struct_fields__)
 
 
 def test_subjects_follow_the_naming_rule() -> None:
