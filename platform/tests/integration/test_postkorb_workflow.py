@@ -18,6 +18,7 @@ import nats
 import pytest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.service import RPCError
+from temporalio.worker import Replayer
 
 from rathaus.contracts import decode_event
 from rathaus.contracts.common import BlobRef, Person
@@ -28,6 +29,7 @@ from rathaus.contracts.output.v1 import DecisionDelivered
 from rathaus.contracts.portal.v2 import ApplicationSubmitted
 from rathaus.platform.kernel import Kernel, ModuleApp, Settings
 from rathaus.platform.orchestration.bootstrap import bootstrap
+from rathaus.platform.orchestration.workflow import CaseWorkflow
 from rathaus.platform.testing import RunningServer, eventually, write_procedure
 
 SERVICE = "nachforderung"
@@ -203,6 +205,9 @@ async def decide_and_deliver(world: World, case_id: str) -> str:
 
     await eventually(completed, timeout=60)
     result: str = await handle.result()
+    # the history of a case with a Nachforderung replays with the same code (determinism)
+    replayed = await Replayer(workflows=[CaseWorkflow]).replay_workflow(await handle.fetch_history())
+    assert replayed.replay_failure is None
     return result
 
 
