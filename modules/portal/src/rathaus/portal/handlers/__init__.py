@@ -9,6 +9,7 @@ from rathaus.portal.handlers.invitations import InvitationLink, Invitations, Inv
 from rathaus.portal.handlers.members import Member, Members, OrganisationPage
 from rathaus.portal.handlers.organisations import ActingFor, Invalid, NotAllowed, Organisations
 from rathaus.portal.handlers.payments import Payments, PaymentState
+from rathaus.portal.handlers.postkorb import Messages, ReplyRefused, ThreadNotFound
 from rathaus.portal.handlers.submission import (
     ApplicationRefused,
     CaseIdTaken,
@@ -20,7 +21,9 @@ from rathaus.portal.handlers.submission import (
 from rathaus.portal.handlers.tracking import Tracking
 
 
-class Portal(Accounts, Submissions, Tracking, Organisations, Members, Invitations, Payments, Appointments):
+class Portal(
+    Accounts, Submissions, Tracking, Organisations, Members, Invitations, Payments, Appointments, Messages
+):
     """Every use case of the portal, on one kernel (``Submissions`` includes the form's ``Forms``;
     ``Organisations`` has what the form asks about the businesses a member acts for)."""
 
@@ -43,6 +46,8 @@ __all__ = [
     "Portal",
     "Received",
     "Refused",
+    "ReplyRefused",
     "SubmitApplication",
+    "ThreadNotFound",
     "Upload",
 ]

@@ -48,6 +48,8 @@ class Pages:
         if not isinstance(account_id, str):
             return Visitor(None)
         account, unread = await self.portal.account_and_unread(account_id)
+        if account is not None:  # the Postkorb counts its unread Bescheide and messages
+            unread += await self.portal.unread_messages(account_id)
         return Visitor(account, unread)
 
     async def citizen(self, request: Request[Any, Any, Any]) -> Visitor:
