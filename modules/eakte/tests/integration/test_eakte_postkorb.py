@@ -204,3 +204,61 @@ async def test_a_nachforderung_is_sent_filed_answered_and_its_deadlines_recorded
     assert denied.status_code == 403
     assert len(office.of("message.sent.v1", case_id)) == 1
     assert await EAkte(office.eakte).verify_audit()
+
+
+async def test_a_lapsed_nachforderung_tells_staff_to_decide_with_what_they_have(
+    office: Any, clerk_of: Callable[..., Any]
+) -> None:
+    case_id = await office.submit("bewohnerparkausweis", PARKEN)
+    await office.wait_for("case.opened.v1", case_id)
+    clerk = await clerk_of("KVR-III/12")
+    page_path = f"{PREFIX}/vorgaenge/{case_id}"
+    deadline = (date.today() + timedelta(days=7)).isoformat()
+    await clerk.post(
+        f"{page_path}/nachricht",
+        {
+            "action": "senden",
+            "subject": "Unterlagen",
+            "text": "Bitte.",
+            "others": "Vollmacht",
+            "deadline": deadline,
+        },
+        page=page_path,
+    )
+    message = await office.wait_for("message.sent.v1", case_id)
+    page = (await clerk.http.get(page_path)).text
+    assert "Unterlagen angefordert, Frist" in page and "Die Entscheidungsfrist ruht" in page
+    for level in (1, 2):
+        overdue = DocumentsOverdue(
+            case_id=case_id,
+            request_id=message["message_id"],
+            unit="KVR-III/12",
+            level=level,
+            deadline=deadline,
+        )
+        await office.emit(office.workflow, overdue, case_id)
+
+    async def lapsed() -> bool:
+        return "nachforderung_nach_aktenlage" in await actions(office, case_id)
+
+    await eventually(lapsed, timeout=30)
+    page = (await clerk.http.get(page_path)).text
+    assert "Angeforderte Unterlagen nicht eingegangen" in page and "nach Aktenlage" in page
+    # a new Nachforderung is possible again
+    again = await clerk.post(
+        f"{page_path}/nachricht",
+        {
+            "action": "senden",
+            "subject": "Noch einmal",
+            "text": "Bitte.",
+            "others": "Vollmacht",
+            "deadline": deadline,
+        },
+        page=page_path,
+    )
+    assert "bereits eine Nachforderung offen" not in again.text
+
+    async def second() -> bool:
+        return len(office.of("documents.requested.v1", case_id)) == 2
+
+    await eventually(second, timeout=30)
