@@ -189,6 +189,7 @@ async def test_a_nachforderung_is_sent_filed_answered_and_its_deadlines_recorded
     assert request == "eingegangen"
     assert sorted(types) == ["fahrzeugschein", "nachricht", "nachricht"]
     assert resting is True
+    assert "(ruht: Unterlagen angefordert)" in (await clerk.http.get(f"{PREFIX}/")).text
     page = (await clerk.http.get(page_path)).text
     assert "Anbei der Fahrzeugschein und der Mietvertrag." in page and "Antwort eingegangen" in page
     assert "Von Antragsteller/in" in page and "An Antragsteller/in" in page
