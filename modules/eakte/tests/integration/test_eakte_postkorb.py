@@ -263,3 +263,26 @@ async def test_a_lapsed_nachforderung_tells_staff_to_decide_with_what_they_have(
         return len(office.of("documents.requested.v1", case_id)) == 2
 
     await eventually(second, timeout=30)
+
+
+async def test_an_applicant_without_an_account_cannot_be_written_to(
+    office: Any, clerk_of: Callable[..., Any]
+) -> None:
+    case_id = await office.submit(
+        "bewohnerparkausweis", PARKEN, applicant=office.anonymous("anonym@example.org")
+    )
+    await office.wait_for("case.opened.v1", case_id)
+    clerk = await clerk_of("KVR-III/12")
+    page_path = f"{PREFIX}/vorgaenge/{case_id}"
+    page = (await clerk.http.get(page_path)).text
+    assert (
+        "kein Servicekonto" in page
+        and 'action="/arbeitsplatz/vorgaenge/' + case_id + "/nachricht" not in page
+    )
+    refused = await clerk.post(
+        f"{page_path}/nachricht",
+        {"action": "senden", "subject": "Frage", "text": "Bitte melden Sie sich."},
+        page=page_path,
+    )
+    assert "kein Servicekonto" in refused.text
+    assert not office.of("message.sent.v1", case_id)

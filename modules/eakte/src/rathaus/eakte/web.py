@@ -59,7 +59,12 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         if found is None:
             raise PermissionDeniedException("Dieser Vorgang gehört nicht zu Ihrer Organisationseinheit.")
         writer = found["access"] == "zustaendig" and member.role in ("sachbearbeitung", "leitung")
-        postkorb = {"can_write": writer, **(eakte.message_form(found["case"]) if writer else {})}
+        reachable = bool((found["case"]["applicant"] or {}).get("account_id"))
+        postkorb = {
+            "can_write": writer and reachable,
+            "unreachable": writer and not reachable,
+            **(eakte.message_form(found["case"]) if writer and reachable else {}),
+        }
         context: dict[str, Any] = {"error": None, "cosign_error": None, "message": {}, "message_errors": {}}
         return page("case.html", member, **{**context, **postkorb, **form, **found})
 

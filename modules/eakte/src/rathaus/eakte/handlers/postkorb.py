@@ -43,6 +43,10 @@ from rathaus.platform.kernel.procedures import ProcedureChanged
 CATALOGUE_FILE = DATA.parent / "nachrichten.toml"
 MESSAGE_TYPE = "nachricht"  # the document type of a message filed in the E-Akte
 CLOSED = ("zugestellt",)
+MSG_NO_ACCOUNT = (
+    "Die antragstellende Person hat kein Servicekonto: Nachrichten erreichen sie nicht über den "
+    "Postkorb. Bitte schreiben Sie ihr per Post oder E-Mail."
+)
 
 
 class MessageRefused(ValueError):
@@ -119,6 +123,8 @@ class PostkorbHandlers(CaseHandlers):
         errors = dict(draft.errors)
         if member.role not in DECIDING_ROLES:
             errors["text"] = "Nachrichten an Antragsteller/innen schreiben Sachbearbeitung oder Leitung."
+        if not (row["applicant"] or {}).get("account_id"):
+            errors["text"] = MSG_NO_ACCOUNT
         if row["status"] in CLOSED:
             errors["text"] = "Der Vorgang ist abgeschlossen; es kann keine Nachricht mehr gesendet werden."
         message_id = str(uuid.uuid4())
