@@ -111,3 +111,60 @@ class AppointmentCheckedIn(Event, frozen=True, kw_only=True):
     location: str
     checked_in_at: str
     checked_in_by: str  # staff id
+
+
+# --- the two-way Postkorb -------------------------------------------------------------------
+
+
+class RequestedDocument(msgspec.Struct, frozen=True, kw_only=True):
+    """One document a Nachforderung asks for."""
+
+    document_type: str  # the E-Akte's document type it will be filed as, e.g. "nachweis"
+    title: str  # what the citizen is asked to send, in German
+
+
+@contract(producer="eakte", entity="message", happened="sent", version=1, data_class=DataClass.PERSONAL)
+class MessageSent(Event, frozen=True, kw_only=True):
+    """Staff wrote to the applicant in the case's Postkorb thread (filed in the E-Akte).
+    PERSONAL: the text speaks of the citizen's affairs; integrators see DocumentsRequested."""
+
+    case_id: str
+    message_id: str
+    aktenzeichen: str
+    subject: str  # Betreff
+    text: str
+    template: str = ""  # the template it was written from ("" for free text)
+    requested: list[RequestedDocument] = []  # a Nachforderung when not empty
+    deadline: str = ""  # ISO date by which the documents are due ("" without a Nachforderung)
+    unit: str
+    sent_by: str  # staff id (pseudonymous)
+    sent_at: str
+
+
+@contract(
+    producer="eakte", entity="documents", happened="requested", version=1, data_class=DataClass.INTERNAL
+)
+class DocumentsRequested(Event, frozen=True, kw_only=True):
+    """A Nachforderung: the case waits for documents (§ 71b Abs. 4 VwVfG); no text, no names."""
+
+    case_id: str
+    request_id: str  # the message that asks
+    service_id: str
+    unit: str
+    count: int  # how many documents are asked for
+    deadline: str  # ISO date (Munich) by which they are due
+    grace_days: float  # after the deadline and a reminder: staff decide with what they have
+    requested_at: str
+
+
+@contract(producer="eakte", entity="reply", happened="filed", version=1, data_class=DataClass.INTERNAL)
+class ReplyFiled(Event, frozen=True, kw_only=True):
+    """The applicant's reply and its attachments are filed in the E-Akte."""
+
+    case_id: str
+    reply_id: str
+    request_id: str = ""  # the Nachforderung it answers ("" for a reply to a plain message)
+    documents_filed: int  # attachments filed (the reply's text is filed besides)
+    requested: int  # documents the Nachforderung asked for (0 when none)
+    complete: bool  # at least as many documents arrived as were asked for
+    filed_at: str

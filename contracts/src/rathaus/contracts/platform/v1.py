@@ -147,3 +147,39 @@ class AppointmentReminderDue(Event, frozen=True, kw_only=True):
 
     appointment_id: str
     starts_at: str
+
+
+# --- the two-way Postkorb: Nachforderung deadlines ---------------------------------------
+
+
+@contract(
+    producer="platform", entity="documents", happened="overdue", version=1, data_class=DataClass.INTERNAL
+)
+class DocumentsOverdue(Event, frozen=True, kw_only=True):
+    """Requested documents did not arrive in time: level 1 reminds the applicant (the
+    portal e-mails), level 2 (after the grace period) tells staff to decide with what they
+    have; the decision deadline runs again."""
+
+    case_id: str
+    request_id: str
+    unit: str
+    level: int
+    deadline: str  # the Nachforderung's ISO date
+
+
+@contract(
+    producer="platform",
+    entity="decision",
+    happened="deadline-changed",
+    version=1,
+    data_class=DataClass.INTERNAL,
+)
+class DecisionDeadlineChanged(Event, frozen=True, kw_only=True):
+    """The decision deadline rests while documents are requested and runs on when they
+    arrive (or staff are told to decide without them): its new due date."""
+
+    case_id: str
+    unit: str
+    paused: bool
+    due_at: str = ""  # ISO datetime; "" while it rests
+    at: str

@@ -101,3 +101,26 @@ class AppointmentCancelled(Event, frozen=True, kw_only=True):
     location: str
     reason: str  # citizen | rebooked | staff
     cancelled_at: str
+
+
+# --- the two-way Postkorb -------------------------------------------------------------------
+
+
+class ReplyAttachment(msgspec.Struct, frozen=True, kw_only=True):
+    document_type: str  # the requested document it answers, or "nachreichung"
+    title: str
+    blob: BlobRef
+
+
+@contract(producer="portal", entity="reply", happened="submitted", version=1, data_class=DataClass.PERSONAL)
+class ReplySubmitted(Event, frozen=True, kw_only=True):
+    """The applicant answered in the case's Postkorb thread; input management reads the
+    attachments and routes the reply into the E-Akte."""
+
+    case_id: str
+    reply_id: str
+    in_reply_to: str = ""  # the authority's message it answers
+    account_id: str
+    text: str
+    attachments: list[ReplyAttachment] = []
+    submitted_at: str

@@ -393,3 +393,144 @@ def reconcile(
     if len(paid_transactions | {transaction_id}) > 1:
         add(DOUBLE, f"{DOUBLE}:{kz}")
     return found
+
+
+# -- the two-way Postkorb: messages to the applicant, Nachforderung -----------------------------
+
+TO_APPLICANT, FROM_APPLICANT = "an_antragsteller", "von_antragsteller"
+REQUEST_OPEN, REQUEST_ANSWERED, REQUEST_REMINDED, REQUEST_LAPSED = (
+    "offen",
+    "eingegangen",
+    "erinnert",
+    "nach_aktenlage",
+)
+REQUEST_STATUS_TEXT = {
+    REQUEST_OPEN: "Unterlagen angefordert",
+    REQUEST_ANSWERED: "Antwort eingegangen",
+    REQUEST_REMINDED: "Frist abgelaufen, Antragsteller/in erinnert",
+    REQUEST_LAPSED: "Nicht eingegangen: nach Aktenlage entscheiden",
+}
+MAX_SUBJECT, MAX_MESSAGE, MAX_REQUESTED = 200, 10_000, 20
+OTHER_DOCUMENT = "nachweis"  # the document type of a requested document that is no form field
+
+
+@dataclass(frozen=True)
+class Template:
+    id: str
+    title: str
+    subject: str
+    text: str
+    request: bool  # a Nachforderung: asks for documents with a deadline
+
+
+@dataclass(frozen=True)
+class MessageCatalogue:
+    """Templates and Nachforderung deadlines, as data (contracts' procedures/nachrichten.toml)."""
+
+    templates: dict[str, Template]
+    deadline_days: int
+    grace_days: int
+    per_service: dict[str, tuple[int, int]]
+
+    @classmethod
+    def parse(cls, raw: dict[str, Any]) -> MessageCatalogue:
+        defaults = raw.get("nachforderung", {})
+        days, grace = int(defaults.get("frist_tage", 14)), int(defaults.get("zweite_frist_tage", 14))
+        return cls(
+            templates={
+                t["id"]: Template(
+                    t["id"], t["titel"], t["betreff"], t["text"].strip(), bool(t["nachforderung"])
+                )
+                for t in raw.get("vorlage", [])
+            },
+            deadline_days=days,
+            grace_days=grace,
+            per_service={
+                sid: (int(v.get("frist_tage", days)), int(v.get("zweite_frist_tage", grace)))
+                for sid, v in raw.get("leistung", {}).items()
+            },
+        )
+
+    def days(self, service_id: str) -> tuple[int, int]:
+        """(deadline, grace) in days for a service's Nachforderung."""
+        return self.per_service.get(service_id, (self.deadline_days, self.grace_days))
+
+
+def deadline_on_working_day(day: date, is_working_day: Any) -> date:
+    """A deadline that ends on a Saturday, Sunday or holiday ends on the next working day
+    (§ 31 Abs. 3 VwVfG)."""
+    while not is_working_day(day):
+        day += timedelta(days=1)
+    return day
+
+
+def default_deadline(today: date, days: int, is_working_day: Any) -> date:
+    return deadline_on_working_day(today + timedelta(days=days), is_working_day)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """A message as staff wrote it, checked; ``errors`` by field, in German."""
+
+    subject: str
+    text: str
+    template: str
+    requested: tuple[tuple[str, str], ...]  # (document type, title)
+    deadline: date | None
+    errors: dict[str, str]
+
+
+def fill_template(
+    template: Template, *, aktenzeichen: str, deadline: date | None, requested: list[str]
+) -> str:
+    listed = "\n".join(f"- {title}" for title in requested) or "- (bitte angeben)"
+    frist = deadline.strftime("%d.%m.%Y") if deadline else "(Frist)"
+    return (
+        template.text.replace("{aktenzeichen}", aktenzeichen)
+        .replace("{frist}", frist)
+        .replace("{unterlagen}", listed)
+    )
+
+
+def check_message(
+    *,
+    subject: str,
+    text: str,
+    template: str,
+    fields: list[str],
+    others: str,
+    deadline: str,
+    file_fields: dict[str, str],
+    catalogue: MessageCatalogue,
+    today: date,
+) -> Draft:
+    """Staff's message form: a subject, a text, and for a Nachforderung the documents and a
+    deadline after today (on a working day: the form proposes one)."""
+    errors: dict[str, str] = {}
+    subject, text = subject.strip(), text.strip().replace("\r\n", "\n")
+    if template and template not in catalogue.templates:
+        errors["template"] = "Diese Vorlage gibt es nicht."
+    if not subject:
+        errors["subject"] = "Bitte geben Sie einen Betreff an."
+    elif len(subject) > MAX_SUBJECT:
+        errors["subject"] = f"Der Betreff darf höchstens {MAX_SUBJECT} Zeichen lang sein."
+    if not text:
+        errors["text"] = "Bitte schreiben Sie eine Nachricht."
+    elif len(text) > MAX_MESSAGE:
+        errors["text"] = f"Die Nachricht darf höchstens {MAX_MESSAGE} Zeichen lang sein."
+    requested = [(f, file_fields[f]) for f in fields if f in file_fields]
+    if any(f not in file_fields for f in fields):
+        errors["documents"] = "Bitte wählen Sie nur Unterlagen aus der Liste."
+    requested += [(OTHER_DOCUMENT, line.strip()[:200]) for line in others.splitlines() if line.strip()]
+    if len(requested) > MAX_REQUESTED:
+        errors["documents"] = f"Bitte fordern Sie höchstens {MAX_REQUESTED} Unterlagen auf einmal an."
+    due: date | None = None
+    if requested:
+        try:
+            due = date.fromisoformat(deadline.strip())
+        except ValueError:
+            errors["deadline"] = "Bitte geben Sie die Frist als Datum an (TT.MM.JJJJ)."
+        else:
+            if due <= today:
+                errors["deadline"] = "Die Frist muss nach dem heutigen Tag liegen."
+    return Draft(subject, text, template, tuple(requested), due, errors)

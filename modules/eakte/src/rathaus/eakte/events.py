@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from rathaus.contracts.input.v1 import DocumentRouted
+from rathaus.contracts.input.v1 import DocumentRouted, ReplyRouted
 from rathaus.contracts.output.v1 import DecisionDelivered
 from rathaus.contracts.platform.v1 import (
+    DecisionDeadlineChanged,
     DecisionOverdue,
+    DocumentsOverdue,
     FictionReached,
     PaymentCompleted,
     PaymentFailed,
@@ -33,3 +35,6 @@ def subscribe(subs: Subscriptions, eakte: EAkte) -> None:
     subs.on(PaymentsSettled)(eakte.payments_settled)
     subs.on(portal_v1.AppointmentBooked)(eakte.appointment_booked)
     subs.on(portal_v1.AppointmentCancelled)(eakte.appointment_cancelled)
+    subs.on(ReplyRouted)(eakte.file_reply)
+    subs.on(DocumentsOverdue)(eakte.documents_overdue)
+    subs.on(DecisionDeadlineChanged)(eakte.deadline_changed)

@@ -60,6 +60,8 @@ vorgaenge = sa.Table(
     sa.Column("submitted_at", sa.String(40), nullable=False),
     sa.Column("due_at", sa.String(40)),
     sa.Column("overdue_level", sa.Integer, nullable=False, server_default="0"),
+    # the decision deadline rests while documents are requested (eakte_0004)
+    sa.Column("frist_ruht", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 documents = sa.Table(
     "documents",
@@ -206,4 +208,25 @@ termine = sa.Table(
     sa.Column("cancelled_at", sa.String(40)),
     sa.Column("checked_in_at", sa.String(40)),
     sa.Column("checked_in_by", sa.String(36)),
+)
+# -- the two-way Postkorb (eakte_0004): a case's thread, both ways; a staff message with
+# requested documents is a Nachforderung (request_status: offen | eingegangen | erinnert |
+# nach_aktenlage) -------------------------------------------------------------------------------
+nachrichten = sa.Table(
+    "nachrichten",
+    metadata,
+    sa.Column("message_id", sa.String(64), primary_key=True),  # a reply: the portal's reply id
+    sa.Column("case_id", sa.String(64), nullable=False, index=True),
+    sa.Column("direction", sa.String(20), nullable=False),  # an_antragsteller | von_antragsteller
+    sa.Column("subject", sa.String(300), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("template", sa.String(64), nullable=False, server_default=""),
+    sa.Column("requested", sa.JSON, nullable=False),  # [{document_type, title}]
+    sa.Column("deadline", sa.String(10), nullable=False, server_default=""),
+    sa.Column("request_status", sa.String(20), nullable=False, server_default=""),
+    sa.Column("in_reply_to", sa.String(64), nullable=False, server_default=""),
+    sa.Column("documents", sa.JSON, nullable=False),  # document ids filed with it
+    sa.Column("author", sa.String(100), nullable=False),  # staff username, or "antragsteller"
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("answered_at", sa.String(40)),
 )

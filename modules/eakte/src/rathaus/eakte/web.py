@@ -20,7 +20,7 @@ from rathaus.contracts.common import BlobRef
 from rathaus.contracts.eakte.rpc_v1 import StaffCredentials
 from rathaus.eakte import PREFIX
 from rathaus.eakte.domain import MODES, STATUS_TEXT, DecisionRefused, Staff, german_date
-from rathaus.eakte.handlers import EAkte
+from rathaus.eakte.handlers import EAkte, MessageRefused
 from rathaus.eakte.web_kasse import routes as fee_routes
 
 API_CACHE_SECONDS = 30.0
@@ -58,7 +58,15 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         found = await eakte.case(member, case_id)
         if found is None:
             raise PermissionDeniedException("Dieser Vorgang gehört nicht zu Ihrer Organisationseinheit.")
-        return page("case.html", member, **{"error": None, "cosign_error": None, **form, **found})
+        writer = found["access"] == "zustaendig" and member.role in ("sachbearbeitung", "leitung")
+        reachable = bool((found["case"]["applicant"] or {}).get("account_id"))
+        postkorb = {
+            "can_write": writer and reachable,
+            "unreachable": writer and not reachable,
+            **(eakte.message_form(found["case"]) if writer and reachable else {}),
+        }
+        context: dict[str, Any] = {"error": None, "cosign_error": None, "message": {}, "message_errors": {}}
+        return page("case.html", member, **{**context, **postkorb, **form, **found})
 
     @get(f"{PREFIX}/anmelden", include_in_schema=False)
     async def login_form() -> Template:
@@ -127,6 +135,36 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
                 reasons=data.get("reasons", ""),
             )
         return Redirect(f"{PREFIX}/vorgaenge/{case_id}")
+
+    @post(f"{PREFIX}/vorgaenge/{{case_id:str}}/nachricht", include_in_schema=False)
+    async def write(request: Request[Any, Any, Any], case_id: str) -> Template | Redirect:
+        """A message to the applicant; "Vorlage übernehmen" fills the form from a template first."""
+        member = await member_of(request)
+        if member is None:
+            return Redirect(f"{PREFIX}/anmelden")
+        form = await request.form()
+        entered: dict[str, Any] = {
+            k: form.get(k, "") for k in ("subject", "text", "template", "others", "deadline")
+        }
+        entered["documents"] = [str(v) for v in form.getall("documents", [])]
+        if form.get("action") == "vorlage":
+            found = await eakte.case(member, case_id)
+            if found is None:
+                raise PermissionDeniedException("Dieser Vorgang gehört nicht zu Ihrer Organisationseinheit.")
+            titles = eakte.requestable(found["case"])
+            named = [titles[d] for d in entered["documents"] if d in titles]
+            named += [line.strip() for line in str(entered["others"]).splitlines() if line.strip()]
+            filled = eakte.from_template(found["case"], str(entered["template"]), named)
+            return await case_view(member, case_id, message={**entered, **filled})
+        try:
+            await eakte.send_message(member, case_id, entered)
+        except PermissionError:
+            raise PermissionDeniedException(
+                "Dieser Vorgang gehört nicht zu Ihrer Organisationseinheit."
+            ) from None
+        except MessageRefused as refused:
+            return await case_view(member, case_id, message=entered, message_errors=refused.draft.errors)
+        return Redirect(f"{PREFIX}/vorgaenge/{case_id}#nachrichten")
 
     @post(f"{PREFIX}/vorgaenge/{{case_id:str}}/mitzeichnung", include_in_schema=False)
     async def cosign(
@@ -256,6 +294,7 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         inbox,
         case_page,
         decide,
+        write,
         cosign,
         original,
         api_cases,

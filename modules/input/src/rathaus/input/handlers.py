@@ -22,8 +22,9 @@ import sqlalchemy as sa
 from rathaus.contracts.aktenzeichen import find as find_aktenzeichen
 from rathaus.contracts.common import BlobRef
 from rathaus.contracts.eakte.v1 import CaseOpened
-from rathaus.contracts.input.v1 import DocumentRouted
+from rathaus.contracts.input.v1 import DocumentRouted, ReplyRouted, RoutedDocument
 from rathaus.contracts.portal import v1 as portal_v1
+from rathaus.contracts.portal.v1 import ReplySubmitted
 from rathaus.contracts.portal.v2 import ApplicationSubmitted
 from rathaus.input import store
 from rathaus.input.domain import (
@@ -42,7 +43,7 @@ from rathaus.input.domain import (
     validate_assignment,
 )
 from rathaus.input.reading import Reading, check_file, read
-from rathaus.input.store import cases, documents, readings
+from rathaus.input.store import cases, documents, readings, replies
 from rathaus.platform.kernel import Kernel, UnitOfWork
 from rathaus.platform.kernel.procedures import Definition
 from rathaus.platform.kernel.procedures.upcast import application as upcast_application
@@ -152,6 +153,131 @@ class Input:
         if routed:
             log.info("case %s opened: %d waiting letter(s) routed", event.case_id, routed)
 
+    # -- replies from the Postkorb ----------------------------------------------------------
+
+    async def on_reply(self, event: ReplySubmitted, uow: UnitOfWork) -> None:
+        """Record a reply and its attachments, to be read; a reply without attachments is
+        routed at once. The case must be known (else retried until CaseOpened arrives)."""
+        s = uow.session
+        if (
+            await s.execute(sa.select(replies.c.reply_id).where(replies.c.reply_id == event.reply_id))
+        ).first():
+            return
+        case = (await s.execute(sa.select(cases).where(cases.c.case_id == event.case_id))).first()
+        if case is None:
+            raise LookupError(f"case {event.case_id} not known yet")
+        await s.execute(
+            replies.insert().values(
+                reply_id=event.reply_id,
+                case_id=event.case_id,
+                in_reply_to=event.in_reply_to,
+                text=event.text,
+                status="neu",
+                received_at=event.submitted_at,
+            )
+        )
+        new = 0
+        for attachment in event.attachments:
+            doc_id = document_id(f"antwort:{event.reply_id}", attachment.blob.sha256)
+            if await store.document(s, doc_id) is not None:
+                continue  # the same bytes twice in one reply: one document
+            await s.execute(
+                documents.insert().values(
+                    document_id=doc_id,
+                    medium="online",
+                    source="postkorb",
+                    status="neu",
+                    sha256=attachment.blob.sha256,
+                    blob=msgspec.to_builtins(attachment.blob),
+                    media_type=attachment.blob.media_type,
+                    hint=attachment.document_type,
+                    title=attachment.title[:200],
+                    case_id=event.case_id,
+                    service_id=case.service_id,
+                    received_at=event.submitted_at,
+                    traceparent=current_traceparent(),
+                    reply_id=event.reply_id,
+                )
+            )
+            new += 1
+        if new:
+            self._wake_after_commit(uow)
+        else:
+            await self._complete_reply(uow, event.reply_id)
+        log.info("reply %s to case %s: %d attachment(s) to read", event.reply_id, event.case_id, new)
+
+    async def _read_reply_document(self, uow: UnitOfWork, doc: dict[str, Any]) -> int:
+        """An attachment of a reply is read: classified by its text (the requested document
+        it answers unless the text shows otherwise); the reply goes on once all are read."""
+        kind = classify(doc["text"], doc["hint"])
+        label = doc["title"] if kind.document_type == doc["hint"] else kind.label
+        doc.update(document_type=kind.document_type, title=f"Nachgereicht: {label}"[:200])
+        await self._save(uow, doc, status="gelesen")
+        await self._complete_reply(uow, doc["reply_id"])
+        return 1
+
+    async def _complete_reply(self, uow: UnitOfWork, reply_id: str) -> None:
+        s = uow.session
+        reply = (await s.execute(sa.select(replies).where(replies.c.reply_id == reply_id))).mappings().first()
+        if reply is None or reply["status"] != "neu":
+            return
+        docs = [
+            dict(d)
+            for d in (
+                await s.execute(
+                    sa.select(documents)
+                    .where(documents.c.reply_id == reply_id)
+                    .order_by(documents.c.document_id)
+                )
+            ).mappings()
+        ]
+        if any(d["status"] == "neu" for d in docs):
+            return  # the others are still being read
+        case = (await s.execute(sa.select(cases).where(cases.c.case_id == reply["case_id"]))).one()
+        routed_at = now()
+        await s.execute(
+            replies.update()
+            .where(replies.c.reply_id == reply_id)
+            .values(status="zugeordnet", routed_at=routed_at)
+        )
+        for d in docs:
+            await s.execute(
+                documents.update()
+                .where(documents.c.document_id == d["document_id"])
+                .values(
+                    status="zugeordnet",
+                    aktenzeichen=case.aktenzeichen,
+                    unit=case.unit,
+                    routed_at=routed_at,
+                    routed_by="system",
+                )
+            )
+        share = MAX_TEXT // (len(docs) + 1)  # the event as a whole stays below NATS's message size
+        with case_context(reply["case_id"]):
+            await uow.emit(
+                ReplyRouted(
+                    case_id=reply["case_id"],
+                    reply_id=reply_id,
+                    in_reply_to=reply["in_reply_to"],
+                    unit=case.unit,
+                    text=reply["text"][:share],
+                    documents=[
+                        RoutedDocument(
+                            document_id=d["document_id"],
+                            document_type=d["document_type"] or d["hint"],
+                            title=d["title"] or type_label(d["hint"]),
+                            blob=msgspec.convert(d["blob"], BlobRef),
+                            text=(d["text"] or "")[:share],
+                            ocr_confidence=d["ocr_confidence"],
+                        )
+                        for d in docs
+                    ],
+                    received_at=reply["received_at"],
+                ),
+                subject=reply["case_id"],
+            )
+        log.info("reply %s routed to case %s with %d document(s)", reply_id, reply["case_id"], len(docs))
+
     # -- taking letters in -------------------------------------------------------------------
 
     async def take_letter(self, data: bytes, *, filename: str, source: str) -> tuple[str, bool]:
@@ -234,6 +360,8 @@ class Input:
                 read_method=reading.method,
                 pages=reading.pages,
             )
+            if doc.get("reply_id"):
+                return await self._read_reply_document(uow, doc)
             if doc["medium"] == "online":
                 return await self._route_online(uow, doc)
             return await self._route_letter(uow, doc)

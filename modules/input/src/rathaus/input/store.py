@@ -55,6 +55,21 @@ documents = sa.Table(
     sa.Column("routed_at", sa.String(40), index=True),
     sa.Column("routed_by", sa.String(64)),  # "system" or a staff id
     sa.Column("read_failures", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("reply_id", sa.String(64), index=True),  # an attachment of a Postkorb reply (input_0002)
+)
+
+# Replies from the Postkorb (input_0002): status "neu" while an attachment is being read,
+# "zugeordnet" once the whole reply was routed (ReplyRouted) with all its documents.
+replies = sa.Table(
+    "replies",
+    metadata,
+    sa.Column("reply_id", sa.String(64), primary_key=True),
+    sa.Column("case_id", sa.String(64), nullable=False, index=True),
+    sa.Column("in_reply_to", sa.String(64), nullable=False, server_default=""),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("received_at", sa.String(40), nullable=False),
+    sa.Column("routed_at", sa.String(40)),
 )
 
 # OCR is the slow part: its result is kept by content, so reading the same bytes again

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from rathaus.contracts.eakte.v1 import CaseOpened
+from rathaus.contracts.eakte.v1 import CaseOpened, MessageSent, ReplyFiled
 from rathaus.contracts.output.v1 import DecisionDelivered
 from rathaus.contracts.platform.v1 import (
     AppointmentReminderDue,
     CaseStatusChanged,
+    DocumentsOverdue,
     PaymentCompleted,
     PaymentFailed,
     PaymentRequested,
@@ -23,3 +24,6 @@ def subscribe(subs: Subscriptions, portal: Portal) -> None:
     subs.on(PaymentCompleted)(portal.on_payment_completed)
     subs.on(PaymentFailed)(portal.on_payment_failed)
     subs.on(AppointmentReminderDue)(portal.on_reminder_due)
+    subs.on(MessageSent)(portal.on_message_sent)
+    subs.on(ReplyFiled)(portal.on_reply_filed)
+    subs.on(DocumentsOverdue)(portal.on_documents_overdue)

@@ -13,8 +13,10 @@ from rathaus.contracts.envelope import Event
 from rathaus.contracts.platform.v1 import (
     AppointmentReminderDue,
     CaseStatusChanged,
+    DecisionDeadlineChanged,
     DecisionOverdue,
     DeliverDecision,
+    DocumentsOverdue,
     FictionReached,
     PaymentCompleted,
     PaymentFailed,
@@ -69,6 +71,18 @@ def build_event(command: EmitCommand) -> Event:
             transaction_id=f["transaction_id"],
             status=f["status"],
             at=f["at"],
+        )
+    if command.kind == "documents_overdue":
+        return DocumentsOverdue(
+            case_id=command.case_id,
+            request_id=f["request_id"],
+            unit=f["unit"],
+            level=int(f["level"]),
+            deadline=f["deadline"],
+        )
+    if command.kind == "deadline_changed":
+        return DecisionDeadlineChanged(
+            case_id=command.case_id, unit=f["unit"], paused=f["paused"] == "1", due_at=f["due_at"], at=f["at"]
         )
     if command.kind == "reminder":
         return AppointmentReminderDue(appointment_id=f["appointment_id"], starts_at=f["starts_at"])

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 import msgspec
 from temporalio.client import Client
@@ -17,7 +19,14 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from rathaus.contracts.eakte import v1 as eakte_v1
-from rathaus.contracts.eakte.v1 import AppointmentCheckedIn, CaseOpened, ClaimCreated, DocumentFiled
+from rathaus.contracts.eakte.v1 import (
+    AppointmentCheckedIn,
+    CaseOpened,
+    ClaimCreated,
+    DocumentFiled,
+    DocumentsRequested,
+    ReplyFiled,
+)
 from rathaus.contracts.eakte.v2 import DecisionMade
 from rathaus.contracts.output.v1 import DecisionDelivered
 from rathaus.contracts.portal import v1 as portal_v1
@@ -43,14 +52,23 @@ from rathaus.platform.orchestration.model import (
     DECISION_DELIVERED,
     DECISION_MADE_V2,
     DOCUMENT_FILED,
+    DOCUMENTS_REQUESTED,
     PAYMENT_RESTART,
     PAYMENT_RETURNED,
+    REPLY_FILED,
     SUBMITTED_V2,
     CaseSignal,
 )
 
 log = logging.getLogger("rathaus.orchestration")
+MUNICH = ZoneInfo("Europe/Berlin")
 TEMPORAL_AWAY = {RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.RESOURCE_EXHAUSTED}
+
+
+def request_seconds(requested_at: str, deadline: str) -> float:
+    """Seconds from a Nachforderung to the end of its deadline's day in Munich (at least one)."""
+    end = datetime.combine(date.fromisoformat(deadline), time(23, 59, 59), tzinfo=MUNICH)
+    return max((end - datetime.fromisoformat(requested_at)).total_seconds(), 1.0)
 
 
 class Bridge:
@@ -71,6 +89,8 @@ class Bridge:
         subs.on(AppointmentBooked)(self.on_booked)
         subs.on(AppointmentCancelled)(self.on_cancelled)
         subs.on(AppointmentCheckedIn)(self.on_checked_in)
+        subs.on(DocumentsRequested)(self.on_documents_requested)
+        subs.on(ReplyFiled)(self.on_reply_filed)
 
     async def on_submitted_v1(self, event: portal_v1.ApplicationSubmitted, uow: UnitOfWork) -> None:
         await self.on_submitted(
@@ -171,6 +191,22 @@ class Bridge:
     async def on_checked_in(self, event: AppointmentCheckedIn, uow: UnitOfWork) -> None:
         if event.case_id:
             await self.signal(event.case_id, CHECKED_IN, uow, {"appointment_id": event.appointment_id})
+
+    async def on_documents_requested(self, event: DocumentsRequested, uow: UnitOfWork) -> None:
+        """A Nachforderung: its deadline (the end of its day in Munich) and grace period as
+        the workflow's timers, scaled like every deadline."""
+        scale = self.kernel.settings.deadline_scale
+        fields = {
+            "request_id": event.request_id,
+            "deadline": event.deadline,
+            "deadline_seconds": str(request_seconds(event.requested_at, event.deadline) * scale),
+            "grace_seconds": str(event.grace_days * 86400 * scale),
+        }
+        await self.signal(event.case_id, DOCUMENTS_REQUESTED, uow, fields)
+
+    async def on_reply_filed(self, event: ReplyFiled, uow: UnitOfWork) -> None:
+        fields = {"request_id": event.request_id, "complete": "1" if event.complete else "0"}
+        await self.signal(event.case_id, REPLY_FILED, uow, fields)
 
     def connected(self) -> Client:
         if self.client is None:  # the consumers start before the Temporal client connects

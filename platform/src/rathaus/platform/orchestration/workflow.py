@@ -4,6 +4,7 @@ needs no new code."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from temporalio import workflow
@@ -11,6 +12,7 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
+    from rathaus.platform.orchestration.deadlines import RestingClock
     from rathaus.platform.orchestration.model import (
         APPOINTMENT_BOOKED,
         APPOINTMENT_CANCELLED,
@@ -21,8 +23,10 @@ with workflow.unsafe.imports_passed_through():
         DECISION_MADE,
         DECISION_MADE_V2,
         DOCUMENT_FILED,
+        DOCUMENTS_REQUESTED,
         PAYMENT_RESTART,
         PAYMENT_RETURNED,
+        REPLY_FILED,
         SUBMITTED,
         SUBMITTED_V2,
         CaseSignal,
@@ -36,6 +40,8 @@ DOCUMENTS_GRACE = timedelta(hours=1)  # after this, staff decide with what has a
 # workflow.patched ids: a case started before a change replays the code it ran with
 SERVICES_AS_DATA = "services-as-data-1"
 FEES = "fees-appointments-1"
+POSTKORB = "postkorb-1"
+NOT_COUNTED = ("bescheid", "nachricht")  # filed documents that are no evidence of the application
 FINAL = ("PAYED", "FAILED", "CANCELED")
 # a payment attempt: opened with retries while the provider is away; its status asked with
 # backoff from 2 s to a minute, at once when the citizen comes back from the payment page
@@ -61,6 +67,13 @@ class CaseWorkflow:
         self.payment = ""  # offen | bezahlt | fehlgeschlagen (the status query shows it)
         self.appointments: set[str] = set()  # booked and not cancelled
         self.checked_in = False
+        # the two-way Postkorb: Nachforderungen (request id -> the bridge's fields), the ones
+        # answered, the ones staff decide without; the decision deadline rests while one is open
+        self.requests: dict[str, dict[str, str]] = {}
+        self.answered: set[str] = set()
+        self.lapsed: set[str] = set()
+        self.clock = RestingClock()
+        self.clock_changes = 0
 
     @workflow.signal(name="event")
     def on_event(self, signal: CaseSignal) -> None:
@@ -86,7 +99,7 @@ class CaseWorkflow:
             )
         elif signal.type == CASE_OPENED:
             self.opened = True
-        elif signal.type == DOCUMENT_FILED and signal.fields.get("document_type") != "bescheid":
+        elif signal.type == DOCUMENT_FILED and signal.fields.get("document_type") not in NOT_COUNTED:
             self.documents.add(signal.fields.get("document_id", signal.event_id))
         elif signal.type in (DECISION_MADE, DECISION_MADE_V2):
             self.outcome = signal.fields["outcome"]
@@ -104,6 +117,21 @@ class CaseWorkflow:
             self.appointments.discard(signal.fields["appointment_id"])
         elif signal.type == CHECKED_IN:
             self.checked_in = True
+        elif signal.type == DOCUMENTS_REQUESTED:
+            self.requests.setdefault(signal.fields["request_id"], dict(signal.fields))
+            self._rest_or_run()
+        elif signal.type == REPLY_FILED and signal.fields.get("request_id"):
+            self.answered.add(signal.fields["request_id"])
+            self._rest_or_run()
+
+    def open_requests(self) -> list[str]:
+        return [r for r in self.requests if r not in self.answered and r not in self.lapsed]
+
+    def _rest_or_run(self) -> None:
+        """The decision deadline rests while a Nachforderung is open, and runs on after."""
+        at = workflow.now().timestamp()
+        changed = self.clock.rest(at) if self.open_requests() else self.clock.resume(at)
+        self.clock_changes += 1 if changed else 0
 
     @workflow.query(name="status")
     def current_status(self) -> str:
@@ -120,6 +148,8 @@ class CaseWorkflow:
         assert params is not None
         await self._status(case_id, "eingegangen", params)
         fees = workflow.patched(FEES)
+        postkorb = workflow.patched(POSTKORB)
+        follower = asyncio.create_task(self._follow_requests(case_id, params)) if postkorb else None
         payment = params.payment if fees else "none"
         background: asyncio.Task[None] | None = None
         if payment == "before":  # processing starts when the fee is paid
@@ -151,7 +181,9 @@ class CaseWorkflow:
                 request["mode"] = params.mode
             await self._emit(case_id, "request_decision", "request_decision", request)
             await self._status(case_id, "zur_entscheidung", params)
-            if patched:
+            if postkorb:
+                await self._await_decision_resting(case_id, params, due.isoformat())
+            elif patched:
                 await self._await_decision_or_fiction(case_id, params, due.isoformat())
             else:
                 await self._await_decision(case_id, params, due.isoformat())
@@ -164,6 +196,8 @@ class CaseWorkflow:
         await self._status(case_id, "zugestellt", params)
         if background is not None:
             await background  # an optional payment under way is still followed to its end
+        if follower is not None:
+            await follower  # ends once the case is decided
         return self.outcome
 
     # --- the payment step --------------------------------------------------------------
@@ -368,6 +402,115 @@ class CaseWorkflow:
                 fields = {"unit": params.unit, "level": level, "due_at": due}
                 await self._emit(case_id, step, "overdue", fields)
         await workflow.wait_condition(lambda: bool(self.outcome))
+
+    # --- the two-way Postkorb: Nachforderungen and the resting decision deadline ----------
+
+    async def _follow_requests(self, case_id: str, params: ProcedureParams) -> None:
+        """Each Nachforderung's deadlines, until the case is decided."""
+        followed: set[str] = set()
+        tasks: list[asyncio.Task[None]] = []
+        while True:
+            await workflow.wait_condition(
+                lambda: bool(self.outcome) or any(r not in followed for r in self.requests)
+            )
+            if self.outcome:
+                break
+            for request_id in [r for r in self.requests if r not in followed]:
+                followed.add(request_id)
+                tasks.append(asyncio.create_task(self._follow_request(case_id, params, request_id)))
+        for task in tasks:
+            await task
+
+    async def _follow_request(self, case_id: str, params: ProcedureParams, request_id: str) -> None:
+        """When the deadline passes unanswered the applicant is reminded (level 1); after the
+        grace period staff are told to decide with what they have (level 2), and the decision
+        deadline runs on."""
+        request = self.requests[request_id]
+        waits = [(float(request["deadline_seconds"]), 1), (float(request["grace_seconds"]), 2)]
+        for seconds, level in waits:
+            try:
+                await workflow.wait_condition(
+                    lambda: request_id in self.answered or bool(self.outcome),
+                    timeout=timedelta(seconds=max(seconds, 1.0)),
+                )
+                return
+            except TimeoutError:
+                pass
+            fields = {
+                "request_id": request_id,
+                "unit": params.unit,
+                "level": str(level),
+                "deadline": request["deadline"],
+            }
+            await self._emit(case_id, f"documents-overdue-{request_id}-{level}", "documents_overdue", fields)
+        self.lapsed.add(request_id)
+        self._rest_or_run()
+
+    async def _await_decision_resting(self, case_id: str, params: ProcedureParams, due: str) -> None:
+        """The decision's deadlines as in ``_await_decision_or_fiction``, on a clock that rests
+        while documents are requested; each rest and restart is announced to the E-Akte."""
+        self.clock.start(workflow.now().timestamp())
+        announced = 0
+        deadlines = [
+            (params.decision_seconds, "overdue-1"),
+            (params.decision_seconds + params.escalation_seconds, "overdue-2"),
+        ]
+        if params.fiction_seconds > 0:
+            deadlines.append((params.fiction_seconds, "fiction"))
+        for seconds, step in sorted(deadlines):
+            while not self.outcome:
+                if self.clock_changes != announced:
+                    announced = self.clock_changes
+                    await self._announce(case_id, params, announced)
+                    continue
+                falls_due = self.clock.due(seconds)
+                changes = self.clock_changes
+                if falls_due is None:  # resting: wait for the reply (or the request's end)
+                    await workflow.wait_condition(self._moved(changes))
+                    continue
+                remaining = falls_due - workflow.now().timestamp()
+                if remaining <= 0:
+                    break
+                try:
+                    await workflow.wait_condition(
+                        self._moved(changes),
+                        timeout=timedelta(seconds=remaining),
+                    )
+                except TimeoutError:
+                    break
+            if self.outcome:
+                return
+            if step == "fiction":
+                deadline = self.clock.due(seconds)
+                at = datetime.fromtimestamp(deadline or workflow.now().timestamp(), workflow.now().tzinfo)
+                fields = {"unit": params.unit, "basis": params.fiction_basis, "deadline": at.isoformat()}
+                await self._emit(case_id, "fiction", "fiction", fields)
+            else:
+                level = step.removeprefix("overdue-")
+                current = self.clock.due(params.decision_seconds)
+                due_at = (
+                    datetime.fromtimestamp(current, workflow.now().tzinfo).isoformat() if current else due
+                )
+                fields = {"unit": params.unit, "level": level, "due_at": due_at}
+                await self._emit(case_id, step, "overdue", fields)
+        await workflow.wait_condition(lambda: bool(self.outcome))
+
+    def _moved(self, changes: int) -> Callable[[], bool]:
+        """A wait's condition: decided, or the clock rested or ran on since ``changes``."""
+        return lambda: bool(self.outcome) or self.clock_changes != changes
+
+    async def _announce(self, case_id: str, params: ProcedureParams, number: int) -> None:
+        falls_due = self.clock.due(params.decision_seconds)
+        now = workflow.now()
+        fields = {
+            "unit": params.unit,
+            "paused": "1" if falls_due is None else "0",
+            "due_at": datetime.fromtimestamp(falls_due, now.tzinfo).isoformat()
+            if falls_due is not None
+            else "",
+            "at": now.isoformat(),
+        }
+        await self._emit(case_id, f"deadline-{number}", "deadline_changed", fields)
 
     async def _status(self, case_id: str, status: str, params: ProcedureParams) -> None:
         self.status = status

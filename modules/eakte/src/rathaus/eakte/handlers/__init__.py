@@ -6,12 +6,20 @@ from __future__ import annotations
 from rathaus.eakte.handlers.appointments import AppointmentHandlers
 from rathaus.eakte.handlers.decisions import DecisionHandlers
 from rathaus.eakte.handlers.kasse import ReconciliationHandlers
+from rathaus.eakte.handlers.postkorb import MessageRefused, PostkorbHandlers
 from rathaus.eakte.handlers.staff import StaffHandlers
 from rathaus.eakte.handlers.workspace import WorkspaceQueries
 
 
-class EAkte(DecisionHandlers, ReconciliationHandlers, AppointmentHandlers, StaffHandlers, WorkspaceQueries):
+class EAkte(
+    DecisionHandlers,
+    PostkorbHandlers,
+    ReconciliationHandlers,
+    AppointmentHandlers,
+    StaffHandlers,
+    WorkspaceQueries,
+):
     """Every use case of the E-Akte, on one kernel."""
 
 
-__all__ = ["EAkte"]
+__all__ = ["EAkte", "MessageRefused"]

@@ -27,6 +27,7 @@ from rathaus.eakte.domain import (
 from rathaus.eakte.handlers.appointments import APPOINTMENT_STATUS_TEXT, AppointmentHandlers
 from rathaus.eakte.handlers.common import Base, record
 from rathaus.eakte.handlers.fees import FeeHandlers
+from rathaus.eakte.handlers.postkorb import PostkorbHandlers
 from rathaus.eakte.store import audit, beteiligungen, decisions, documents, vorgaenge
 from rathaus.platform.kernel.procedures import Definition, ProcedureChanged
 from rathaus.platform.kernel.procedures.display import Section, sections
@@ -131,6 +132,7 @@ class WorkspaceQueries(Base):
             cosigs = await self.cosignatures(s, case_id)
             fees = await FeeHandlers.fee_view(s, case_id)
             visits = await AppointmentHandlers.appointments_of(s, case_id)
+            thread = await PostkorbHandlers.thread(s, case_id)
             trail = (
                 (await s.execute(sa.select(audit).where(audit.c.case_id == case_id).order_by(audit.c.seq)))
                 .mappings()
@@ -150,6 +152,8 @@ class WorkspaceQueries(Base):
             "euro": euro,
             "appointments": visits,
             "appointment_status_text": APPOINTMENT_STATUS_TEXT,
+            "thread": thread,
+            "open_request": next((m for m in thread if m["request_status"] in ("offen", "erinnert")), None),
             **self._interpreted(row),
             **self._cosigning(member, access, cosigs, decided=decision is not None),
         }

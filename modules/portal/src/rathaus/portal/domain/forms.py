@@ -145,15 +145,21 @@ def row_action(definition: Definition, step: str, action: str, values: dict[str,
 
 
 def check_upload(node: Node, data: bytes) -> tuple[str | None, str]:
-    """(message, media type): the type is taken from the content, never from the name."""
-    e = node.element
-    allowed = ", ".join(MEDIA_NAMES.get(m, m) for m in e.media_types)
+    """(message, media type) of a form's file field: see :func:`check_file`."""
+    return check_file(data, node.element.media_types, node.element.max_bytes)
+
+
+def check_file(data: bytes, media_types: Iterable[str], max_bytes: int) -> tuple[str | None, str]:
+    """(message, media type) of any upload (a form's file field, a reply's attachment): the
+    size, the type taken from the content (never from the name), a PDF or image that opens."""
+    media_types = list(media_types)
+    allowed = ", ".join(MEDIA_NAMES.get(m, m) for m in media_types)
     if not data:
         return "Die Datei ist leer.", ""
-    if len(data) > e.max_bytes:
-        return f"Die Datei ist zu groß (höchstens {e.max_bytes // (1024 * 1024)} MB).", ""
+    if len(data) > max_bytes:
+        return f"Die Datei ist zu groß (höchstens {max_bytes // (1024 * 1024)} MB).", ""
     media = next((m for m, sigs in SIGNATURES.items() if any(data.startswith(s) for s in sigs)), "")
-    if media not in e.media_types:
+    if media not in media_types:
         return f"Diese Datei ist keine erlaubte Datei. Erlaubt sind: {allowed}.", ""
     try:
         if media == "application/pdf":

@@ -12,6 +12,7 @@ from rathaus.portal.handlers.members import Member, Members, OrganisationPage
 from rathaus.portal.handlers.organisations import ActingFor, Invalid, NotAllowed, Organisations
 from rathaus.portal.handlers.passkeys import Passkeys
 from rathaus.portal.handlers.payments import Payments, PaymentState
+from rathaus.portal.handlers.postkorb import Messages, ReplyRefused, ThreadNotFound
 from rathaus.portal.handlers.submission import (
     ApplicationRefused,
     CaseIdTaken,
@@ -34,6 +35,7 @@ class Portal(
     Appointments,
     SamlIdentity,
     Passkeys,
+    Messages,
 ):
     """Every use case of the portal, on one kernel (``Submissions`` includes the form's ``Forms``;
     ``Organisations`` has what the form asks about the businesses a member acts for)."""
@@ -60,6 +62,8 @@ __all__ = [
     "Portal",
     "Received",
     "Refused",
+    "ReplyRefused",
     "SubmitApplication",
+    "ThreadNotFound",
     "Upload",
 ]

@@ -17,6 +17,7 @@ from litestar.response import Template
 from rathaus.portal import PREFIX
 from rathaus.portal.web import zahlung
 from rathaus.portal.web.common import FORMAT, PRIVATE, Pages
+from rathaus.portal.web.nachrichten import thread_context
 from rathaus.portal.web.termine import appointments_of_cases
 
 MSG_NOT_YOURS = "Dieses Dokument gibt es nicht oder es gehört nicht zu Ihrem Konto."
@@ -75,6 +76,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
         case_id: FromPath[str],
         eingegangen: FromQuery[str] = "",
         zurueck: FromQuery[str] = "",
+        gesendet: FromQuery[str] = "",
     ) -> Template:
         visitor = await pages.citizen(request)
         assert visitor.account is not None
@@ -85,6 +87,11 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             )
         payment = await portal.payment_of(visitor.account, case_id)
         expects = portal.expects_payment_first(row)
+        thread = await thread_context(
+            portal, visitor.account, case_id, back="antrag", gesendet=bool(gesendet)
+        )
+        visitor = await pages.visitor(request)  # the unread count after reading the thread
+        assert visitor.account is not None
         return pages.render(
             "antrag_eingegangen.html",
             visitor,
@@ -97,14 +104,21 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             polling=zahlung.polling(payment, expects),
             checking=bool(zurueck),
             **await appointments_of_cases(portal, visitor.account, [row]),
+            **thread,
         )
 
     @get(f"{PREFIX}/postkorb", include_in_schema=False)
-    async def postkorb(request: Request[Any, Any, Any]) -> Template:
+    async def postkorb(request: Request[Any, Any, Any], archiviert: FromQuery[str] = "") -> Template:
         visitor = await pages.citizen(request)
         assert visitor.account is not None
         return pages.render(
-            "postkorb.html", visitor, nav="postkorb", entries=await portal.postkorb_of(visitor.account)
+            "postkorb.html",
+            visitor,
+            nav="postkorb",
+            entries=await portal.postkorb_of(visitor.account),
+            threads=await portal.threads_of(visitor.account),
+            titles=titles,
+            archived=bool(archiviert),
         )
 
     @get(f"{PREFIX}/postkorb/{{entry_id:str}}/herunterladen", include_in_schema=False)
