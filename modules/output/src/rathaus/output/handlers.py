@@ -15,8 +15,10 @@ import sqlalchemy as sa
 
 from rathaus.contracts.eakte.v1 import DecisionMade as DecisionMadeV1
 from rathaus.contracts.eakte.v2 import DecisionMade
-from rathaus.contracts.output.v1 import AuthorityNotified, DecisionDelivered
+from rathaus.contracts.output.v1 import AuthorityNotified, BekanntgabeDetermined, DecisionDelivered
 from rathaus.contracts.platform.v1 import DeliverDecision
+from rathaus.contracts.portal.v1 import DocumentRetrieved
+from rathaus.output.bekanntgabe import determine, rule_of
 from rathaus.output.bescheid import TemplateRefused, context, environment, render, template_name
 from rathaus.output.decisions import V1_CHANNEL, stored
 from rathaus.output.domain import (
@@ -24,7 +26,6 @@ from rathaus.output.domain import (
     CHANNEL_LABELS,
     EMAIL,
     POSTKORB,
-    bekanntgabe,
     choose_channel,
     forwarded_data,
     german_date,
@@ -41,6 +42,7 @@ from rathaus.platform.kernel.procedures.pins import pin
 
 log = logging.getLogger("rathaus.output")
 FORWARD_NAMESPACE = uuid.UUID("5f1d3c1e-8a52-4d4e-9a0b-6f7574707574")
+BEKANNTGABE_NAMESPACE = uuid.UUID("0b6e1f5a-3c2d-4e8f-9a1b-62656b616e6e")
 MAIL_LABELS = {"sent": "versandt", "pending": "ausstehend", "sending": "ausstehend", "failed": "abgewiesen"}
 
 
@@ -133,7 +135,7 @@ class Output:
         ref = await self.kernel.blobs.put(
             "output", pdf, media_type="application/pdf", filename=f"Bescheid-{decision.aktenzeichen}.pdf"
         )
-        notice = self._bekanntgabe(channel, day)
+        notice = self._bekanntgabe(channel, sent, day)
         mail = {
             POSTKORB: "pending" if definition.procedure.delivery.notify_email and r.email else "none",
             EMAIL: "pending",
@@ -162,6 +164,7 @@ class Output:
                 channel=channel,
                 sent_at=sent.isoformat(),
                 bekanntgabe=notice,
+                bekanntgabe_basis=rule_of(channel).legal_basis,
             ),
             subject=decision.case_id,
         )
@@ -182,13 +185,57 @@ class Output:
         return unit
 
     @staticmethod
-    def _bekanntgabe(channel: str, day: date) -> str:
-        if channel == AKTE:
+    def _bekanntgabe(channel: str, sent: datetime, day: date) -> str:
+        """The presumed day of notice (bekanntgabe.py); a first retrieval may move it
+        earlier later (``on_retrieved``)."""
+        notice = determine(channel, sent)
+        if notice.day is None:
             # Nothing was sent, so nothing is notified yet: legally the Bescheid takes effect
             # when it is handed out. DecisionDelivered needs a date, and the day it was filed
             # is the earliest it can be; no deadline may be counted from it.
             return day.isoformat()
-        return bekanntgabe(day).isoformat()
+        return notice.iso
+
+    # -- the first retrieval from the Postkorb (§ 9 Abs. 1 OZG) --------------------------------
+
+    async def on_retrieved(self, event: DocumentRetrieved, uow: UnitOfWork) -> None:
+        """The Bescheid was retrieved for the first time: determine its day of notice again
+        (the retrieval day if that is earlier than the presumed third day) and publish it,
+        once per Bescheid; a redelivered or later retrieval changes nothing."""
+        query = sa.select(bescheide).where(bescheide.c.case_id == event.case_id).with_for_update()
+        row = (await uow.session.execute(query)).mappings().first()
+        if row is None or row["sha256"] is None:
+            # the portal lists only delivered Bescheide: this is another instance's case
+            log.warning("retrieval of case %s ignored: no Bescheid delivered here", event.case_id)
+            return
+        if row["sha256"] != event.sha256 or row["channel"] != POSTKORB:
+            log.warning("retrieval of case %s ignored: not its Postkorb Bescheid", event.case_id)
+            return
+        if row["retrieved_at"] is not None:
+            return  # the first retrieval was counted already
+        notice = determine(POSTKORB, row["sent_at"], event.retrieved_at)
+        assert notice.day is not None and notice.presumed is not None
+        await uow.session.execute(
+            bescheide.update()
+            .where(bescheide.c.case_id == event.case_id)
+            .values(retrieved_at=event.retrieved_at, bekanntgabe=notice.iso, by_retrieval=notice.by_retrieval)
+        )
+        await uow.emit(
+            BekanntgabeDetermined(
+                case_id=event.case_id,
+                aktenzeichen=row["aktenzeichen"] or "",
+                sha256=event.sha256,
+                channel=POSTKORB,
+                provided_at=row["sent_at"],
+                retrieved_at=event.retrieved_at,
+                presumed=notice.presumed.isoformat(),
+                bekanntgabe=notice.iso,
+                by_retrieval=notice.by_retrieval,
+                legal_basis=notice.legal_basis,
+            ),
+            subject=event.case_id,
+            event_id=str(uuid.uuid5(BEKANNTGABE_NAMESPACE, f"{event.case_id}:{event.sha256}")),
+        )
 
     async def _forward(
         self, uow: UnitOfWork, decision: DecisionMade, definition: Definition, sent: datetime
@@ -239,6 +286,7 @@ class Output:
                             bescheide.c.aktenzeichen,
                             bescheide.c.sent_at,
                             bescheide.c.bekanntgabe,
+                            bescheide.c.by_retrieval,
                             bescheide.c.channel,
                             bescheide.c.mail_status,
                         )
@@ -254,6 +302,7 @@ class Output:
                 "aktenzeichen": r["aktenzeichen"],
                 "sent_at": german_datetime(r["sent_at"]),
                 "bekanntgabe": "–" if r["channel"] == AKTE else german_date(r["bekanntgabe"]),
+                "by_retrieval": bool(r["by_retrieval"]),
                 "channel": CHANNEL_LABELS.get(r["channel"], r["channel"]),
                 "mail": MAIL_LABELS.get(r["mail_status"], "keine"),
             }
