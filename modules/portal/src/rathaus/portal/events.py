@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rathaus.contracts.eakte.v1 import CaseOpened
-from rathaus.contracts.output.v1 import DecisionDelivered
+from rathaus.contracts.output.v1 import BekanntgabeDetermined, DecisionDelivered
 from rathaus.contracts.platform.v1 import (
     AppointmentReminderDue,
     CaseStatusChanged,
@@ -23,3 +23,4 @@ def subscribe(subs: Subscriptions, portal: Portal) -> None:
     subs.on(PaymentCompleted)(portal.on_payment_completed)
     subs.on(PaymentFailed)(portal.on_payment_failed)
     subs.on(AppointmentReminderDue)(portal.on_reminder_due)
+    subs.on(BekanntgabeDetermined)(portal.on_bekanntgabe)
