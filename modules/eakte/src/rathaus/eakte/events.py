@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rathaus.contracts.input.v1 import DocumentRouted
-from rathaus.contracts.output.v1 import DecisionDelivered
+from rathaus.contracts.output.v1 import BekanntgabeDetermined, DecisionDelivered
 from rathaus.contracts.platform.v1 import (
     DecisionOverdue,
     FictionReached,
@@ -33,3 +33,5 @@ def subscribe(subs: Subscriptions, eakte: EAkte) -> None:
     subs.on(PaymentsSettled)(eakte.payments_settled)
     subs.on(portal_v1.AppointmentBooked)(eakte.appointment_booked)
     subs.on(portal_v1.AppointmentCancelled)(eakte.appointment_cancelled)
+    subs.on(BekanntgabeDetermined)(eakte.bekanntgabe_determined)
+    subs.on(portal_v1.RetrievalRecorded)(eakte.retrieval_recorded)

@@ -4,13 +4,21 @@ co-sign, authenticate staff, show the workspace."""
 from __future__ import annotations
 
 from rathaus.eakte.handlers.appointments import AppointmentHandlers
+from rathaus.eakte.handlers.bekanntgabe import BekanntgabeHandlers
 from rathaus.eakte.handlers.decisions import DecisionHandlers
 from rathaus.eakte.handlers.kasse import ReconciliationHandlers
 from rathaus.eakte.handlers.staff import StaffHandlers
 from rathaus.eakte.handlers.workspace import WorkspaceQueries
 
 
-class EAkte(DecisionHandlers, ReconciliationHandlers, AppointmentHandlers, StaffHandlers, WorkspaceQueries):
+class EAkte(
+    DecisionHandlers,
+    ReconciliationHandlers,
+    AppointmentHandlers,
+    StaffHandlers,
+    WorkspaceQueries,
+    BekanntgabeHandlers,
+):
     """Every use case of the E-Akte, on one kernel."""
 
 

@@ -25,6 +25,7 @@ from rathaus.eakte.domain import (
     verify_chain,
 )
 from rathaus.eakte.handlers.appointments import APPOINTMENT_STATUS_TEXT, AppointmentHandlers
+from rathaus.eakte.handlers.bekanntgabe import BekanntgabeHandlers
 from rathaus.eakte.handlers.common import Base, record
 from rathaus.eakte.handlers.fees import FeeHandlers
 from rathaus.eakte.store import audit, beteiligungen, decisions, documents, vorgaenge
@@ -131,6 +132,7 @@ class WorkspaceQueries(Base):
             cosigs = await self.cosignatures(s, case_id)
             fees = await FeeHandlers.fee_view(s, case_id)
             visits = await AppointmentHandlers.appointments_of(s, case_id)
+            notice = await BekanntgabeHandlers.bekanntgabe_view(s, case_id)
             trail = (
                 (await s.execute(sa.select(audit).where(audit.c.case_id == case_id).order_by(audit.c.seq)))
                 .mappings()
@@ -150,6 +152,7 @@ class WorkspaceQueries(Base):
             "euro": euro,
             "appointments": visits,
             "appointment_status_text": APPOINTMENT_STATUS_TEXT,
+            **notice,
             **self._interpreted(row),
             **self._cosigning(member, access, cosigs, decided=decision is not None),
         }
