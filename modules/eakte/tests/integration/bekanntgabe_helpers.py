@@ -56,6 +56,7 @@ async def delivered_case(office: Any) -> Delivered:
                 sent_at=PROVIDED,
                 bekanntgabe="2026-11-23",  # the third day, Sunday, moved to Monday
                 bekanntgabe_basis=BASIS,
+                appeal_ends="2026-12-23",
             ),
             subject=case_id,
         )
@@ -112,4 +113,5 @@ def determined(
         bekanntgabe=day,
         by_retrieval=by_retrieval,
         legal_basis=BASIS,
+        appeal_ends="2026-12-21" if by_retrieval else "2026-12-23",
     )

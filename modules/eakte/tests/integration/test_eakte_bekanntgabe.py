@@ -36,7 +36,7 @@ async def test_the_retrieval_and_the_day_of_notice_on_the_case_page(
         page = (await clerk.http.get(f"{PREFIX}/vorgaenge/{case.case_id}")).text
         assert "Bekanntgabe des Bescheids" in page and "23.11.2026" in page
         assert "falls der Bescheid nicht früher abgerufen wird" in page and "noch nicht abgerufen" in page
-        assert BASIS in page
+        assert BASIS in page and "Rechtsbehelfsfrist endet</dt>" in page and "23.12.2026 (ein Monat" in page
 
         # the evidence twice (a redelivery with the same retrieval id), then the day: twice,
         # the second time with another day, which must change nothing
@@ -83,6 +83,7 @@ async def test_the_retrieval_and_the_day_of_notice_on_the_case_page(
             "<strong>21.11.2026</strong> – Tag des ersten Abrufs (vor dem 23.11.2026",
             "21.11.2026, 00:10 Uhr durch Erika Mustermann",
             "<code>203.0.113.7</code>",
+            "21.12.2026 (ein Monat ab Bekanntgabe",
             AGENT,
             BASIS,
         ):

@@ -37,7 +37,7 @@ from rathaus.contracts.eakte.v2 import DecisionMade
 from rathaus.contracts.platform.v1 import DeliverDecision
 from rathaus.contracts.portal.v1 import DocumentRetrieved
 from rathaus.output import handlers, mail
-from rathaus.output.bekanntgabe import POSTKORB, RULES, determine
+from rathaus.output.bekanntgabe import POSTKORB, RULES, appeal_period_end, determine
 from rathaus.output.bootstrap import HERE, bootstrap
 from rathaus.output.domain import local_day
 from rathaus.output.store import bescheide, uebermittlungen
@@ -488,6 +488,7 @@ async def test_a_first_retrieval_moves_the_bekanntgabe_once(
         presumed = determine(POSTKORB, delivered["sent_at"]).presumed
         assert presumed is not None and delivered["bekanntgabe"] == presumed.isoformat()
         assert delivered["bekanntgabe_basis"] == RULES[POSTKORB].legal_basis
+        assert delivered["appeal_ends"] == appeal_period_end(presumed).isoformat()  # it has a Belehrung
 
         first = retrieval(delivered, early.case_id, timedelta(minutes=5))
         again = msgspec.structs.replace(first, retrieval_id=str(uuid.uuid4()))  # a second copy
@@ -515,6 +516,7 @@ async def test_a_first_retrieval_moves_the_bekanntgabe_once(
         assert data["presumed"] == presumed.isoformat() and data["retrieved_at"] == first.retrieved_at
         assert data["provided_at"] == delivered["sent_at"] and data["sha256"] == first.sha256
         assert data["legal_basis"].startswith("§ 9 Abs. 1 Satz 4 OZG")
+        assert data["appeal_ends"] == appeal_period_end(day).isoformat()  # counted from the new day
         assert event["id"] == str(
             uuid.uuid5(handlers.BEKANNTGABE_NAMESPACE, f"{early.case_id}:{first.sha256}")
         )

@@ -13,7 +13,16 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from rathaus.output.bekanntgabe import AKTE, EMAIL, POST, POSTKORB, RULES, determine, rule_of
+from rathaus.output.bekanntgabe import (
+    AKTE,
+    EMAIL,
+    POST,
+    POSTKORB,
+    RULES,
+    appeal_period_end,
+    determine,
+    rule_of,
+)
 
 D = date
 
@@ -117,3 +126,20 @@ def test_every_rule_states_its_legal_basis_and_letter_text() -> None:
         assert rule.legal_basis and rule.letter and rule.label
     with pytest.raises(ValueError, match="fax"):
         rule_of("fax")
+
+
+@pytest.mark.parametrize(
+    ("notified", "ends"),
+    [
+        (D(2026, 11, 19), D(2026, 12, 21)),  # Saturday 19 Dec -> Monday 21 Dec
+        (D(2026, 11, 17), D(2026, 12, 17)),  # Thursday: as it is
+        (D(2026, 11, 25), D(2026, 12, 28)),  # 25 Dec (Christmas, Friday), 26, 27 -> Monday 28
+        (D(2026, 12, 1), D(2027, 1, 4)),  # 1 Jan (Neujahr, Friday) -> Monday 4 Jan
+        (D(2027, 1, 31), D(2027, 3, 1)),  # no 31 Feb: 28 Feb 2027 (Sunday) -> Monday 1 Mar
+        (D(2028, 1, 31), D(2028, 2, 29)),  # leap year: Tuesday 29 Feb
+        (D(2027, 2, 26), D(2027, 3, 30)),  # Karfreitag 26 Mar, Easter weekend, Ostermontag -> Tuesday
+        (D(2026, 12, 6), D(2027, 1, 7)),  # 6 Jan (Heilige Drei Könige) -> 7 Jan
+    ],
+)
+def test_the_one_month_appeal_period_ends(notified: date, ends: date) -> None:
+    assert appeal_period_end(notified) == ends

@@ -23,6 +23,7 @@ class DecisionDelivered(Event, frozen=True, kw_only=True):
     sent_at: str  # ISO datetime
     bekanntgabe: str  # ISO date ("akte": the day it was filed; nothing was notified)
     bekanntgabe_basis: str = ""  # the rule's legal basis, for staff (later: BekanntgabeDetermined)
+    appeal_ends: str = ""  # ISO date: last day of the one-month appeal period; "" if none runs
 
 
 @contract(producer="output", entity="notification", happened="sent", version=1, data_class=DataClass.PERSONAL)
@@ -59,3 +60,4 @@ class BekanntgabeDetermined(Event, frozen=True, kw_only=True):
     bekanntgabe: str  # ISO date: the day of notice
     by_retrieval: bool
     legal_basis: str
+    appeal_ends: str = ""  # ISO date: last day of the one-month appeal period; "" if none runs

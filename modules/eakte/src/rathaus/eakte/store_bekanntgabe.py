@@ -22,6 +22,7 @@ bekanntgaben = sa.Table(
     sa.Column("retrieved_at", sa.String(40)),  # the first retrieval, once output counted it
     sa.Column("legal_basis", sa.Text, nullable=False),
     sa.Column("determined", sa.Boolean, nullable=False, server_default=sa.false()),  # after a retrieval
+    sa.Column("appeal_ends", sa.String(10), nullable=False, server_default=""),  # "" if none runs
 )
 
 abrufe = sa.Table(

@@ -17,6 +17,7 @@ An actual first retrieval is a fact, not a presumption: its day is never moved.
 
 from __future__ import annotations
 
+import calendar
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
@@ -182,3 +183,24 @@ def determine(
     return Notice(
         channel=channel, day=day, presumed=presumed, by_retrieval=by_retrieval, legal_basis=rule.legal_basis
     )
+
+
+# -- what counts from the day of notice -------------------------------------------------------
+
+APPEAL_BASIS = (
+    "Ein Monat ab Bekanntgabe (Widerspruch § 70 Abs. 1 VwGO, Klage § 74 Abs. 1 VwGO); das Ende "
+    "nach § 57 Abs. 2 VwGO, § 222 Abs. 1 ZPO, §§ 187 Abs. 1, 188 Abs. 2 und 3 BGB; fällt es auf "
+    "einen Samstag, Sonntag oder gesetzlichen Feiertag, endet die Frist am nächsten Werktag "
+    "(§ 222 Abs. 2 ZPO). Nur mit ordnungsgemäßer Rechtsbehelfsbelehrung (§ 58 VwGO)."
+)
+
+
+def appeal_period_end(notified: date) -> date:
+    """The last day of the one-month period for a Widerspruch or a Klage against a Bescheid
+    notified on ``notified``: the day of the next month with the same number (or that
+    month's last day), moved past a Saturday, Sunday or Bavarian public holiday."""
+    year, month = (notified.year + 1, 1) if notified.month == 12 else (notified.year, notified.month + 1)
+    end = date(year, month, min(notified.day, calendar.monthrange(year, month)[1]))
+    while end.weekday() >= 5 or is_holiday(end):
+        end += timedelta(days=1)
+    return end

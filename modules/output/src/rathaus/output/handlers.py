@@ -18,7 +18,7 @@ from rathaus.contracts.eakte.v2 import DecisionMade
 from rathaus.contracts.output.v1 import AuthorityNotified, BekanntgabeDetermined, DecisionDelivered
 from rathaus.contracts.platform.v1 import DeliverDecision
 from rathaus.contracts.portal.v1 import DocumentRetrieved
-from rathaus.output.bekanntgabe import determine, rule_of
+from rathaus.output.bekanntgabe import appeal_period_end, determine, rule_of
 from rathaus.output.bescheid import TemplateRefused, context, environment, render, template_name
 from rathaus.output.decisions import V1_CHANNEL, stored
 from rathaus.output.domain import (
@@ -165,6 +165,7 @@ class Output:
                 sent_at=sent.isoformat(),
                 bekanntgabe=notice,
                 bekanntgabe_basis=rule_of(channel).legal_basis,
+                appeal_ends=self._appeal_ends(definition, channel, notice),
             ),
             subject=decision.case_id,
         )
@@ -196,6 +197,14 @@ class Output:
             return day.isoformat()
         return notice.iso
 
+    @staticmethod
+    def _appeal_ends(definition: Definition, channel: str, notice: str) -> str:
+        """The last day of the one-month appeal period when the Bescheid has a
+        Rechtsbehelfsbelehrung and was notified (nothing runs for one only filed)."""
+        if not definition.procedure.appeal or channel == AKTE:
+            return ""
+        return appeal_period_end(date.fromisoformat(notice)).isoformat()
+
     # -- the first retrieval from the Postkorb (§ 9 Abs. 1 OZG) --------------------------------
 
     async def on_retrieved(self, event: DocumentRetrieved, uow: UnitOfWork) -> None:
@@ -215,6 +224,10 @@ class Output:
             return  # the first retrieval was counted already
         notice = determine(POSTKORB, row["sent_at"], event.retrieved_at)
         assert notice.day is not None and notice.presumed is not None
+        decision = stored(row["decision_version"] or 1, row["decision"], self.procedures)
+        definition = self.procedures.pinned(
+            decision.service_id, decision.service_version, decision.procedure_digest
+        )
         await uow.session.execute(
             bescheide.update()
             .where(bescheide.c.case_id == event.case_id)
@@ -232,6 +245,7 @@ class Output:
                 bekanntgabe=notice.iso,
                 by_retrieval=notice.by_retrieval,
                 legal_basis=notice.legal_basis,
+                appeal_ends=self._appeal_ends(definition, POSTKORB, notice.iso),
             ),
             subject=event.case_id,
             event_id=str(uuid.uuid5(BEKANNTGABE_NAMESPACE, f"{event.case_id}:{event.sha256}")),

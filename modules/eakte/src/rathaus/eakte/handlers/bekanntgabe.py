@@ -20,6 +20,11 @@ from rathaus.platform.kernel import UnitOfWork
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CHANNELS = {"postkorb": "Postkorb", "email": "E-Mail", "akte": "nur zur Akte (nicht übermittelt)"}
+# the basis output computes the end of the appeal period on (output/bekanntgabe.py APPEAL_BASIS)
+APPEAL_BASIS = (
+    "ein Monat ab Bekanntgabe (§§ 70, 74 VwGO), Ende nach § 57 Abs. 2 VwGO, § 222 ZPO, § 188 BGB; "
+    "Samstag, Sonntag, Feiertag: nächster Werktag"
+)
 OLD_BASIS = "nicht übermittelt (Zustellung vor der Bekanntgaberegel nach Übermittlungsweg)"
 
 
@@ -41,6 +46,7 @@ async def provided(session: AsyncSession, event: DecisionDelivered) -> None:
             presumed=event.bekanntgabe,
             bekanntgabe=event.bekanntgabe,
             legal_basis=event.bekanntgabe_basis or OLD_BASIS,
+            appeal_ends=event.appeal_ends,
         )
     )
 
@@ -79,6 +85,7 @@ class BekanntgabeHandlers(Base):
                 by_retrieval=event.by_retrieval,
                 retrieved_at=event.retrieved_at,
                 legal_basis=event.legal_basis,
+                appeal_ends=event.appeal_ends,
                 determined=True,
             )
         )
@@ -144,4 +151,5 @@ class BekanntgabeHandlers(Base):
             "abrufe": [dict(r) for r in retrievals],
             "bekanntgabe_wege": CHANNELS,
             "ortszeit": local_time,
+            "frist_grundlage": APPEAL_BASIS,
         }

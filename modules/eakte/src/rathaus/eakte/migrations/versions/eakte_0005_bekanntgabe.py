@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("retrieved_at", sa.String(40)),
         sa.Column("legal_basis", sa.Text, nullable=False),
         sa.Column("determined", sa.Boolean, nullable=False, server_default=sa.false()),
+        sa.Column("appeal_ends", sa.String(10), nullable=False, server_default=""),
     )
     op.create_table(
         "abrufe",
