@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from modules.eakte.tests.integration.bekanntgabe_helpers import (
     AGENT,
     BASIS,
+    DATA,
+    Delivered,
     delivered_case,
     determined,
     recorded,
@@ -22,7 +24,7 @@ from modules.eakte.tests.integration.bekanntgabe_helpers import (
 from rathaus.eakte import PREFIX
 from rathaus.eakte.handlers import EAkte
 from rathaus.eakte.store import audit
-from rathaus.platform.kernel import ModuleApp
+from rathaus.platform.kernel import Kernel, ModuleApp
 from rathaus.platform.kernel.outbox import processed_table
 from rathaus.platform.testing import eventually
 
@@ -94,3 +96,27 @@ async def test_the_retrieval_and_the_day_of_notice_on_the_case_page(
         assert await EAkte(office.eakte).verify_audit()
     finally:
         await case.output.stop(ModuleApp())
+
+
+async def test_a_bescheid_delivered_before_the_upgrade_gets_its_day_from_the_retrieval(
+    office: Any, clerk_of: Callable[..., Any]
+) -> None:
+    """Delivered before eakte_0005 (no record of its notice yet): the determined day after
+    a later retrieval is filed all the same, not retried into the dead letters."""
+    case_id = await office.submit("test-mitzeichnung", DATA)
+    az = (await office.wait_for("case.opened.v1", case_id))["aktenzeichen"]
+    output = Kernel("output", office.settings)
+    await output.start(ModuleApp())
+    try:
+        case = Delivered(case_id, az, "f" * 64, output)
+        await office.emit(output, determined(case), case_id)
+
+        async def filed() -> bool:
+            return await row(office, case_id) is not None
+
+        await eventually(filed, timeout=30)
+        clerk = await clerk_of("BAU-T/31")
+        page = (await clerk.http.get(f"{PREFIX}/vorgaenge/{case_id}")).text
+        assert "<strong>21.11.2026</strong> – Tag des ersten Abrufs" in page
+    finally:
+        await output.stop(ModuleApp())

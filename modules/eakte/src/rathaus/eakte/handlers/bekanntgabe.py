@@ -25,7 +25,10 @@ APPEAL_BASIS = (
     "ein Monat ab Bekanntgabe (§§ 70, 74 VwGO), Ende nach § 57 Abs. 2 VwGO, § 222 ZPO, § 188 BGB; "
     "Samstag, Sonntag, Feiertag: nächster Werktag"
 )
-OLD_BASIS = "nicht übermittelt (Zustellung vor der Bekanntgaberegel nach Übermittlungsweg)"
+OLD_BASIS = (
+    "zugestellt vor den Bekanntgaberegeln nach Übermittlungsweg: berechnet als dritter Tag nach "
+    "der Absendung (Art. 41 Abs. 2 BayVwVfG a. F.)"
+)
 
 
 async def provided(session: AsyncSession, event: DecisionDelivered) -> None:
@@ -72,23 +75,31 @@ class BekanntgabeHandlers(Base):
             .mappings()
             .first()
         )
-        if row is None:  # the delivery is still on its way (same stream; rare): retried
-            raise LookupError(f"the Bescheid of case {event.case_id} is not filed yet")
-        if row["determined"]:
+        if row is not None and row["determined"]:
             return
-        await s.execute(
-            bekanntgaben.update()
-            .where(bekanntgaben.c.case_id == event.case_id)
-            .values(
-                presumed=event.presumed,
-                bekanntgabe=event.bekanntgabe,
-                by_retrieval=event.by_retrieval,
-                retrieved_at=event.retrieved_at,
-                legal_basis=event.legal_basis,
-                appeal_ends=event.appeal_ends,
-                determined=True,
+        values = {
+            "presumed": event.presumed,
+            "bekanntgabe": event.bekanntgabe,
+            "by_retrieval": event.by_retrieval,
+            "retrieved_at": event.retrieved_at,
+            "legal_basis": event.legal_basis,
+            "appeal_ends": event.appeal_ends,
+            "determined": True,
+        }
+        if row is None:  # delivered before this record existed (eakte_0005): the event has it all
+            await s.execute(
+                bekanntgaben.insert().values(
+                    case_id=event.case_id,
+                    sha256=event.sha256,
+                    channel=event.channel,
+                    provided_at=event.provided_at,
+                    **values,
+                )
             )
-        )
+        else:
+            await s.execute(
+                bekanntgaben.update().where(bekanntgaben.c.case_id == event.case_id).values(**values)
+            )
         await record(
             s,
             SYSTEM,
