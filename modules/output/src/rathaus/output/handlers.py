@@ -36,7 +36,7 @@ from rathaus.output.mail import Mailer
 from rathaus.output.render import Seal, render_pdf
 from rathaus.output.store import bescheide, uebermittlungen
 from rathaus.platform.kernel import Kernel, UnitOfWork
-from rathaus.platform.kernel.procedures import Definition
+from rathaus.platform.kernel.procedures import Definition, ProcedureChanged
 from rathaus.platform.kernel.procedures.model import Unit
 from rathaus.platform.kernel.procedures.pins import pin
 
@@ -224,10 +224,15 @@ class Output:
             return  # the first retrieval was counted already
         notice = determine(POSTKORB, row["sent_at"], event.retrieved_at)
         assert notice.day is not None and notice.presumed is not None
-        decision = stored(row["decision_version"] or 1, row["decision"], self.procedures)
-        definition = self.procedures.pinned(
-            decision.service_id, decision.service_version, decision.procedure_digest
-        )
+        appeal_ends = ""
+        try:  # the procedure version names the Rechtsbehelfsbelehrung (the period counts from the day)
+            decision = stored(row["decision_version"] or 1, row["decision"], self.procedures)
+            definition = self.procedures.pinned(
+                decision.service_id, decision.service_version, decision.procedure_digest
+            )
+            appeal_ends = self._appeal_ends(definition, POSTKORB, notice.iso)
+        except ProcedureChanged as changed:  # the day of notice must not wait for it
+            log.error("appeal period of case %s not computed: %s", event.case_id, changed)
         await uow.session.execute(
             bescheide.update()
             .where(bescheide.c.case_id == event.case_id)
@@ -245,7 +250,7 @@ class Output:
                 bekanntgabe=notice.iso,
                 by_retrieval=notice.by_retrieval,
                 legal_basis=notice.legal_basis,
-                appeal_ends=self._appeal_ends(definition, POSTKORB, notice.iso),
+                appeal_ends=appeal_ends,
             ),
             subject=event.case_id,
             event_id=str(uuid.uuid5(BEKANNTGABE_NAMESPACE, f"{event.case_id}:{event.sha256}")),
