@@ -5,22 +5,27 @@ from it is shown on the case page."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
 import nats
+import pytest
 import sqlalchemy as sa
 from PIL import Image
 
 from rathaus.contracts.output.v1 import BekanntgabeDetermined, DecisionDelivered
-from rathaus.platform.kernel import Kernel, ModuleApp
+from rathaus.platform.kernel import Kernel, ModuleApp, Settings
 from rathaus.platform.kernel.calendar import munich_day
 from rathaus.platform.kernel.outbox import outbox_table
 from rathaus.platform.testing import eventually
 from rathaus.portal import PREFIX
+from rathaus.portal.bootstrap import bootstrap
+from rathaus.portal.handlers import Portal
 from rathaus.portal.store import accounts, applications, postkorb
 from rathaus.portal.store_abrufe import abrufe
 
@@ -165,3 +170,55 @@ async def test_the_first_retrieval_is_recorded_once_and_only_for_its_citizen(wor
     finally:
         await nc.close()
         await output.stop(ModuleApp())
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def portal(request: pytest.FixtureRequest, settings: Settings) -> AsyncIterator[Portal]:
+    """The portal module on its SQLite file, and on PostgreSQL (where the machine has it)."""
+    if request.param == "postgresql":
+        settings.databases["portal"] = request.getfixturevalue("postgres_url")
+    kernel = Kernel("portal", settings)
+    app = bootstrap(kernel)
+    await kernel.start(app)
+    yield Portal(kernel)
+    await kernel.stop(app)
+
+
+async def test_two_first_retrievals_at_once_record_one(portal: Portal) -> None:
+    """Two downloads of the same Bescheid at the same moment (two tabs, two members of an
+    organisation): one first retrieval, announced once, on SQLite and PostgreSQL."""
+    account_id = await portal.register(
+        email=f"erika-{uuid.uuid4().hex[:6]}@example.org",
+        password="Ein-gutes-Passwort-2026",
+        given_name="Erika",
+        family_name="Mustermann",
+        birth_date="1964-08-12",
+    )
+    account = await portal.account(account_id)
+    assert account is not None
+    ref = await portal.kernel.blobs.put("output", b"%PDF-1.7 Bescheid", media_type="application/pdf")
+    entry_id, case_id = str(uuid.uuid4()), str(uuid.uuid4())
+    async with portal.kernel.db.session() as s:
+        await s.execute(
+            postkorb.insert().values(
+                entry_id=entry_id,
+                account_id=account_id,
+                case_id=case_id,
+                title="Bescheid",
+                aktenzeichen="523.11-2026-000001",
+                bekanntgabe="2026-12-03",
+                document=msgspec.to_builtins(ref),
+                sha256=ref.sha256,
+                read=False,
+                created_at=datetime.now(UTC).isoformat(),
+            )
+        )
+    results = await asyncio.gather(
+        *(portal.retrieve(account, entry_id, client_address="192.0.2.1", user_agent="A") for _ in range(4))
+    )
+    assert all(r is not None and r[1] == b"%PDF-1.7 Bescheid" for r in results)
+    async with portal.kernel.db.read() as s:
+        recorded = (await s.execute(sa.select(abrufe))).mappings().all()
+        staged = (await s.execute(sa.select(outbox_table.c.topic))).scalars().all()
+    assert len(recorded) == 1 and recorded[0]["client_address"] == "192.0.2.1"
+    assert sorted(t for t in staged if t in (RETRIEVED, RECORDED)) == [RETRIEVED, RECORDED]
