@@ -10,7 +10,7 @@ import io
 import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,19 +26,24 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import async_validate_pdf_signature
 from pyhanko_certvalidator import ValidationContext
 
+from rathaus.contracts import encode_event, new_event
 from rathaus.contracts.common import Address, BlobRef, Person
 from rathaus.contracts.common_v2 import Organisation, Party
 from rathaus.contracts.eakte.v1 import DecisionMade as DecisionMadeV1
 from rathaus.contracts.eakte.v1 import Recipient
 from rathaus.contracts.eakte.v2 import DecisionMade
 from rathaus.contracts.platform.v1 import DeliverDecision
+from rathaus.contracts.portal.v1 import DocumentRetrieved
 from rathaus.output import handlers, mail
+from rathaus.output.bekanntgabe import POSTKORB, RULES, appeal_period_end, determine
 from rathaus.output.bootstrap import HERE, bootstrap
 from rathaus.output.domain import local_day
 from rathaus.output.store import bescheide, uebermittlungen
 from rathaus.platform.kernel import Kernel, ModuleApp, Settings
+from rathaus.platform.kernel.calendar import munich_day
 from rathaus.platform.kernel.db import alembic_config
 from rathaus.platform.kernel.deadletters import DeadLetter, list_dead_letters
+from rathaus.platform.kernel.outbox import processed_table
 from rathaus.platform.runtime.processes import free_port
 from rathaus.platform.testing import SmtpCollector, eventually
 
@@ -52,10 +57,24 @@ class World:
     nc: Any
     events: list[dict[str, Any]] = field(default_factory=list)
 
-    async def emit(self, *events: Any) -> None:
+    async def emit(self, *events: Any, event_id: str | None = None) -> None:
         async with self.other.transaction() as uow:
             for event in events:
-                await uow.emit(event, subject=event.case_id)
+                await uow.emit(event, subject=event.case_id, event_id=event_id)
+
+    async def processed(self, *event_ids: str) -> None:
+        """Wait until output handled (or skipped as a duplicate) these events."""
+
+        async def done() -> bool:
+            async with self.output.db.read() as s:
+                seen = (
+                    await s.execute(
+                        sa.select(processed_table.c.event_id).where(processed_table.c.event_id.in_(event_ids))
+                    )
+                ).scalars()
+                return set(seen) == set(event_ids)
+
+        await eventually(done, timeout=30)
 
     @property
     def module(self) -> handlers.Output:
@@ -87,6 +106,7 @@ class World:
 
 
 DELIVERED = "de.rathaus.output.decision.delivered.v1"
+DETERMINED = "de.rathaus.output.bekanntgabe.determined.v1"
 NOTIFIED = "de.rathaus.output.notification.sent.v1"
 
 
@@ -419,3 +439,85 @@ async def test_a_v1_decision_stored_before_the_upgrade_is_delivered(settings: Se
         data = await world.delivered(case_id)
         assert data["channel"] == "postkorb"
         assert "Kennzeichen M-MM 70" in await world.pdf_text(data["document"])
+
+
+def retrieval(
+    delivered: dict[str, Any], case_id: str, after: timedelta, sha256: str = ""
+) -> DocumentRetrieved:
+    at = datetime.fromisoformat(delivered["sent_at"]) + after
+    return DocumentRetrieved(
+        retrieval_id=str(uuid.uuid4()),
+        case_id=case_id,
+        sha256=sha256 or delivered["document"]["sha256"],
+        retrieved_at=at.isoformat(),
+    )
+
+
+async def test_a_first_retrieval_moves_the_bekanntgabe_once(
+    settings: Settings, decide: Callable[..., DecisionMade]
+) -> None:
+    """§ 9 OZG: retrieved before the presumed third day, the retrieval day is the day of
+    notice, published once; a redelivery, a duplicate and a later retrieval change nothing;
+    retrieved after the third day, the presumed day stays (and that is published too)."""
+    async with running(settings) as world:
+        definition = world.output.procedures.get("bewohnerparkausweis", 1)
+        early, late = decide(definition), decide(definition)
+        await world.emit(early, command(early.case_id), late, command(late.case_id))
+        delivered = await world.delivered(early.case_id)
+        presumed = determine(POSTKORB, delivered["sent_at"]).presumed
+        assert presumed is not None and delivered["bekanntgabe"] == presumed.isoformat()
+        assert delivered["bekanntgabe_basis"] == RULES[POSTKORB].legal_basis
+        assert delivered["appeal_ends"] == appeal_period_end(presumed).isoformat()  # it has a Belehrung
+
+        first = retrieval(delivered, early.case_id, timedelta(minutes=5))
+        again = msgspec.structs.replace(first, retrieval_id=str(uuid.uuid4()))  # a second copy
+        later = retrieval(delivered, early.case_id, timedelta(days=1, minutes=5))
+        wrong = retrieval(delivered, early.case_id, timedelta(minutes=1), sha256="0" * 64)
+        ids = [str(uuid.uuid4()) for _ in range(4)]
+        await world.emit(wrong, event_id=ids[0])  # not this case's Bescheid: ignored
+        await world.emit(first, event_id=ids[1])
+        # redelivered: the same envelope once more on the stream (no Nats-Msg-Id, no dedupe)
+        envelope = new_event(first, subject=early.case_id, event_id=ids[1])
+        await world.nc.jetstream().publish(envelope.contract.subject, encode_event(envelope))
+        await world.emit(again, event_id=ids[2])
+        await world.emit(later, event_id=ids[3])
+        await world.processed(*ids)
+
+        async def determined() -> bool:
+            return bool(world.of(DETERMINED, early.case_id))
+
+        await eventually(determined, timeout=30)
+        (event,) = world.of(DETERMINED, early.case_id)
+        data = event["data"]
+        day = munich_day(first.retrieved_at)
+        assert day < presumed
+        assert data["bekanntgabe"] == day.isoformat() and data["by_retrieval"] is True
+        assert data["presumed"] == presumed.isoformat() and data["retrieved_at"] == first.retrieved_at
+        assert data["provided_at"] == delivered["sent_at"] and data["sha256"] == first.sha256
+        assert data["legal_basis"].startswith("§ 9 Abs. 1 Satz 4 OZG")
+        assert data["appeal_ends"] == appeal_period_end(day).isoformat()  # counted from the new day
+        assert event["id"] == str(
+            uuid.uuid5(handlers.BEKANNTGABE_NAMESPACE, f"{early.case_id}:{first.sha256}")
+        )
+        row = await world.row(early.case_id)
+        assert (row["bekanntgabe"], row["retrieved_at"], row["by_retrieval"]) == (
+            day.isoformat(),
+            first.retrieved_at,
+            True,
+        )
+        assert await list_dead_letters(world.nc, "output") == []
+
+        # retrieved only after the third day: the presumed day stays, and is published
+        other = await world.delivered(late.case_id)
+        after = retrieval(other, late.case_id, timedelta(days=9))
+        await world.emit(after)
+
+        async def confirmed() -> bool:
+            return bool(world.of(DETERMINED, late.case_id))
+
+        await eventually(confirmed, timeout=30)
+        (kept,) = world.of(DETERMINED, late.case_id)
+        assert kept["data"]["by_retrieval"] is False
+        assert kept["data"]["bekanntgabe"] == kept["data"]["presumed"] == other["bekanntgabe"]
+        assert (await world.row(late.case_id))["bekanntgabe"] == other["bekanntgabe"]
+        assert len(world.of(DETERMINED, early.case_id)) == 1

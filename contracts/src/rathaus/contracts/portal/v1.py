@@ -124,3 +124,41 @@ class ReplySubmitted(Event, frozen=True, kw_only=True):
     text: str
     attachments: list[ReplyAttachment] = []
     submitted_at: str
+
+
+# --- Bekanntgabe: the first retrieval of a Bescheid from the Postkorb --------------------
+
+
+@contract(
+    producer="portal", entity="document", happened="retrieved", version=1, data_class=DataClass.INTERNAL
+)
+class DocumentRetrieved(Event, frozen=True, kw_only=True):
+    """A Bescheid provided in a Postkorb was retrieved for the first time (opened or
+    downloaded by the account it was provided to, or by a member of that organisation).
+    Under § 9 Abs. 1 OZG this is its day of notice when it comes before the third day after
+    the provision. Once per document; who retrieved it and from where is not here (see
+    ``RetrievalRecorded``)."""
+
+    retrieval_id: str
+    case_id: str
+    sha256: str  # the document's BlobRef.sha256, as in DecisionDelivered
+    retrieved_at: str  # ISO datetime (UTC)
+
+
+@contract(
+    producer="portal", entity="retrieval", happened="recorded", version=1, data_class=DataClass.PERSONAL
+)
+class RetrievalRecorded(Event, frozen=True, kw_only=True):
+    """The evidence of a first retrieval for the case file (the authority must be able to
+    prove the provision and its retrieval): who, when and from where, as the portal saw it.
+    Same ``retrieval_id`` as the ``DocumentRetrieved`` of the same transaction."""
+
+    retrieval_id: str
+    case_id: str
+    sha256: str
+    retrieved_at: str  # ISO datetime (UTC)
+    account_id: str
+    name: str  # the account holder's name as the account shows it
+    organisation: str = ""  # the organisation's name when retrieved from its Postkorb
+    client_address: str  # the client address the portal saw (behind a proxy: the proxy's view)
+    user_agent: str

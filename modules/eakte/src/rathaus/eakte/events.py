@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rathaus.contracts.input.v1 import DocumentRouted, ReplyRouted
-from rathaus.contracts.output.v1 import DecisionDelivered
+from rathaus.contracts.output.v1 import BekanntgabeDetermined, DecisionDelivered
 from rathaus.contracts.platform.v1 import (
     DecisionDeadlineChanged,
     DecisionOverdue,
@@ -38,3 +38,5 @@ def subscribe(subs: Subscriptions, eakte: EAkte) -> None:
     subs.on(ReplyRouted)(eakte.file_reply)
     subs.on(DocumentsOverdue)(eakte.documents_overdue)
     subs.on(DecisionDeadlineChanged)(eakte.deadline_changed)
+    subs.on(BekanntgabeDetermined)(eakte.bekanntgabe_determined)
+    subs.on(portal_v1.RetrievalRecorded)(eakte.retrieval_recorded)

@@ -4,36 +4,23 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from rathaus.platform.kernel.calendar import is_working_day
+from rathaus.output.bekanntgabe import AKTE, EMAIL, POSTKORB, RULES
 
 CITY = "Landeshauptstadt München"
 BERLIN = ZoneInfo("Europe/Berlin")
 
-POSTKORB, EMAIL, AKTE = "postkorb", "email", "akte"
 CHANNEL_LABELS = {POSTKORB: "Postkorb", EMAIL: "E-Mail", AKTE: "nur Akte"}
-# what the letter says about its own delivery: the line in the letterhead, and the rule of notice
+# what the letter says about its own delivery: the line in the letterhead, and the rule of
+# notice (from the rules in bekanntgabe.py)
 DELIVERY_TEXTS = {
-    POSTKORB: (
-        "elektronisch, Postkorb",
-        "Es gilt am dritten Tag nach der Übermittlung in Ihren Postkorb als bekannt gegeben "
-        "(Art. 41 Abs. 2 BayVwVfG).",
-    ),
-    EMAIL: (
-        "elektronisch, E-Mail",
-        "Es gilt am dritten Tag nach der Übermittlung an Ihre E-Mail-Adresse als bekannt gegeben "
-        "(Art. 41 Abs. 2 BayVwVfG).",
-    ),
-    AKTE: (
-        "keine Übermittlung, zur Akte",
-        "Es wurde nicht übermittelt, weil keine Anschrift für eine elektronische Übermittlung vorliegt. "
-        "Sie erhalten es auf Nachfrage unter Angabe des Aktenzeichens; bekannt gegeben ist es mit der "
-        "Aushändigung.",
-    ),
+    POSTKORB: ("elektronisch, Postkorb", RULES[POSTKORB].letter),
+    EMAIL: ("elektronisch, E-Mail", RULES[EMAIL].letter),
+    AKTE: ("keine Übermittlung, zur Akte", RULES[AKTE].letter),
 }
 
 
@@ -46,16 +33,6 @@ def choose_channel(*, account_id: str, organisation: bool, email: str) -> str:
     if email:
         return EMAIL
     return AKTE
-
-
-def bekanntgabe(sent: date) -> date:
-    """Art. 41 Abs. 2 BayVwVfG: an electronically delivered Bescheid counts as notified on the
-    third day after it was sent; a Saturday, Sunday or Bavarian public holiday moves that
-    day to the next working day."""
-    day = sent + timedelta(days=3)
-    while not is_working_day(day):
-        day += timedelta(days=1)
-    return day
 
 
 def local_day(moment: datetime) -> date:

@@ -15,8 +15,10 @@ import sqlalchemy as sa
 
 from rathaus.contracts.eakte.v1 import DecisionMade as DecisionMadeV1
 from rathaus.contracts.eakte.v2 import DecisionMade
-from rathaus.contracts.output.v1 import AuthorityNotified, DecisionDelivered
+from rathaus.contracts.output.v1 import AuthorityNotified, BekanntgabeDetermined, DecisionDelivered
 from rathaus.contracts.platform.v1 import DeliverDecision
+from rathaus.contracts.portal.v1 import DocumentRetrieved
+from rathaus.output.bekanntgabe import appeal_period_end, determine, rule_of
 from rathaus.output.bescheid import TemplateRefused, context, environment, render, template_name
 from rathaus.output.decisions import V1_CHANNEL, stored
 from rathaus.output.domain import (
@@ -24,7 +26,6 @@ from rathaus.output.domain import (
     CHANNEL_LABELS,
     EMAIL,
     POSTKORB,
-    bekanntgabe,
     choose_channel,
     forwarded_data,
     german_date,
@@ -35,12 +36,13 @@ from rathaus.output.mail import Mailer
 from rathaus.output.render import Seal, render_pdf
 from rathaus.output.store import bescheide, uebermittlungen
 from rathaus.platform.kernel import Kernel, UnitOfWork
-from rathaus.platform.kernel.procedures import Definition
+from rathaus.platform.kernel.procedures import Definition, ProcedureChanged
 from rathaus.platform.kernel.procedures.model import Unit
 from rathaus.platform.kernel.procedures.pins import pin
 
 log = logging.getLogger("rathaus.output")
 FORWARD_NAMESPACE = uuid.UUID("5f1d3c1e-8a52-4d4e-9a0b-6f7574707574")
+BEKANNTGABE_NAMESPACE = uuid.UUID("0b6e1f5a-3c2d-4e8f-9a1b-62656b616e6e")
 MAIL_LABELS = {"sent": "versandt", "pending": "ausstehend", "sending": "ausstehend", "failed": "abgewiesen"}
 
 
@@ -133,7 +135,7 @@ class Output:
         ref = await self.kernel.blobs.put(
             "output", pdf, media_type="application/pdf", filename=f"Bescheid-{decision.aktenzeichen}.pdf"
         )
-        notice = self._bekanntgabe(channel, day)
+        notice = self._bekanntgabe(channel, sent, day)
         mail = {
             POSTKORB: "pending" if definition.procedure.delivery.notify_email and r.email else "none",
             EMAIL: "pending",
@@ -162,6 +164,8 @@ class Output:
                 channel=channel,
                 sent_at=sent.isoformat(),
                 bekanntgabe=notice,
+                bekanntgabe_basis=rule_of(channel).legal_basis,
+                appeal_ends=self._appeal_ends(definition, channel, notice),
             ),
             subject=decision.case_id,
         )
@@ -182,13 +186,75 @@ class Output:
         return unit
 
     @staticmethod
-    def _bekanntgabe(channel: str, day: date) -> str:
-        if channel == AKTE:
+    def _bekanntgabe(channel: str, sent: datetime, day: date) -> str:
+        """The presumed day of notice (bekanntgabe.py); a first retrieval may move it
+        earlier later (``on_retrieved``)."""
+        notice = determine(channel, sent)
+        if notice.day is None:
             # Nothing was sent, so nothing is notified yet: legally the Bescheid takes effect
             # when it is handed out. DecisionDelivered needs a date, and the day it was filed
             # is the earliest it can be; no deadline may be counted from it.
             return day.isoformat()
-        return bekanntgabe(day).isoformat()
+        return notice.iso
+
+    @staticmethod
+    def _appeal_ends(definition: Definition, channel: str, notice: str) -> str:
+        """The last day of the one-month appeal period when the Bescheid has a
+        Rechtsbehelfsbelehrung and was notified (nothing runs for one only filed)."""
+        if not definition.procedure.appeal or channel == AKTE:
+            return ""
+        return appeal_period_end(date.fromisoformat(notice)).isoformat()
+
+    # -- the first retrieval from the Postkorb (§ 9 Abs. 1 OZG) --------------------------------
+
+    async def on_retrieved(self, event: DocumentRetrieved, uow: UnitOfWork) -> None:
+        """The Bescheid was retrieved for the first time: determine its day of notice again
+        (the retrieval day if that is earlier than the presumed third day) and publish it,
+        once per Bescheid; a redelivered or later retrieval changes nothing."""
+        query = sa.select(bescheide).where(bescheide.c.case_id == event.case_id).with_for_update()
+        row = (await uow.session.execute(query)).mappings().first()
+        if row is None or row["sha256"] is None:
+            # the portal lists only delivered Bescheide: this is another instance's case
+            log.warning("retrieval of case %s ignored: no Bescheid delivered here", event.case_id)
+            return
+        if row["sha256"] != event.sha256 or row["channel"] != POSTKORB:
+            log.warning("retrieval of case %s ignored: not its Postkorb Bescheid", event.case_id)
+            return
+        if row["retrieved_at"] is not None:
+            return  # the first retrieval was counted already
+        notice = determine(POSTKORB, row["sent_at"], event.retrieved_at)
+        assert notice.day is not None and notice.presumed is not None
+        appeal_ends = ""
+        try:  # the procedure version names the Rechtsbehelfsbelehrung (the period counts from the day)
+            decision = stored(row["decision_version"] or 1, row["decision"], self.procedures)
+            definition = self.procedures.pinned(
+                decision.service_id, decision.service_version, decision.procedure_digest
+            )
+            appeal_ends = self._appeal_ends(definition, POSTKORB, notice.iso)
+        except ProcedureChanged as changed:  # the day of notice must not wait for it
+            log.error("appeal period of case %s not computed: %s", event.case_id, changed)
+        await uow.session.execute(
+            bescheide.update()
+            .where(bescheide.c.case_id == event.case_id)
+            .values(retrieved_at=event.retrieved_at, bekanntgabe=notice.iso, by_retrieval=notice.by_retrieval)
+        )
+        await uow.emit(
+            BekanntgabeDetermined(
+                case_id=event.case_id,
+                aktenzeichen=row["aktenzeichen"] or "",
+                sha256=event.sha256,
+                channel=POSTKORB,
+                provided_at=row["sent_at"],
+                retrieved_at=event.retrieved_at,
+                presumed=notice.presumed.isoformat(),
+                bekanntgabe=notice.iso,
+                by_retrieval=notice.by_retrieval,
+                legal_basis=notice.legal_basis,
+                appeal_ends=appeal_ends,
+            ),
+            subject=event.case_id,
+            event_id=str(uuid.uuid5(BEKANNTGABE_NAMESPACE, f"{event.case_id}:{event.sha256}")),
+        )
 
     async def _forward(
         self, uow: UnitOfWork, decision: DecisionMade, definition: Definition, sent: datetime
@@ -239,6 +305,7 @@ class Output:
                             bescheide.c.aktenzeichen,
                             bescheide.c.sent_at,
                             bescheide.c.bekanntgabe,
+                            bescheide.c.by_retrieval,
                             bescheide.c.channel,
                             bescheide.c.mail_status,
                         )
@@ -254,6 +321,7 @@ class Output:
                 "aktenzeichen": r["aktenzeichen"],
                 "sent_at": german_datetime(r["sent_at"]),
                 "bekanntgabe": "–" if r["channel"] == AKTE else german_date(r["bekanntgabe"]),
+                "by_retrieval": bool(r["by_retrieval"]),
                 "channel": CHANNEL_LABELS.get(r["channel"], r["channel"]),
                 "mail": MAIL_LABELS.get(r["mail_status"], "keine"),
             }

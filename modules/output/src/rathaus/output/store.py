@@ -21,6 +21,9 @@ bescheide = sa.Table(
     sa.Column("sent_at", sa.String(40)),
     sa.Column("bekanntgabe", sa.String(10)),
     sa.Column("channel", sa.String(32)),  # postkorb | email | akte
+    # the first retrieval from the Postkorb (ISO datetime) and whether it set the Bekanntgabe
+    sa.Column("retrieved_at", sa.String(40)),
+    sa.Column("by_retrieval", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("mail_to", sa.String(200)),
     # postkorb: the notification; email: the Bescheid itself.
     # pending | sending (claimed until mail_next_at) | sent | failed | none

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rathaus.contracts.eakte.v1 import CaseOpened, MessageSent, ReplyFiled
-from rathaus.contracts.output.v1 import DecisionDelivered
+from rathaus.contracts.output.v1 import BekanntgabeDetermined, DecisionDelivered
 from rathaus.contracts.platform.v1 import (
     AppointmentReminderDue,
     CaseStatusChanged,
@@ -27,3 +27,4 @@ def subscribe(subs: Subscriptions, portal: Portal) -> None:
     subs.on(MessageSent)(portal.on_message_sent)
     subs.on(ReplyFiled)(portal.on_reply_filed)
     subs.on(DocumentsOverdue)(portal.on_documents_overdue)
+    subs.on(BekanntgabeDetermined)(portal.on_bekanntgabe)

@@ -6,11 +6,15 @@ from datetime import date
 from functools import cache
 
 import holidays
+from holidays.constants import CATHOLIC, PUBLIC
 
 
 @cache
 def _bavaria(year: int) -> holidays.HolidayBase:
-    return holidays.Germany(subdiv="BY", years=[year])
+    # Bavaria's statutory holidays plus Mariä Himmelfahrt (15 August), a public holiday in
+    # Munich and every Bavarian municipality with a mainly Catholic population (the
+    # library files it under the CATHOLIC category, not PUBLIC)
+    return holidays.Germany(subdiv="BY", years=[year], categories=(PUBLIC, CATHOLIC))
 
 
 def is_holiday(day: date) -> bool:

@@ -4,6 +4,7 @@ co-sign, authenticate staff, show the workspace."""
 from __future__ import annotations
 
 from rathaus.eakte.handlers.appointments import AppointmentHandlers
+from rathaus.eakte.handlers.bekanntgabe import BekanntgabeHandlers
 from rathaus.eakte.handlers.decisions import DecisionHandlers
 from rathaus.eakte.handlers.kasse import ReconciliationHandlers
 from rathaus.eakte.handlers.postkorb import MessageRefused, PostkorbHandlers
@@ -18,6 +19,7 @@ class EAkte(
     AppointmentHandlers,
     StaffHandlers,
     WorkspaceQueries,
+    BekanntgabeHandlers,
 ):
     """Every use case of the E-Akte, on one kernel."""
 

@@ -15,6 +15,7 @@ from rathaus.contracts.output.v1 import DecisionDelivered
 from rathaus.contracts.platform.v1 import DecisionOverdue
 from rathaus.contracts.portal import v1, v2
 from rathaus.eakte.domain import SYSTEM, akte_title, aktenzeichen
+from rathaus.eakte.handlers.bekanntgabe import provided
 from rathaus.eakte.handlers.common import Base, now, record
 from rathaus.eakte.store import documents, serials, vorgaenge
 from rathaus.platform.kernel import UnitOfWork
@@ -205,6 +206,7 @@ class CaseHandlers(Base):
             },
         )
         await self.set_status(uow, event.case_id, "zugestellt", {"bekanntgabe": event.bekanntgabe})
+        await provided(uow.session, event)
 
     async def set_status(
         self, uow: UnitOfWork, case_id: str, status: str, details: dict[str, Any], **extra: Any

@@ -25,6 +25,7 @@ from rathaus.eakte.domain import (
     verify_chain,
 )
 from rathaus.eakte.handlers.appointments import APPOINTMENT_STATUS_TEXT, AppointmentHandlers
+from rathaus.eakte.handlers.bekanntgabe import BekanntgabeHandlers
 from rathaus.eakte.handlers.common import Base, record
 from rathaus.eakte.handlers.fees import FeeHandlers
 from rathaus.eakte.handlers.postkorb import PostkorbHandlers
@@ -133,6 +134,7 @@ class WorkspaceQueries(Base):
             fees = await FeeHandlers.fee_view(s, case_id)
             visits = await AppointmentHandlers.appointments_of(s, case_id)
             thread = await PostkorbHandlers.thread(s, case_id)
+            notice = await BekanntgabeHandlers.bekanntgabe_view(s, case_id)
             trail = (
                 (await s.execute(sa.select(audit).where(audit.c.case_id == case_id).order_by(audit.c.seq)))
                 .mappings()
@@ -154,6 +156,7 @@ class WorkspaceQueries(Base):
             "appointment_status_text": APPOINTMENT_STATUS_TEXT,
             "thread": thread,
             "open_request": next((m for m in thread if m["request_status"] in ("offen", "erinnert")), None),
+            **notice,
             **self._interpreted(row),
             **self._cosigning(member, access, cosigs, decided=decision is not None),
         }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rathaus.portal.handlers.abrufe import Retrievals
 from rathaus.portal.handlers.accounts import Accounts
 from rathaus.portal.handlers.appointments import Appointments, Booked, HoldExpired, Refused
 from rathaus.portal.handlers.forms import MSG_BROKER_DOWN
@@ -36,6 +37,7 @@ class Portal(
     SamlIdentity,
     Passkeys,
     Messages,
+    Retrievals,
 ):
     """Every use case of the portal, on one kernel (``Submissions`` includes the form's ``Forms``;
     ``Organisations`` has what the form asks about the businesses a member acts for)."""

@@ -18,7 +18,7 @@ from rathaus.portal import PREFIX
 from rathaus.portal.web import zahlung
 from rathaus.portal.web.common import FORMAT, PRIVATE, Pages
 from rathaus.portal.web.nachrichten import thread_context
-from rathaus.portal.web.termine import appointments_of_cases
+from rathaus.portal.web.termine import appointments_of_cases, ip_of
 
 MSG_NOT_YOURS = "Dieses Dokument gibt es nicht oder es gehört nicht zu Ihrem Konto."
 
@@ -103,6 +103,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
             expects_payment=expects,
             polling=zahlung.polling(payment, expects),
             checking=bool(zurueck),
+            bescheide=await portal.notices_of(visitor.account, case_id),
             **await appointments_of_cases(portal, visitor.account, [row]),
             **thread,
         )
@@ -125,7 +126,13 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
     async def download(request: Request[Any, Any, Any], entry_id: FromPath[str]) -> Response[bytes]:
         visitor = await pages.citizen(request)
         assert visitor.account is not None
-        opened = await portal.open_entry(visitor.account, entry_id)
+        # the first retrieval is recorded (who, when, from where) before the PDF goes out
+        opened = await portal.retrieve(
+            visitor.account,
+            entry_id,
+            client_address=ip_of(request),
+            user_agent=request.headers.get("user-agent", ""),
+        )
         if opened is None:
             raise PermissionDeniedException(MSG_NOT_YOURS)
         entry, body = opened
