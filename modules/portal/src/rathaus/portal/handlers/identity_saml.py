@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-import datetime
 import logging
-import os
 import shutil
 import time
 import warnings
@@ -23,10 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 with warnings.catch_warnings():  # pysaml2 imports a cipher mode cryptography has moved (CFB)
     warnings.simplefilter("ignore")
@@ -38,6 +32,7 @@ with warnings.catch_warnings():  # pysaml2 imports a cipher mode cryptography ha
     from saml2.samlp import RequestedAuthnContext, response_from_string  # type: ignore[import-untyped]
     from saml2.xmldsig import SIG_RSA_SHA256  # type: ignore[import-untyped]
 
+from rathaus.platform.kernel.certificates import key_and_certificate
 from rathaus.platform.kernel.settings import IdentityProviderSettings
 from rathaus.portal.domain.identity import Attributes, map_level
 from rathaus.portal.handlers.identity import (
@@ -83,34 +78,7 @@ def acs_path(provider_id: str) -> str:
 
 def sp_key(data_dir: Path) -> tuple[str, str]:
     """The portal's SAML key and self-signed certificate, created once under the data dir (0600)."""
-    directory = data_dir / "portal-saml"
-    key_path, cert_path = directory / "sp.key", directory / "sp.crt"
-    if not (key_path.exists() and cert_path.exists()):
-        directory.mkdir(parents=True, exist_ok=True)
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Rathaus Buergerportal")])
-        now = datetime.datetime.now(datetime.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=3650))
-            .sign(key, hashes.SHA256())
-        )
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(
-                key.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                )
-            )
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return str(key_path), str(cert_path)
+    return key_and_certificate(data_dir / "portal-saml", "sp", "Rathaus Buergerportal")
 
 
 def attributes_from_ava(ava: dict[str, list[str]]) -> tuple[Attributes, str]:

@@ -10,8 +10,6 @@ dir (``cryptography``), never committed."""
 from __future__ import annotations
 
 import base64
-import datetime
-import os
 import shutil
 import warnings
 import zlib
@@ -19,10 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
 
 with warnings.catch_warnings():  # pysaml2 imports a cipher mode cryptography has moved (CFB)
     warnings.simplefilter("ignore")
@@ -33,6 +27,7 @@ with warnings.catch_warnings():  # pysaml2 imports a cipher mode cryptography ha
     from saml2.samlp import authn_request_from_string  # type: ignore[import-untyped]
     from saml2.server import Server  # type: ignore[import-untyped]
 
+from rathaus.platform.kernel.certificates import key_and_certificate
 from rathaus.platform.runtime.idprovider.persons import Method, TestPerson
 
 # attribute names as BundID sends them (X.500/eduPerson OIDs, URI name format)
@@ -60,37 +55,6 @@ def xmlsec() -> str:
     if found is None:
         raise RuntimeError("xmlsec1 is missing (make bootstrap installs it): SAML needs it to sign")
     return found
-
-
-def key_and_certificate(directory: Path, name: str, common_name: str) -> tuple[str, str]:
-    """A 2048-bit RSA key and a self-signed certificate (ten years), created once (0600)."""
-    key_path, cert_path = directory / f"{name}.key", directory / f"{name}.crt"
-    if not (key_path.exists() and cert_path.exists()):
-        directory.mkdir(parents=True, exist_ok=True)
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-        now = datetime.datetime.now(datetime.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=3650))
-            .sign(key, hashes.SHA256())
-        )
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(
-                key.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                )
-            )
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    return str(key_path), str(cert_path)
 
 
 def decode_redirect_request(encoded: str) -> Any:
