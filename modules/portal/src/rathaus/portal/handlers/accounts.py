@@ -25,6 +25,7 @@ from rathaus.portal.domain import (
 from rathaus.portal.handlers.base import Base, now
 from rathaus.portal.handlers.organisations import visible_to
 from rathaus.portal.store import accounts, login_failures, postkorb
+from rathaus.portal.store_postkorb import nachrichten
 
 hasher = PasswordHasher()
 # verified against when no account has the address, so that a login takes as long either way
@@ -153,8 +154,8 @@ class Accounts(Base):
         return _account(row) if row is not None else None
 
     async def account_and_unread(self, account_id: str) -> tuple[Account | None, int]:
-        """The account of a session and its number of unread Postkorb entries, its
-        organisations' included (for the navigation)."""
+        """The account of a session and its number of unread Postkorb entries (Bescheide and
+        messages), its organisations' included (for the navigation)."""
         async with self.kernel.db.read() as s:
             row = (
                 (await s.execute(sa.select(accounts).where(accounts.c.account_id == account_id)))
@@ -163,11 +164,19 @@ class Accounts(Base):
             )
             if row is None:
                 return None, 0
+            # unread Bescheide and unread messages of the authority, in one statement
             unread = (
                 await s.execute(
-                    sa.select(sa.func.count())
-                    .select_from(postkorb)
-                    .where(visible_to(postkorb, account_id), postkorb.c.read.is_(False))
+                    sa.select(
+                        sa.select(sa.func.count())
+                        .select_from(postkorb)
+                        .where(visible_to(postkorb, account_id), postkorb.c.read.is_(False))
+                        .scalar_subquery()
+                        + sa.select(sa.func.count())
+                        .select_from(nachrichten)
+                        .where(visible_to(nachrichten, account_id), nachrichten.c.read.is_(False))
+                        .scalar_subquery()
+                    )
                 )
             ).scalar_one()
         return _account(row), int(unread)

@@ -146,17 +146,6 @@ class Messages(Base):
 
     # -- what the citizen sees ---------------------------------------------------------------
 
-    async def unread_messages(self, account_id: str) -> int:
-        async with self.kernel.db.read() as s:
-            count = (
-                await s.execute(
-                    sa.select(sa.func.count())
-                    .select_from(nachrichten)
-                    .where(visible_to(nachrichten, account_id), nachrichten.c.read.is_(False))
-                )
-            ).scalar_one()
-        return int(count)
-
     async def threads_of(self, account: Account, *, archived: bool = False) -> list[dict[str, Any]]:
         """One entry per case with messages: its newest message, unread count, open request."""
         async with self.kernel.db.read() as s:

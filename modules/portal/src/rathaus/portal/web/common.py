@@ -77,7 +77,6 @@ class Pages:
         account, unread = await self.portal.account_and_unread(account_id)
         if account is None:
             return Visitor(None)
-        unread += await self.portal.unread_messages(account_id)  # the Postkorb's unread messages
         now = self.portal.clock()
         login = read_login(session, account.assurance_level, now)
         assert login is not None
