@@ -5,6 +5,8 @@ without an e-mail address, one passkey removed; the warning before the idle time
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -106,10 +108,9 @@ async def test_two_passkeys_login_and_removal_by_keyboard(world: Any) -> None:
         await context.close()
 
 
-async def test_the_session_warning_extend_by_keyboard_and_the_end(world: Any) -> None:
-    world.settings.sessions = SessionSettings(
-        niedrig=SessionTimeouts(absolute_seconds=600, idle_seconds=20), warn_seconds=8
-    )
+@contextlib.asynccontextmanager
+async def logged_in_by_keyboard(world: Any) -> AsyncIterator[tuple[Any, Any, Keyboard]]:
+    """A new citizen logged in with her password by keyboard: (context, page, keyboard)."""
     erika = await world.citizen()
     await erika.register()
     async with chromium() as browser:
@@ -120,6 +121,14 @@ async def test_the_session_warning_extend_by_keyboard_and_the_end(world: Any) ->
         await kb.type_into("E-Mail", erika.email)
         await kb.type_into("Passwort", "Ein-gutes-Passwort-2026")
         await kb.submit_field()
+        yield context, page, kb
+
+
+async def test_the_session_warning_extend_by_keyboard_and_the_end(world: Any) -> None:
+    world.settings.sessions = SessionSettings(
+        niedrig=SessionTimeouts(absolute_seconds=600, idle_seconds=20), warn_seconds=8
+    )
+    async with logged_in_by_keyboard(world) as (context, page, kb):
         await page.goto(f"{world.base_url}/antraege")
         await kb.check()
         dialog = page.locator("#sitzung-warnung")
@@ -155,16 +164,7 @@ async def test_the_absolute_limit_is_announced_and_cannot_be_extended(world: Any
     world.settings.sessions = SessionSettings(
         niedrig=SessionTimeouts(absolute_seconds=30, idle_seconds=600), warn_seconds=10
     )
-    erika = await world.citizen()
-    await erika.register()
-    async with chromium() as browser:
-        context = await browser.new_context(locale="de-DE", timezone_id="Europe/Berlin")
-        page = await context.new_page()
-        kb = Keyboard(page, world.base_url)
-        await page.goto(f"{world.base_url}/konto/anmelden")
-        await kb.type_into("E-Mail", erika.email)
-        await kb.type_into("Passwort", "Ein-gutes-Passwort-2026")
-        await kb.submit_field()
+    async with logged_in_by_keyboard(world) as (context, page, kb):
         await page.goto(f"{world.base_url}/konto")
         await kb.check()
         # opened under an IP address, a passkey cannot work: the page says where it does

@@ -4,7 +4,6 @@ the refused file's error page included."""
 
 from __future__ import annotations
 
-import base64
 import uuid
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from modules.portal.tests.integration.test_portal_postkorb import apply
 from rathaus.contracts.eakte.v1 import CaseOpened, MessageSent, RequestedDocument
 from rathaus.platform.browser import Keyboard, chromium
 from rathaus.platform.kernel import Kernel, ModuleApp
@@ -24,16 +24,6 @@ pytestmark = pytest.mark.browser
 PASSWORD = "Ein-gutes-Passwort-2026"
 SCAN = Path(__file__).parents[4] / "e2e" / "data" / "fahrzeugschein-scan.pdf"
 AKTENZEICHEN = "523.11-2026-000321"
-ANGABEN = {
-    "given_name": "Erika",
-    "family_name": "Mustermann",
-    "birth_date": "1964-08-12",
-    "street": "Zenettistraße",
-    "house_number": "12",
-    "postal_code": "80337",
-    "kennzeichen": "M-EM 1964",
-    "halter": "ja",
-}
 
 
 def now() -> str:
@@ -41,22 +31,7 @@ def now() -> str:
 
 
 async def test_the_reply_by_keyboard_alone(world: Any, tmp_path: Path) -> None:
-    erika = await world.citizen()
-    assert (await erika.register()).status_code == 303
-    case_id = str(uuid.uuid4())
-    body = {
-        "service_id": "bewohnerparkausweis",
-        "vorgangsnummer": case_id,
-        "angaben": ANGABEN,
-        "nachweise": [
-            {
-                "art": "fahrzeugschein",
-                "dateiname": "fs.pdf",
-                "inhalt_base64": base64.b64encode(SCAN.read_bytes()).decode(),
-            }
-        ],
-    }
-    assert (await erika.http.post(f"{PREFIX}/api/antraege", json=body)).status_code == 201
+    erika, case_id = await apply(world, SCAN.read_bytes)  # a Bewohnerparkausweis, as in the HTTP tests
     eakte = Kernel("eakte", world.settings)
     await eakte.start(ModuleApp())
     try:
