@@ -534,3 +534,58 @@ def check_message(
             if due <= today:
                 errors["deadline"] = "Die Frist muss nach dem heutigen Tag liegen."
     return Draft(subject, text, template, tuple(requested), due, errors)
+
+
+# -- records management (xdomea records fields) ----------------------------------------------
+
+# a Vorgang's lifecycle (vorgaenge.lifecycle)
+LIFECYCLE_OPEN = "offen"
+LIFECYCLE_ZDA = "zda"  # zu den Akten verfügt: closed, retention runs
+LIFECYCLE_CANCELLED = "storniert"  # opened by mistake
+LIFECYCLE_HANDED_OVER = "abgegeben"  # Abgabe to another authority (xdomea 0401)
+LIFECYCLE_ARCHIVED = "ausgesondert"  # taken by the archive (xdomea 0506)
+LIFECYCLE_DESTROYED = "vernichtet"  # destroyed after the archive's decision, logged
+LIFECYCLE_TEXT = {
+    LIFECYCLE_OPEN: "Offen",
+    LIFECYCLE_ZDA: "zdA",
+    LIFECYCLE_CANCELLED: "Storniert",
+    LIFECYCLE_HANDED_OVER: "Abgegeben",
+    LIFECYCLE_ARCHIVED: "Ans Archiv abgegeben",
+    LIFECYCLE_DESTROYED: "Vernichtet",
+}
+AUSSONDERUNGSART_TEXT = {"A": "archivwürdig", "B": "bewerten", "V": "vernichten"}
+UNLIMITED = "unbefristet"
+
+
+@dataclass(frozen=True)
+class RecordsFields:
+    """The records fields in force for a file-plan entry, inherited down the plan."""
+
+    aussonderungsart: str  # A | B | V ("B" when nothing up the plan says otherwise)
+    aufbewahrung: str  # years ("10") or "unbefristet" ("unbefristet" when nothing says)
+
+
+def effective_records(plan: dict[str, dict[str, Any]], code: str) -> RecordsFields:
+    """The Aussonderungsart and retention of an entry: its own, else the nearest parent's.
+    ``plan`` maps codes to rows with parent, aussonderungsart, aufbewahrung. Nothing set
+    anywhere up the plan means "B" (the archive decides) and unlimited retention: nothing
+    is ever destroyed because a field was missing."""
+    art = keep = ""
+    seen: set[str] = set()
+    current: str | None = code
+    while current and current in plan and current not in seen:
+        seen.add(current)
+        row = plan[current]
+        art = art or (row.get("aussonderungsart") or "")
+        keep = keep or (row.get("aufbewahrung") or "")
+        current = row.get("parent")
+    return RecordsFields(aussonderungsart=art or "B", aufbewahrung=keep or UNLIMITED)
+
+
+def retention_end(zda_day: date, aufbewahrung: str) -> date | None:
+    """The last day of retention: the retention period counts from the end of the year in
+    which the file was closed (zdA), so a file closed on 10 May 2026 with 10 years is kept
+    until 31 December 2036. None for unlimited retention."""
+    if aufbewahrung == UNLIMITED or not aufbewahrung:
+        return None
+    return date(zda_day.year + int(aufbewahrung), 12, 31)

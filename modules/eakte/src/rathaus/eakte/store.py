@@ -20,6 +20,12 @@ aktenplan = sa.Table(
     sa.Column("title", sa.String(200), nullable=False),
     sa.Column("parent", sa.String(32)),
     sa.Column("unit", sa.String(32), sa.ForeignKey("units.code")),
+    # records fields (eakte_0006): null = inherited from the parent entry
+    sa.Column("aussonderungsart", sa.String(1)),  # A archivwürdig | B bewerten | V vernichten
+    sa.Column("aufbewahrung", sa.String(12)),  # years ("10") or "unbefristet"
+    sa.Column("gueltig_ab", sa.String(10)),
+    sa.Column("gueltig_bis", sa.String(10)),
+    sa.Column("aktiv", sa.Boolean, nullable=False, server_default=sa.true()),  # false: stillgelegt
 )
 staff = sa.Table(
     "staff",
@@ -62,6 +68,13 @@ vorgaenge = sa.Table(
     sa.Column("overdue_level", sa.Integer, nullable=False, server_default="0"),
     # the decision deadline rests while documents are requested (eakte_0004)
     sa.Column("frist_ruht", sa.Boolean, nullable=False, server_default=sa.false()),
+    # records lifecycle (eakte_0006): offen | zda | storniert | abgegeben | ausgesondert |
+    # vernichtet; retention counts from zda_at, Aufbewahrungsende is an ISO day
+    sa.Column("lifecycle", sa.String(16), nullable=False, server_default="offen"),
+    sa.Column("zda_at", sa.String(40)),
+    sa.Column("bewertungsvorschlag", sa.String(1)),  # A | B | V
+    sa.Column("aufbewahrungsende", sa.String(10)),
+    sa.Index("ix_vorgaenge_retention", "lifecycle", "aufbewahrungsende"),
 )
 documents = sa.Table(
     "documents",

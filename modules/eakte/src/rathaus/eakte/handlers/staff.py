@@ -15,6 +15,7 @@ from rathaus.contracts.eakte.rpc_v1 import StaffCredentials, StaffIdentity
 from rathaus.eakte.domain import ROLES, SYSTEM, Staff
 from rathaus.eakte.handlers.common import Base, record
 from rathaus.eakte.store import aktenplan, staff, units
+from rathaus.platform.kernel.procedures.model import PlanEntry
 
 hasher = PasswordHasher()
 _DUMMY_HASH = hasher.hash("no such user")
@@ -116,11 +117,37 @@ class StaffHandlers(Base):
                             "title": e.title[:200],
                             "parent": e.parent or None,
                             "unit": e.unit if e.unit in known else None,
+                            **records_fields(e),
                         }
                         for e in new_entries
                     ],
                 )
                 added += [e.code for e in new_entries]
+            # records fields new in the data fill entries that have none yet (never overwrite
+            # what the records manager set on the administration page)
+            unset = (
+                await s.execute(
+                    sa.select(aktenplan.c.code).where(
+                        aktenplan.c.aussonderungsart.is_(None), aktenplan.c.aufbewahrung.is_(None)
+                    )
+                )
+            ).scalars()
+            for code in unset:
+                entry = data.plan.get(code)
+                if entry and (entry.aussonderungsart or entry.aufbewahrung):
+                    await s.execute(
+                        aktenplan.update().where(aktenplan.c.code == code).values(**records_fields(entry))
+                    )
             if added:
                 await record(s, SYSTEM, "organisation_ergaenzt", None, {"neu": added})
         return added
+
+
+def records_fields(entry: PlanEntry) -> dict[str, str | None]:
+    """The records fields of a file-plan entry of the data, as columns (null = inherited)."""
+    return {
+        "aussonderungsart": entry.aussonderungsart or None,
+        "aufbewahrung": entry.aufbewahrung or None,
+        "gueltig_ab": entry.gueltig_ab or None,
+        "gueltig_bis": entry.gueltig_bis or None,
+    }

@@ -160,6 +160,8 @@ def _classify(files: Files, path: Path, raw: dict[str, Any], where: str, problem
     elif path.name == "aktenplan.toml":
         for plan_entry in msgspec.convert(raw.get("eintraege", []), list[model.PlanEntry]):
             files.plan[plan_entry.code] = plan_entry
+            for problem in plan_entry_problems(plan_entry):
+                problems.append(f"{where}, Eintrag {plan_entry.code}: {problem}")
     elif "values" in raw and "id" in raw:
         codelist = msgspec.convert(raw, model.Codelist)
         if codelist.id in files.codelists:
@@ -172,6 +174,33 @@ def _classify(files: Files, path: Path, raw: dict[str, Any], where: str, problem
             f"{where}: Unbekannte Datei: weder ein Verfahren (id, version) noch eine Codeliste "
             "(id, values) noch katalog.toml, einheiten.toml, aktenplan.toml oder gebuehren.toml."
         )
+
+
+AUSSONDERUNGSARTEN = ("A", "B", "V")  # archivwürdig, bewerten, vernichten (xdomea)
+UNLIMITED = "unbefristet"
+
+
+def plan_entry_problems(entry: model.PlanEntry) -> list[str]:
+    """What is wrong with the records fields of a file-plan entry, in German."""
+    problems = []
+    if entry.aussonderungsart and entry.aussonderungsart not in AUSSONDERUNGSARTEN:
+        problems.append(
+            f"Aussonderungsart „{entry.aussonderungsart}“ ist keine von A (archivwürdig), "
+            "B (bewerten), V (vernichten)."
+        )
+    keep = entry.aufbewahrung
+    if keep and keep != UNLIMITED and not (keep.isdigit() and 0 < int(keep) <= 200):
+        problems.append(f"Aufbewahrung „{keep}“ ist keine Zahl von Jahren (1–200) und nicht „{UNLIMITED}“.")
+    for name in ("gueltig_ab", "gueltig_bis"):
+        value = getattr(entry, name)
+        if value:
+            try:
+                date.fromisoformat(value)
+            except ValueError:
+                problems.append(f"{name} „{value}“ ist kein Datum (JJJJ-MM-TT).")
+    if entry.gueltig_ab and entry.gueltig_bis and entry.gueltig_bis < entry.gueltig_ab:
+        problems.append("gueltig_bis liegt vor gueltig_ab.")
+    return problems
 
 
 def tariff_problems(tariff: model.Tariff) -> list[str]:

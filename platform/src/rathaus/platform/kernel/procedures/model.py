@@ -257,9 +257,15 @@ class Unit(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
 
 
 class PlanEntry(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """An entry of the file plan (Aktenplan)."""
+    """An entry of the file plan (Aktenplan), with the records fields of xdomea: the
+    Aussonderungsart (A archivwürdig, B bewerten, V vernichten) and the retention in years
+    or ``unbefristet``; empty means inherited from the parent entry."""
 
     code: str
     title: str
     parent: str = ""
     unit: str = ""
+    aussonderungsart: str = ""  # A | B | V, or "" (inherited)
+    aufbewahrung: str = ""  # years ("10") or "unbefristet", or "" (inherited)
+    gueltig_ab: str = ""  # ISO date
+    gueltig_bis: str = ""
