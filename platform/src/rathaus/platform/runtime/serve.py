@@ -84,8 +84,15 @@ def run_web(platform: Platform, settings: Settings, on_ready: Any = None) -> Non
         asyncio.run(main())
 
 
+LOOPBACK = ("127.0.0.1", "::1", "0.0.0.0", "localhost")  # noqa: S104 - names compared, not bound
+
+
 def urls(settings: Settings) -> dict[str, str]:
-    base = settings.web.public_url or f"http://{settings.web.host}:{settings.web.port}"
+    """What ``rathaus up`` prints. A portal on the loopback is shown as ``localhost``:
+    browsers take passkeys only on a name, never on an IP address, and the session cookie
+    belongs to the name the citizen started with."""
+    host = "localhost" if settings.web.host in LOOPBACK else settings.web.host
+    base = settings.web.public_url or f"http://{host}:{settings.web.port}"
     return {
         "Portal (Bürgerinnen und Bürger)": f"{base}/",
         "Arbeitsplatz (Sachbearbeitung)": f"{base}/arbeitsplatz/",
@@ -156,7 +163,7 @@ def portal_urls(settings: Settings) -> list[str]:
     if settings.web.public_url:
         return [settings.web.public_url]
     urls = [f"http://{settings.web.host}:{settings.web.port}"]
-    if settings.web.host in ("127.0.0.1", "0.0.0.0", "localhost"):  # noqa: S104 - a comparison
+    if settings.web.host in LOOPBACK:
         urls += [f"http://127.0.0.1:{settings.web.port}", f"http://localhost:{settings.web.port}"]
     return list(dict.fromkeys(urls))
 
