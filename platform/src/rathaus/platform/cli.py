@@ -139,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument(
         "--booking-duration", type=float, default=10.0, help="seconds of appointment bookings (default 10)"
     )
+    p_bench.add_argument(
+        "--booking-rates",
+        default="50,100,200",
+        help="offered booking rates per second for the open-loop rows, comma-separated ('' = none)",
+    )
     p_bench.add_argument("--only", action="append", choices=["cases", "ceiling", "http", "bus", "termine"])
     p_bench.add_argument("--output", default="BENCHMARKS.md", help="append the table here ('' = do not)")
     p_bench.add_argument(

@@ -119,8 +119,82 @@ async def _load(base: str, users: int, seconds: float) -> BookingResult:
     return result
 
 
-def run(workdir: Path, *, users: int = 16, seconds: float = 10.0) -> BookingResult:
-    """Start nats-server and the portal, book for ``seconds`` with ``users`` concurrent citizens."""
+@dataclass
+class OfferedResult:
+    """Bookings started at a fixed rate, whatever the answers (open loop): the latency is
+    counted from the moment a booking was due, so a server that falls behind shows it in
+    the p99 instead of slowing the load down (no coordinated omission)."""
+
+    offered_per_s: float
+    booked: int = 0
+    errors: int = 0
+    latencies: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def per_s(self) -> float:
+        return self.booked / self.seconds if self.seconds else 0.0
+
+
+async def _offered(base: str, rate: float, seconds: float, first: int) -> OfferedResult:
+    """Book at ``rate`` per second for ``seconds``, each booking on a free client of a pool."""
+    result = OfferedResult(rate)
+    starts = _starts()
+    pool: asyncio.Queue[tuple[httpx.AsyncClient, str]] = asyncio.Queue()
+    clients = []
+    for _ in range(max(8, int(rate))):  # enough clients that a slow answer never holds one back
+        http = httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False)
+        clients.append(http)
+        page = await http.get(f"/termine/personalausweis/bench-buero/{starts[0][:10]}")
+        found = TOKEN.search(page.text)
+        if found is None:
+            raise RuntimeError(f"no booking form: {page.status_code}")
+        pool.put_nowait((http, found.group(1)))
+
+    async def book(n: int, due: float) -> None:
+        http, token = await pool.get()
+        try:
+            start = starts[(first + n) // 30 % len(starts)]
+            r = await http.post(
+                "/termine/reservieren",
+                data={"_csrf_token": token, "leistung": "personalausweis", "standort": "bench-buero",
+                      "personen": "1", "beginn": start},
+            )  # fmt: skip
+            if r.status_code == 303:
+                r = await http.post(
+                    r.headers["location"],
+                    data={"_csrf_token": token, "name": f"Offen {n}", "email": f"offen-{n}@example.org"},
+                )
+            if r.status_code == 303:
+                result.booked += 1
+                result.latencies.append(time.perf_counter() - due)
+            else:
+                result.errors += 1
+        except httpx.HTTPError:
+            result.errors += 1
+        finally:
+            pool.put_nowait((http, token))
+
+    tasks = []
+    began = time.perf_counter()
+    for n in range(int(rate * seconds)):
+        due = began + n / rate
+        delay = due - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)  # the load's clock, not a wait in a test
+        tasks.append(asyncio.create_task(book(n, due)))
+    await asyncio.gather(*tasks)
+    result.seconds = time.perf_counter() - began
+    for http in clients:
+        await http.aclose()
+    return result
+
+
+def run(
+    workdir: Path, *, users: int = 16, seconds: float = 10.0, rates: tuple[float, ...] = ()
+) -> tuple[BookingResult, list[OfferedResult]]:
+    """Start nats-server and the portal, book for ``seconds`` with ``users`` concurrent
+    citizens (closed loop), then at each offered rate for ``seconds`` (open loop)."""
     data_dir = workdir / "termine"
     city = data_dir / "stadt"
     city.mkdir(parents=True, exist_ok=True)
@@ -147,9 +221,15 @@ def run(workdir: Path, *, users: int = 16, seconds: float = 10.0) -> BookingResu
     )
     try:
         _wait_http(f"http://127.0.0.1:{portal_port}/health", proc)
-        result = asyncio.run(_load(f"http://127.0.0.1:{portal_port}", users, seconds))
+        base = f"http://127.0.0.1:{portal_port}"
+        result = asyncio.run(_load(base, users, seconds))
+        offered = []
+        first = result.booked + result.refused + 30 * 600  # later slots than the closed loop took
+        for rate in rates:
+            offered.append(asyncio.run(_offered(base, rate, seconds, first)))
+            first += int(rate * seconds) + 30 * 600
         result.rss_kib = rss_peak_kib(proc.pid)
-        return result
+        return result, offered
     finally:
         proc.terminate()
         try:
