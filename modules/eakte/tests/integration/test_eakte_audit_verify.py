@@ -13,11 +13,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from modules.eakte.tests.integration.records_helpers import case_with_documents
 from rathaus.eakte.handlers import EAkte
 from rathaus.eakte.store import audit, documents
 from rathaus.platform.cli import main
-
-from .records_helpers import case_with_documents
 
 
 def cli_verify(data_dir: Path) -> tuple[int, str]:
