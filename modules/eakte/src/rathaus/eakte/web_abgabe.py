@@ -96,6 +96,7 @@ def routes(
             )
         return Response(
             pdf,
+            status_code=200,
             media_type="application/pdf",
             headers={
                 "Content-Disposition": f'attachment; filename="{name}"',
