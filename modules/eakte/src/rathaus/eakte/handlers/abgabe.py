@@ -73,7 +73,7 @@ STATUS_TEXT = {
     IMPORTED: "Übernommen",
     REJECTED: "Abgewiesen",
 }
-DONE, BAD = "verarbeitet", "fehlerhaft"
+DONE, BAD, WORKING = "verarbeitet", "fehlerhaft", "in-arbeit"
 # the fields of the Vorgang's extension this system writes and reads back
 CASE_FIELDS = ("service_id", "service_version", "procedure_digest", "submitted_at", "stadtbezirk")
 JSON_FIELDS = ("applicant", "data", "files", "warnings", "evidence")
@@ -102,8 +102,30 @@ def _write_atomically(folder: Path, name: str, data: bytes) -> Path:
     return target
 
 
-def _move_aside(path: Path, folder: str, note: str = "") -> Path:
-    target_dir = path.parent / folder
+def _claim(path: Path) -> Path | None:
+    """Take a message into ``in-arbeit/`` (an atomic rename): of several readers of the same
+    inbox, one gets it; None for the others."""
+    folder = path.parent / WORKING
+    folder.mkdir(exist_ok=True)
+    try:
+        os.replace(path, folder / path.name)
+    except FileNotFoundError:
+        return None
+    return folder / path.name
+
+
+def _requeue(inbox: Path) -> int:
+    """Messages left in ``in-arbeit/`` by a stopped process go back into the inbox."""
+    folder = inbox / WORKING
+    if not folder.is_dir():
+        return 0
+    left = [p for p in folder.glob("*.xdomea") if not (inbox / p.name).exists()]
+    for path in left:
+        os.replace(path, inbox / path.name)
+    return len(left)
+
+
+def _move_aside(path: Path, target_dir: Path, note: str = "") -> Path:
     target_dir.mkdir(exist_ok=True)
     target = target_dir / path.name
     if target.exists():
@@ -299,6 +321,10 @@ class AbgabeHandlers(CaseHandlers):
 
     async def _receive(self, item: Inbound) -> None:
         name = item.path.name
+        claimed = await asyncio.to_thread(_claim, item.path)
+        if claimed is None:
+            return  # another replica reads it
+        item = Inbound(item.partner, claimed)
         try:
             data = await asyncio.to_thread(item.path.read_bytes)
             container = await asyncio.to_thread(unpack, name, data)
@@ -317,12 +343,15 @@ class AbgabeHandlers(CaseHandlers):
         except (XdomeaInvalid, AbgabeRefused) as problem:
             await self._reject(item, str(problem))
             return
-        await asyncio.to_thread(_move_aside, item.path, DONE)
+        except Exception:  # e.g. the database away: back into the inbox, read again later
+            await asyncio.to_thread(os.replace, item.path, item.partner.inbox / name)
+            raise
+        await asyncio.to_thread(_move_aside, item.path, item.partner.inbox / DONE)
 
     async def _reject(self, item: Inbound, reason: str) -> None:
         """A message that cannot be processed: logged, recorded, moved aside, never lost."""
         name = item.path.name
-        moved = await asyncio.to_thread(_move_aside, item.path, BAD, reason)
+        moved = await asyncio.to_thread(_move_aside, item.path, item.partner.inbox / BAD, reason)
         log.error(
             "xdomea message %s from %s rejected and moved to %s (reason in %s.fehler.txt)",
             name,
@@ -720,6 +749,11 @@ class AbgabeHandlers(CaseHandlers):
                 await task
 
     async def _loop(self) -> None:
+        for partner in self.partners().values():
+            if requeued := await asyncio.to_thread(_requeue, partner.inbox):
+                log.warning(
+                    "%d Abgabe messages from %s were left in progress; read again", requeued, partner.code
+                )
         while True:
             try:
                 await self.poll_transfer()

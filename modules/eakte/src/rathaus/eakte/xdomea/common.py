@@ -428,11 +428,11 @@ def akte(parent: ET.Element, name: str, obj: Akte) -> None:
         _el(element, "Typ", obj.typ)
     _laufzeit(element, obj.beginn, obj.ende)
     if obj.vorgaenge or obj.dokumente:
-        inhalt = _el(element, "Akteninhalt")
-        for v in obj.vorgaenge:
-            vorgang(inhalt, "Vorgang", v)
+        inhalt = _el(element, "Akteninhalt")  # the schema's order: Dokument, then Vorgang
         for doc in obj.dokumente:
             dokument(inhalt, "Dokument", doc)
+        for v in obj.vorgaenge:
+            vorgang(inhalt, "Vorgang", v)
     if obj.zda:
         _el(element, "ZdA", "true")
         _el(element, "ZdADatum", obj.zda.isoformat())
@@ -489,6 +489,11 @@ def _q(path: str) -> str:
     """An XPath of xdomea names: ``Kopf/ProzessID`` → ``{ns}Kopf/{ns}ProzessID``;
     unqualified code-list children (``code``, ``name``) stay as they are."""
     return "/".join(p if p in ("code", "name", ".") else X + p for p in path.split("/"))
+
+
+def _medium(element: ET.Element) -> str:
+    code = _text(element, _q("AllgemeineMetadaten/Medium/code"))
+    return next((name for name, c in MEDIUM.items() if c == code), "elektronisch")
 
 
 def _date(text: str) -> date | None:
@@ -550,6 +555,7 @@ def read_dokument(element: ET.Element) -> Dokument:
     return Dokument(
         id=_text(element, _q("Identifikation/ID")),
         betreff=_text(element, _q("AllgemeineMetadaten/Betreff")),
+        medium=_medium(element),
         kennzeichen=_text(element, _q("AllgemeineMetadaten/Kennzeichen")),
         typ=_text(element, _q("Typ")),
         posteingang=_date(_text(element, _q("Posteingangsdatum"))),
@@ -576,6 +582,7 @@ def read_vorgang(element: ET.Element) -> Vorgang:
     return Vorgang(
         id=_text(element, _q("Identifikation/ID")),
         betreff=_text(element, _q("AllgemeineMetadaten/Betreff")),
+        medium=_medium(element),
         kennzeichen=_text(element, _q("AllgemeineMetadaten/Kennzeichen")),
         aktenplan=_text(element, _q("AllgemeineMetadaten/Aktenplaneinheit/Kennzeichen")),
         aktenplan_titel=_text(element, _q("AllgemeineMetadaten/Aktenplaneinheit/Inhaltsangabe")),
@@ -595,6 +602,7 @@ def read_akte(element: ET.Element) -> Akte:
     return Akte(
         id=_text(element, _q("Identifikation/ID")),
         betreff=_text(element, _q("AllgemeineMetadaten/Betreff")),
+        medium=_medium(element),
         kennzeichen=_text(element, _q("AllgemeineMetadaten/Kennzeichen")),
         aktenplan=_text(element, _q("AllgemeineMetadaten/Aktenplaneinheit/Kennzeichen")),
         aktenplan_titel=_text(element, _q("AllgemeineMetadaten/Aktenplaneinheit/Inhaltsangabe")),
