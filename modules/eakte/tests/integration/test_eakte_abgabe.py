@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import logging
 import uuid
 import zipfile
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import pytest
 import sqlalchemy as sa
 import xmlschema
@@ -147,6 +149,13 @@ async def test_a_vorgang_is_handed_to_another_rathaus_and_filed_there(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="rathaus.eakte.abgabe")
+    announced: list[dict[str, Any]] = []  # what the receiving E-Akte emits on its own bus
+    bus = await nats.connect(landkreis.settings.nats.url)
+
+    async def collect(msg: Any) -> None:
+        announced.append(json.loads(msg.data))
+
+    await bus.subscribe("rathaus.eakte.>", cb=collect)
     case_id = await case_with_documents(
         office,
         {
@@ -190,6 +199,16 @@ async def test_a_vorgang_is_handed_to_another_rathaus_and_filed_there(
     assert (await EAkte(office.eakte).verify_records()).ok
     [incoming] = await rows(landkreis.kernel, abgaben)
     assert incoming["status"] == "importiert" and incoming["partner"] == MUNICH
+
+    async def announced_there() -> bool:
+        kinds = [e["type"] for e in announced if e["subject"] == received["case_id"]]
+        return (
+            kinds.count("de.rathaus.eakte.document.filed.v1") == 2
+            and "de.rathaus.eakte.case.opened.v1" in kinds
+        )
+
+    await eventually(announced_there, timeout=30)
+    await bus.close()
 
     # every message that went either way, valid against the XSDs, named {ProzessID}_{Typ}.xdomea
     prozess = handover["prozess_id"]

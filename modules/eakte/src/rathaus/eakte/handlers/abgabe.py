@@ -30,6 +30,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rathaus.contracts.common import BlobRef
+from rathaus.contracts.eakte.v1 import CaseOpened, DocumentFiled
 from rathaus.eakte.domain import DECIDING_ROLES, SYSTEM, DecisionRefused, Staff
 from rathaus.eakte.handlers.cases import CaseHandlers
 from rathaus.eakte.handlers.common import now, record
@@ -534,6 +535,21 @@ class AbgabeHandlers(CaseHandlers):
                     submitted_at=felder.get("submitted_at", opened),
                 )
             )
+            # like any case opened here: input management can route letters to it, open data
+            # counts it, search indexes its documents
+            await uow.emit(
+                CaseOpened(
+                    case_id=case_id,
+                    aktenzeichen=az,
+                    service_id=felder.get("service_id", "")[:64],
+                    unit=unit,
+                    stadtbezirk=felder.get("stadtbezirk", "")[:80],
+                    opened_at=opened,
+                    service_version=int(felder.get("service_version", "1") or 1),
+                    submitted_at=felder.get("submitted_at", opened),
+                ),
+                subject=case_id,
+            )
             await record(
                 s,
                 SYSTEM,
@@ -571,6 +587,18 @@ class AbgabeHandlers(CaseHandlers):
                     "dokument_abgelegt",
                     case_id,
                     {"document_id": document_id, "version": values["version"], "sha256": ref.sha256},
+                )
+                await uow.emit(
+                    DocumentFiled(
+                        case_id=case_id,
+                        aktenzeichen=az,
+                        document_id=document_id,
+                        document_type=values["document_type"],
+                        sha256=ref.sha256,
+                        version=values["version"],
+                        filed_at=opened,
+                    ),
+                    subject=case_id,
                 )
             await s.execute(
                 abgaben.insert().values(
