@@ -31,6 +31,8 @@ from rathaus.eakte import PREFIX, TITLE
 from rathaus.eakte.bootstrap import bootstrap
 from rathaus.eakte.domain import DecisionRefused, Staff
 from rathaus.eakte.handlers import EAkte
+from rathaus.eakte.handlers.abgabe import AbgabeRefused
+from rathaus.eakte.handlers.locks import case_lock
 from rathaus.eakte.store import audit, documents, vorgaenge
 from rathaus.eakte.store_abgabe import abgaben
 from rathaus.eakte.xdomea import abgabe as messages
@@ -347,3 +349,66 @@ async def test_malformed_or_invalid_messages_are_rejected_and_moved_aside(
     [case] = await rows(landkreis.kernel, vorgaenge)
     assert case["unit"] == "BAU-T/31"
     assert (await EAkte(landkreis.kernel).verify_records()).ok
+
+
+async def test_the_same_abgabe_over_http_endpoints(
+    office: Any, landkreis: Other, served: str, transfer: dict[str, Path], tmp_path: Path
+) -> None:
+    """Each side POSTs its containers to the other's endpoint instead of a shared directory;
+    what arrives is read like a file in the inbox."""
+    case_id = await case_with_documents(office, {"plan-1": ("Lageplan", b"%PDF-1.7 Plan", "Lageplan")})
+    web = create_module_app(
+        landkreis.kernel,
+        prefix=PREFIX,
+        title=TITLE,
+        routes=landkreis.app.routes,
+        templates=landkreis.app.templates,
+    )
+    unused = tmp_path / "kein-verzeichnis"
+    async with serve_asgi(web) as landkreis_base:
+        # the endpoints are known once both listen
+        [to_landkreis] = office.eakte.settings.abgabe.partners
+        to_landkreis.url = f"{landkreis_base}{PREFIX}/api/xdomea/{MUNICH}"
+        [to_city] = landkreis.kernel.settings.abgabe.partners
+        to_city.url = f"{served}{PREFIX}/api/xdomea/{LANDKREIS}"
+        to_landkreis.token = to_city.token = "geheimes-token-der-partner"
+        to_landkreis.outbox = to_city.outbox = unused
+
+        async with httpx.AsyncClient() as client:  # a stranger, or a wrong name, is refused
+            wrong = await client.post(
+                to_landkreis.url,
+                content=b"x",
+                headers={"Authorization": "Bearer falsch", "X-Xdomea-Dateiname": "a"},
+            )
+            assert wrong.status_code == 401
+            bad_name = await client.post(
+                to_landkreis.url,
+                content=b"x",
+                headers={"Authorization": f"Bearer {to_city.token}", "X-Xdomea-Dateiname": "../x.xdomea"},
+            )
+            assert bad_name.status_code == 400 and "Dateiname" in bad_name.text
+
+        member = Staff("x", "sb", "SB", "sachbearbeitung", "BAU-T/31")
+        # the partner unreachable: not handed over, the case stays in work here
+        right, to_landkreis.url = to_landkreis.url, f"http://127.0.0.1:{free_port()}/nirgends"
+        with pytest.raises(AbgabeRefused, match="nicht zugestellt werden"):
+            await EAkte(office.eakte).start_abgabe(member, case_id, LANDKREIS)
+        [failed] = await rows(office.eakte, abgaben, abgaben.c.case_id == case_id)
+        assert failed["status"] == "fehlgeschlagen"
+        async with office.eakte.db.read() as s:
+            assert await case_lock(s, case_id) == ""
+        to_landkreis.url = right
+        prozess = await EAkte(office.eakte).start_abgabe(member, case_id, LANDKREIS)
+
+        async def handed_over() -> bool:
+            found = await rows(office.eakte, abgaben, abgaben.c.prozess_id == prozess)
+            return found[0]["status"] == "abgegeben"
+
+        await eventually(handed_over, timeout=30)
+    assert not unused.exists()
+    assert list(validated(transfer["to_landkreis"] / "verarbeitet")) == [
+        f"{prozess}_Abgabe.Abgabe.0401.xdomea"
+    ]
+    assert len(validated(transfer["to_city"] / "verarbeitet")) == 2
+    [received] = await rows(landkreis.kernel, vorgaenge)
+    assert received["unit"] == "BAU-T/31"

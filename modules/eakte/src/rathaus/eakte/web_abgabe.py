@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from litestar import Request, Response, get, post
-from litestar.exceptions import PermissionDeniedException
+from litestar.exceptions import ClientException, NotAuthorizedException, PermissionDeniedException
 from litestar.handlers import HTTPRouteHandler
 from litestar.params import URLEncodedBody
 from litestar.response import Redirect, Template
@@ -16,10 +16,11 @@ from litestar.response import Redirect, Template
 from rathaus.eakte import PREFIX
 from rathaus.eakte.domain import Staff
 from rathaus.eakte.handlers import EAkte
-from rathaus.eakte.handlers.abgabe import AbgabeRefused
+from rathaus.eakte.handlers.abgabe import FILENAME_HEADER, AbgabeRefused
 from rathaus.eakte.handlers.datenschutz import DatenschutzRefused
 
 NOT_YOURS = "Dieser Vorgang gehört nicht zu Ihrer Organisationseinheit."
+MAX_CONTAINER_BYTES = 512 * 1024 * 1024
 
 
 def routes(
@@ -105,4 +106,25 @@ def routes(
             },
         )
 
-    return [hand_over, handovers, restrict, inspection]
+    @post(
+        f"{PREFIX}/api/xdomea/{{partner:str}}",
+        status_code=202,
+        request_max_body_size=MAX_CONTAINER_BYTES,
+        include_in_schema=False,
+    )
+    async def xdomea_inbox(request: Request[Any, Any, Any], partner: str) -> dict[str, str]:
+        """A partner authority delivers an xdomea container (the Abgabe's HTTP transport):
+        bearer token of the partner, file name in ``X-Xdomea-Dateiname``, the zip as body.
+        It is read like a file in the partner's transfer directory."""
+        header = request.headers.get("authorization", "")
+        token = header[7:] if header.lower().startswith("bearer ") else ""
+        name = request.headers.get(FILENAME_HEADER, "")
+        try:
+            await eakte.accept_posted(partner, token, name, await request.body())
+        except PermissionError:
+            raise NotAuthorizedException("unknown partner or wrong token") from None
+        except AbgabeRefused as refused:
+            raise ClientException(str(refused), status_code=400) from None
+        return {"angenommen": name}
+
+    return [hand_over, handovers, restrict, inspection, xdomea_inbox]

@@ -202,6 +202,11 @@ class PartnerAuthority(BaseModel):
     inbox: Path
     # the unit that receives its Vorgänge when the local Aktenplan does not name one
     unit: str = ""
+    # optionally over HTTP instead of the outbox: the partner's endpoint
+    # (…/arbeitsplatz/api/xdomea/<our code>) and the secret both sides send as bearer token;
+    # the partner may post to ours (…/api/xdomea/<its code>) with the same token
+    url: str | None = None
+    token: str | None = None
 
 
 class AbgabeSettings(BaseModel):

@@ -15,9 +15,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
+import hmac
 import json
 import logging
 import os
+import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -25,6 +27,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import httpx
 import msgspec
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -75,6 +78,9 @@ STATUS_TEXT = {
     REJECTED: "Abgewiesen",
 }
 DONE, BAD, WORKING = "verarbeitet", "fehlerhaft", "in-arbeit"
+HTTP_TIMEOUT = 30.0
+FILENAME_HEADER = "X-Xdomea-Dateiname"
+CONTAINER_NAME = re.compile(r"[0-9a-fA-F-]{36}_Abgabe\.[A-Za-z]+\.040[1-3]\.xdomea")
 # the fields of the Vorgang's extension this system writes and reads back
 CASE_FIELDS = ("service_id", "service_version", "procedure_digest", "submitted_at", "stadtbezirk")
 JSON_FIELDS = ("applicant", "data", "files", "warnings", "evidence")
@@ -197,8 +203,8 @@ class AbgabeHandlers(CaseHandlers):
             raise AbgabeRefused(f"Die Abgabenachricht konnte nicht erstellt werden: {invalid}") from None
         at = now()
         async with self.kernel.db.session() as s:
-            if await case_lock(s, case_id):  # someone else was quicker
-                raise AbgabeRefused(await case_lock(s, case_id))
+            if locked := await case_lock(s, case_id):  # someone else was quicker
+                raise AbgabeRefused(locked)
             await s.execute(
                 abgaben.insert().values(
                     prozess_id=prozess_id,
@@ -227,8 +233,25 @@ class AbgabeHandlers(CaseHandlers):
                     "dokumente": len(obj.dokumente),
                 },
             )
-            # written inside the transaction: a failed write leaves no Abgabe behind
-            await asyncio.to_thread(_write_atomically, partner.outbox, name, container)
+        try:
+            await self._send(partner, (name, container))
+        except (OSError, httpx.HTTPError) as problem:
+            log.error(
+                "Abgabe %s of case %s not delivered to %s: %s", prozess_id, case_id, partner.code, problem
+            )
+            reason = (
+                f"Die Nachricht konnte {partner.name} nicht zugestellt werden ({type(problem).__name__})."
+            )
+            async with self.kernel.db.session() as s:
+                await s.execute(
+                    abgaben.update()
+                    .where(abgaben.c.prozess_id == prozess_id, abgaben.c.direction == OUT)
+                    .values(status=FAILED, error=reason, updated_at=now())
+                )
+                await record(
+                    s, member.username, "abgabe_nicht_zugestellt", case_id, {"prozess_id": prozess_id}
+                )
+            raise AbgabeRefused(reason + " Der Vorgang bleibt hier in Bearbeitung.") from None
         log.info("Abgabe %s of case %s sent to %s", prozess_id, case_id, partner.code)
         return prozess_id
 
@@ -398,9 +421,37 @@ class AbgabeHandlers(CaseHandlers):
             )
 
     async def _send(self, partner: PartnerAuthority, built: tuple[str, bytes]) -> str:
+        """Deliver a container: POST to the partner's endpoint when it has one, else write
+        it to the outbox directory. Raises ``OSError`` or ``httpx.HTTPError``."""
         name, data = built
-        await asyncio.to_thread(_write_atomically, partner.outbox, name, data)
+        if partner.url:
+            async with httpx.AsyncClient(timeout=HTTP_TIMEOUT) as client:
+                response = await client.post(
+                    partner.url,
+                    content=data,
+                    headers={
+                        "Content-Type": "application/zip",
+                        "Authorization": f"Bearer {partner.token or ''}",
+                        FILENAME_HEADER: name,
+                    },
+                )
+                response.raise_for_status()
+        else:
+            await asyncio.to_thread(_write_atomically, partner.outbox, name, data)
         return name
+
+    async def accept_posted(self, partner_code: str, token: str, name: str, data: bytes) -> None:
+        """A container a partner POSTed to our endpoint: into its inbox, read like any other.
+        Raises ``PermissionError`` (unknown partner, wrong token) or ``AbgabeRefused``."""
+        partner = self.partners().get(partner_code)
+        if partner is None or not partner.token or not hmac.compare_digest(token, partner.token):
+            raise PermissionError(partner_code)
+        if not CONTAINER_NAME.fullmatch(name):
+            raise AbgabeRefused("Der Dateiname muss {ProzessID}_{Nachrichtentyp}.xdomea lauten.")
+        if not data:
+            raise AbgabeRefused("Die Nachricht ist leer.")
+        await asyncio.to_thread(_write_atomically, partner.inbox, name, data)
+        log.info("xdomea message %s from %s received over HTTP", name, partner.code)
 
     # -- receiving an Abgabe ----------------------------------------------------------------
 
