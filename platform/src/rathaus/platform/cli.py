@@ -151,9 +151,10 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="a short bus and HTTP run; fails when a ratio is below its floor (bench/floors.toml)",
     )
-    from rathaus.platform.runtime import commands
+    from rathaus.platform.runtime import audit, commands
 
     commands.add_parser(sub)
+    audit.add_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic", "faststream", "faststream.access.nats"):
@@ -195,6 +196,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "users":
             print(commands.run(settings, args))
             return 0
+        if args.command == "audit":
+            return audit.run(settings, args, sys.stdout, sys.stderr)
         if args.command == "bench":
             if args.smoke:
                 from rathaus.platform.bench import smoke

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 from rathaus.contracts.eakte.rpc_v1 import AUTHENTICATE_STAFF
@@ -27,11 +28,22 @@ def bootstrap(kernel: Kernel) -> ModuleApp:
         # units and file-plan entries new in the procedure data, on every start
         await eakte.sync_organisation()
 
+    # the Abgabe's transfer directories are read while the module runs (when partners exist)
+    transfer = contextlib.AsyncExitStack()
+
+    async def start_transfer() -> None:
+        if kernel.settings.abgabe.partners:
+            await transfer.enter_async_context(eakte.transfer_loop())
+
+    async def stop_transfer() -> None:
+        await transfer.aclose()
+
     return ModuleApp(
         routes=routes(eakte),
         templates=HERE / "templates",
         migrations=HERE / "migrations",
         metadata=metadata,
-        on_start=[organisation],
+        on_start=[organisation, start_transfer],
+        on_stop=[stop_transfer],
         seed=seed_demo,
     )

@@ -13,3 +13,9 @@ async def add_staff(
     return await EAkte(kernel).add_staff(
         username=username, password=password, display_name=display_name, role=role, unit=unit
     )
+
+
+async def verify_records(kernel: Kernel) -> tuple[bool, str]:
+    """``rathaus audit verify``: the audit chain and every document's bytes; (ok, report)."""
+    found = await EAkte(kernel).verify_records()
+    return found.ok, found.report()

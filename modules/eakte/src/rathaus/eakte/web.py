@@ -21,6 +21,7 @@ from rathaus.contracts.eakte.rpc_v1 import StaffCredentials
 from rathaus.eakte import PREFIX
 from rathaus.eakte.domain import MODES, STATUS_TEXT, DecisionRefused, Staff, german_date
 from rathaus.eakte.handlers import EAkte, MessageRefused
+from rathaus.eakte.web_abgabe import routes as records_routes
 from rathaus.eakte.web_kasse import routes as fee_routes
 
 API_CACHE_SECONDS = 30.0
@@ -66,7 +67,8 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
             **(eakte.message_form(found["case"]) if writer and reachable else {}),
         }
         context: dict[str, Any] = {"error": None, "cosign_error": None, "message": {}, "message_errors": {}}
-        return page("case.html", member, **{**context, **postkorb, **form, **found})
+        records = {**await eakte.abgabe_view(member, case_id), **await eakte.datenschutz_view(case_id)}
+        return page("case.html", member, **{**context, **postkorb, **records, **form, **found})
 
     @get(f"{PREFIX}/anmelden", include_in_schema=False)
     async def login_form() -> Template:
@@ -302,4 +304,5 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         api_cosign_cases,
         api_cosign,
         *fee_routes(eakte, member_of, page),
+        *records_routes(eakte, member_of, page, case_view),
     ]

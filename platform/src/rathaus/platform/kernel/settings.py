@@ -192,6 +192,40 @@ class TelemetrySettings(BaseModel):
     sample_ratio: float = Field(default=1.0, ge=0.0, le=1.0)
 
 
+class PartnerAuthority(BaseModel):
+    """Another authority files are handed to (xdomea Abgabe 0401–0403): its Behördenkennung,
+    name, and the transfer directories (we write to ``outbox``, it writes to ``inbox``)."""
+
+    code: str
+    name: str
+    outbox: Path
+    inbox: Path
+    # the unit that receives its Vorgänge when the local Aktenplan does not name one
+    unit: str = ""
+    # optionally over HTTP instead of the outbox: the partner's endpoint
+    # (…/arbeitsplatz/api/xdomea/<our code>) and the secret both sides send as bearer token;
+    # the partner may post to ours (…/api/xdomea/<its code>) with the same token
+    url: str | None = None
+    token: str | None = None
+
+
+class AbgabeSettings(BaseModel):
+    """This authority in xdomea messages, and the partner authorities of the Abgabe."""
+
+    authority_code: str = "09162000"  # Amtlicher Gemeindeschlüssel of Munich
+    authority_name: str = "Landeshauptstadt München"
+    partners: list[PartnerAuthority] = Field(default_factory=list)
+    poll_seconds: float = Field(default=10.0, gt=0)  # how often the inboxes are looked at
+
+    @field_validator("partners")
+    @classmethod
+    def _unique_partners(cls, partners: list[PartnerAuthority]) -> list[PartnerAuthority]:
+        codes = [p.code for p in partners]
+        if len(set(codes)) != len(codes):
+            raise ValueError("partner authority codes must be unique")
+        return partners
+
+
 class Settings(BaseSettings):
     """Everything a process of Rathaus needs to know about its environment."""
 
@@ -212,6 +246,7 @@ class Settings(BaseSettings):
     # OTLP/HTTP endpoint of a collector; without one, spans go to <data_dir>/telemetry
     otlp_endpoint: str | None = None
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings)
+    abgabe: AbgabeSettings = Field(default_factory=AbgabeSettings)
     secret_key: str | None = None
     seed_demo: bool = True
     # multiplies every procedure deadline (Frist); tests and demos use a small factor

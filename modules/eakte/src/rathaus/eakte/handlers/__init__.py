@@ -3,9 +3,12 @@ co-sign, authenticate staff, show the workspace."""
 
 from __future__ import annotations
 
+from rathaus.eakte.handlers.abgabe import AbgabeHandlers
 from rathaus.eakte.handlers.appointments import AppointmentHandlers
 from rathaus.eakte.handlers.bekanntgabe import BekanntgabeHandlers
+from rathaus.eakte.handlers.datenschutz import DatenschutzHandlers
 from rathaus.eakte.handlers.decisions import DecisionHandlers
+from rathaus.eakte.handlers.integrity import IntegrityChecks
 from rathaus.eakte.handlers.kasse import ReconciliationHandlers
 from rathaus.eakte.handlers.postkorb import MessageRefused, PostkorbHandlers
 from rathaus.eakte.handlers.staff import StaffHandlers
@@ -20,6 +23,9 @@ class EAkte(
     StaffHandlers,
     WorkspaceQueries,
     BekanntgabeHandlers,
+    IntegrityChecks,
+    AbgabeHandlers,
+    DatenschutzHandlers,
 ):
     """Every use case of the E-Akte, on one kernel."""
 

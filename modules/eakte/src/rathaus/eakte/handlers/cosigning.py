@@ -19,6 +19,7 @@ from rathaus.eakte.domain import (
 )
 from rathaus.eakte.handlers.common import now, record
 from rathaus.eakte.handlers.fees import FeeHandlers
+from rathaus.eakte.handlers.locks import case_lock
 from rathaus.eakte.store import beteiligungen
 from rathaus.platform.kernel import UnitOfWork
 from rathaus.platform.kernel.procedures import Definition
@@ -57,6 +58,8 @@ class CosignHandlers(FeeHandlers):
             mine = [r for r in await self.cosignatures(s, case_id) if r["unit"] == member.unit]
             if not mine:
                 raise PermissionError(case_id)
+            if locked := await case_lock(s, case_id):
+                raise DecisionRefused(locked)
             current = mine[-1]
             taken = await self.taken(s, case_id)
             note = check_cosign(

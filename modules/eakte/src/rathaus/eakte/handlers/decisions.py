@@ -27,6 +27,7 @@ from rathaus.eakte.domain import (
 )
 from rathaus.eakte.handlers.common import now, record
 from rathaus.eakte.handlers.cosigning import CosignHandlers
+from rathaus.eakte.handlers.locks import case_lock
 from rathaus.eakte.store import decisions, vorgaenge
 from rathaus.platform.kernel import UnitOfWork
 from rathaus.platform.kernel.calendar import is_holiday
@@ -177,6 +178,8 @@ class DecisionHandlers(CosignHandlers):
                 row = await self.case_row(s, case_id)
                 if row is None or row["unit"] != member.unit:
                     raise PermissionError(case_id)
+                if locked := await case_lock(s, case_id):
+                    raise DecisionRefused(locked)
                 try:
                     definition = self.definition(row)
                 except ProcedureChanged as changed:

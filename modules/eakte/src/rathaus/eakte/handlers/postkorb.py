@@ -35,6 +35,7 @@ from rathaus.eakte.domain import (
 )
 from rathaus.eakte.handlers.cases import CaseHandlers
 from rathaus.eakte.handlers.common import now, record
+from rathaus.eakte.handlers.locks import case_lock
 from rathaus.eakte.store import nachrichten, vorgaenge
 from rathaus.platform.kernel import Kernel, UnitOfWork
 from rathaus.platform.kernel.calendar import is_working_day
@@ -106,6 +107,7 @@ class PostkorbHandlers(CaseHandlers):
         Raises PermissionError (not the member's unit's case) or MessageRefused."""
         async with self.kernel.db.read() as s:
             row = await self.case_row(s, case_id)
+            locked = await case_lock(s, case_id)
         if row is None or row["unit"] != member.unit:
             raise PermissionError(case_id)
         requestable = self.requestable(row)
@@ -123,6 +125,8 @@ class PostkorbHandlers(CaseHandlers):
         errors = dict(draft.errors)
         if member.role not in DECIDING_ROLES:
             errors["text"] = "Nachrichten an Antragsteller/innen schreiben Sachbearbeitung oder Leitung."
+        if locked:
+            errors["text"] = locked
         if not (row["applicant"] or {}).get("account_id"):
             errors["text"] = MSG_NO_ACCOUNT
         if row["status"] in CLOSED:
