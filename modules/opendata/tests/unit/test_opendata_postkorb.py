@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
 
 from rathaus.opendata import ckan, dcat, store
-from rathaus.opendata.domain.audit import ranges
-from rathaus.opendata.domain.disclosure import Cell
+from rathaus.opendata.domain.audit import disclosed, ranges
+from rathaus.opendata.domain.disclosure import Cell, Published, Table, suppress_together
 from rathaus.opendata.domain.postkorb import (
     ABRUF,
     AKTENLAGE,
@@ -132,6 +132,13 @@ STEPS = [
     # case c4's second Nachforderung, in December: the case counts once, in November
     requested("r6", "c4", "parken", "2026-12-01T09:00:00+00:00", "2026-12-15"),
     replied("r6", "c4", "2026-12-01T21:00:00+00:00"),
+    # parken: decided while the Nachforderung was open (no level 2 comes then): nach Aktenlage
+    requested("r10", "c10", "parken", AT, "2026-11-20"),
+    lambda s: store.record_delivered(s, "c10", "parken", "granted", NOV, "2026-11-12T10:00:00+00:00"),
+    # ... but a reply filed before the Bescheid, however late it arrives here, answers it
+    requested("r11", "c11", "parken", AT, "2026-11-20"),
+    lambda s: store.record_delivered(s, "c11", "parken", "granted", NOV, "2026-11-12T10:00:00+00:00"),
+    replied("r11", "c11", "2026-11-06T09:00:00+00:00"),
     # hund: open; a reply to a Nachforderung never known and a lapse of another count nowhere
     requested("r7", "c7", "hund", "2026-12-03T09:00:00+00:00", "2026-12-17"),
     replied("r8", "c8", "2026-12-04T09:00:00+00:00"),
@@ -153,13 +160,13 @@ STEPS = [
     determined("d8", "2026-11-02T10:00:00+00:00", True),  # never delivered here: counted nowhere
 ]
 NF_TRUTH = {
-    FAELLE: {("parken", NOV): 5, ("hund", DEC): 1},
-    FRISTGERECHT: {("parken", NOV): 2, ("parken", DEC): 1},
+    FAELLE: {("parken", NOV): 7, ("hund", DEC): 1},
+    FRISTGERECHT: {("parken", NOV): 3, ("parken", DEC): 1},
     VERSPAETET: {("parken", NOV): 2},
-    AKTENLAGE: {("parken", NOV): 1},
+    AKTENLAGE: {("parken", NOV): 2},
     OFFEN: {("hund", DEC): 1},
 }
-HOURS = {("parken", NOV): [120, 373, 374, 649], ("parken", DEC): [12]}
+HOURS = {("parken", NOV): [24, 120, 373, 374, 649], ("parken", DEC): [12]}
 BG_TRUTH = {
     ABRUF: {("parken", NOV): 2},
     DRITTER_TAG: {("parken", NOV): 2},
@@ -181,6 +188,7 @@ async def run(session: Callable[[], AsyncSession], steps: list[Step]) -> tuple[A
         )
         await s.execute(store.nachforderungen.delete())
         await s.execute(store.bekanntgaben.delete())
+        await s.execute(store.faelle.delete())
         await s.commit()
     return result
 
@@ -356,3 +364,75 @@ def test_catalogue_entry_in_ckan_and_dcat() -> None:
     for postkorb in (ds, empty):
         data = dcat.jsonld_bytes([entry(postkorb)], BASE)
         assert dcat.validate(data) == [] and dcat.report(data) == []
+
+
+def test_a_cell_known_elsewhere_is_never_a_complement() -> None:
+    """One table alone: the cheapest complement of the 1 is the 5 beside it; when the 5 is
+    public elsewhere the suppression goes round it."""
+    table = Table(("a", "b"), (NOV, DEC), {("a", NOV): 1, ("a", DEC): 5, ("b", NOV): 6, ("b", DEC): 7})
+    plain = suppress_together({"t": table})["t"]
+    assert ("a", DEC) in plain.suppressed()
+    avoiding = suppress_together({"t": table}, {"t": {("a", DEC), ("b", DEC)}})["t"]
+    assert ("a", NOV) in avoiding.suppressed() and not {("a", DEC), ("b", DEC)} & set(avoiding.suppressed())
+    assert not any(r.pinned for r in ranges(avoiding).values())
+
+
+def substituted(
+    ds: Any, counts: dict[str, dict[tuple[str, str], int]], known: set[Cell]
+) -> dict[str, Published]:
+    """The Bekanntgabe tables as someone reads them who also reads the services' datasets:
+    where only one kind is not 0 at a place whose Bescheide are published, its value."""
+    g = ds.bekanntgabe
+    full = {k: Table(g.rows, g.cols, counts.get(k, {})).values() for k in g.keys}
+    out = {}
+    for key, table in g.tables.items():
+        values = dict(table.values)
+        for cell, value in table.values.items():
+            if value is None and cell in known and all(full[k][cell] == 0 for k in g.keys if k != key):
+                values[cell] = full[key][cell]
+        out[key] = Published(g.rows, g.cols, values)
+    return out
+
+
+def test_bekanntgabe_safe_beside_the_services_datasets() -> None:
+    """The kinds of Bekanntgabe add up to the Bescheide each service's dataset publishes per
+    month: a complement where only one kind occurs would be read off there."""
+    counts = {
+        ABRUF: {("parken", NOV): 4, ("parken", DEC): 2, ("hund", DEC): 3},
+        DRITTER_TAG: {("parken", DEC): 4, ("hund", NOV): 6},
+    }
+    # every service's dataset publishes its Bescheide per month and overall (so the sums too)
+    known = {(s, m) for s in (*TITLES, None) for m in (NOV, DEC, None)}
+    plain = publish_postkorb({}, {}, counts, TITLES, created=CREATED, modified=MODIFIED)
+    read = substituted(plain, counts, known)
+    assert ("parken", NOV) in plain.bekanntgabe.tables[ABRUF].suppressed()  # a complement, alone there
+    assert ("parken", DEC) in disclosed(read[ABRUF])  # so the 2 is given away
+    ds = publish_postkorb({}, {}, counts, TITLES, created=CREATED, modified=MODIFIED, known=known)
+    assert not ds.bekanntgabe.withheld
+    assert ds.bekanntgabe.tables[ABRUF].values[("parken", NOV)] == 4  # public anyway: shown
+    assert ds.bekanntgabe.tables[ABRUF].values[("parken", DEC)] is None
+    for key, table in substituted(ds, counts, known).items():
+        assert disclosed(table) == [], key
+
+
+def test_bekanntgabe_withheld_when_only_public_cells_could_protect() -> None:
+    counts = {
+        ABRUF: {("parken", "2026-10"): 12, ("parken", DEC): 3, ("hund", DEC): 6},
+        DRITTER_TAG: {("parken", NOV): 12, ("hund", "2026-10"): 15, ("sperr", NOV): 8},
+        VIERTER_TAG: {("parken", DEC): 2, ("sperr", "2026-10"): 4, ("sperr", DEC): 2},
+    }
+    known = {(s, m) for s in (*TITLES, None) for m in ("2026-10", NOV, DEC, None)}
+    ds = publish_postkorb({}, {}, counts, TITLES, created=CREATED, modified=MODIFIED, known=known)
+    assert ds.bekanntgabe.withheld
+    for key, table in ds.bekanntgabe.tables.items():
+        assert all(v is None or v == 0 for v in table.values.values()), key
+        assert table.values[("hund", NOV)] == 0 or key == DRITTER_TAG
+    for key, table in substituted(ds, counts, known).items():
+        assert [
+            c
+            for c in disclosed(table)
+            if 0 < Table(table.rows, table.cols, counts.get(key, {})).values()[c] < 3
+        ] == []
+    body = as_json(ds, "bekanntgabe")
+    assert body["ganz_gesperrt"] is True and "bis auf die Nullen ganz gesperrt" in body["hinweis"]
+    assert as_json(ds, "nachforderungen")["ganz_gesperrt"] is False

@@ -12,7 +12,16 @@ from rathaus.contracts.output.v1 import BekanntgabeDetermined, DecisionDelivered
 from rathaus.contracts.platform.v1 import DocumentsOverdue, PaymentCompleted
 from rathaus.opendata import PREFIX, store
 from rathaus.opendata.domain import payment_formats, postkorb_formats
-from rathaus.opendata.domain.datasets import DatasetDefinition, PublishedDataset, definitions, monat, publish
+from rathaus.opendata.domain.datasets import (
+    ABGELEHNT,
+    BEWILLIGT,
+    DatasetDefinition,
+    PublishedDataset,
+    definitions,
+    monat,
+    publish,
+)
+from rathaus.opendata.domain.disclosure import Cell
 from rathaus.opendata.domain.entries import Entry
 from rathaus.opendata.domain.formats import entry
 from rathaus.opendata.domain.payments import (
@@ -61,7 +70,7 @@ class OpenData:
         self.by_service = {d.service_id: d for d in self.definitions.values()}
         self._published: dict[str, tuple[int, PublishedDataset]] = {}
         self._payments: tuple[int, PaymentsDataset] | None = None
-        self._postkorb: tuple[int, PostkorbDataset] | None = None
+        self._postkorb: tuple[tuple[int, frozenset[Cell]], PostkorbDataset] | None = None
         self._settled_on: date | None = None  # the day pending Bescheide were last looked at
 
     @property
@@ -192,10 +201,26 @@ class OpenData:
         if await store.record_determined(uow.session, event.case_id, monat(event.provided_at), kind):
             await store.touch(uow.session, POSTKORB_ID, now())
 
+    async def published_bescheide(self) -> frozenset[Cell]:
+        """(service_id, monat) and (service_id, None) whose number of Bescheide (grants plus
+        refusals) the service's own dataset publishes now."""
+        known: set[Cell] = set()
+        for definition in self.definitions.values():
+            ds = await self.dataset(definition.id)
+            if ds is None:
+                continue
+            granted, refused = ds.tables[BEWILLIGT].values, ds.tables[ABGELEHNT].values
+            for col in (*ds.cols, None):
+                if granted[(None, col)] is not None and refused[(None, col)] is not None:
+                    known.add((definition.service_id, col))
+        return frozenset(known)
+
     async def postkorb(self) -> PostkorbDataset:
-        """The Postkorb dataset as published now; recomputed only when its numbers changed
-        (Bescheide whose presumed third day passed are counted on the first read of a day)."""
+        """The Postkorb dataset as published now; recomputed only when its numbers or what
+        the services' datasets publish changed (Bescheide whose presumed third day passed
+        are counted on the first read of a day)."""
         day = today()
+        known = await self.published_bescheide()
         async with self.kernel.db.session() as s:
             if self._settled_on != day and await store.settle_presumed(s, day.isoformat()):
                 await store.touch(s, POSTKORB_ID, now())
@@ -204,7 +229,7 @@ class OpenData:
                 await store.ensure_dataset(s, POSTKORB_ID, now())
                 state = await store.stand(s, POSTKORB_ID)
                 assert state is not None
-            if self._postkorb is not None and self._postkorb[0] == state.version:
+            if self._postkorb is not None and self._postkorb[0] == (state.version, known):
                 self._settled_on = day
                 return self._postkorb[1]
             nachforderungen = await store.nachforderung_counts(s)
@@ -219,8 +244,9 @@ class OpenData:
             {sid: self.service_title(sid) for sid in services},
             created=state.created,
             modified=state.modified,
+            known=known,
         )
-        self._postkorb = (state.version, published)
+        self._postkorb = ((state.version, known), published)
         return published
 
     def service_title(self, service_id: str) -> str:

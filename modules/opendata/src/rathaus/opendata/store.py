@@ -399,18 +399,21 @@ Grid = dict[tuple[str, str], int]
 
 
 async def nachforderung_counts(session: AsyncSession) -> dict[str, Mapping[tuple[str, str], int]]:
-    """Per (service, month sent): the known Nachforderungen by outcome; the cases with one
-    by the month of their first."""
+    """Per (service, month sent): the known Nachforderungen by outcome (unanswered when the
+    case's Bescheid was delivered: decided nach Aktenlage); the cases with one by the month
+    of their first."""
     c = nachforderungen.c
     known = sa.and_(c.monat.is_not(None), c.service_id.is_not(None))
     out: dict[str, Grid] = {key: {} for key in NF_TABLES}
+    decided = faelle.c.ergebnis.is_not(None).label("entschieden")  # its Bescheid is delivered
     grouped = await session.execute(
-        sa.select(c.service_id, c.monat, c.ergebnis, c.aktenlage, sa.func.count())
+        sa.select(c.service_id, c.monat, c.ergebnis, c.aktenlage, decided, sa.func.count())
+        .select_from(nachforderungen.outerjoin(faelle, faelle.c.case_id == c.case_id))
         .where(known)
-        .group_by(c.service_id, c.monat, c.ergebnis, c.aktenlage)
+        .group_by(c.service_id, c.monat, c.ergebnis, c.aktenlage, decided)
     )
-    for service_id, monat, ergebnis, aktenlage, n in grouped.all():
-        cell = out[outcome(ergebnis, bool(aktenlage))]
+    for service_id, monat, ergebnis, aktenlage, entschieden, n in grouped.all():
+        cell = out[outcome(ergebnis, bool(aktenlage) or bool(entschieden))]
         cell[(service_id, monat)] = cell.get((service_id, monat), 0) + int(n)
     first = (
         sa.select(c.service_id, sa.func.min(c.monat).label("monat"))

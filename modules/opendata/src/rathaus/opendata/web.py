@@ -136,6 +136,7 @@ def _postkorb_tables(ds: postkorb.PostkorbDataset) -> list[dict[str, Any]]:
             {
                 "id": table,
                 "heading": postkorb_formats.HEADINGS[table],
+                "note": postkorb.WITHHELD if postkorb_formats.group(ds, table).withheld else "",
                 "measures": [
                     *(postkorb.LABELS[k][0] for k in keys),
                     *(["Tage bis zur Antwort (Median)"] if median else []),

@@ -14,7 +14,9 @@ A Nachforderung counts in the month it was sent (Munich) under its service, once
 - ``verspaetet``: the first reply was filed after the deadline (also after staff were told
   to decide with what they have),
 - ``nach_aktenlage``: no reply, and the deadline and the second period passed
-  (``DocumentsOverdue`` level 2: staff decide with what they have),
+  (``DocumentsOverdue`` level 2: staff decide with what they have), or the case's Bescheid
+  was delivered without one (the workflow stops following a Nachforderung once the case
+  is decided, so no level 2 comes then),
 - ``offen``: none of these yet.
 
 A reply always wins over a lapse, whatever the order the events arrive in; of several
@@ -44,18 +46,40 @@ The dataset: Leistung × Monat, two groups of count tables each protected togeth
 portal's suppression (``disclosure``) and audited: the Nachforderungen (cases with one,
 the four outcomes, the median days until the reply where at least
 ``MIN_FOR_PERCENTILES`` replies are published) and the Bekanntgabe (the five kinds).
+
+Why two groups, not one: their months mean different things (sent vs. delivered) and no
+published number adds cells of one group to cells of the other, so the joint pattern
+(a place hidden in one table is hidden in all) has nothing to guard between them; joined,
+every small count among ten tables would hide its place in all ten.
+
+Why the Bekanntgabe looks beyond this dataset: its five kinds are a complete partition of
+the Bescheide of a service and month, and the service's own dataset publishes that number
+(grants plus refusals of the month). Where only one kind occurs at a place, its cell can
+be read off there, so it must never serve as a complement (in tests with random small
+tables a third of the plain suppressions gave a small cell away that way); where no
+suppression avoids such cells, the Bekanntgabe tables are withheld but for their zeros
+(``publish_postkorb``). Two or more kinds at a place give one more equation over hidden
+cells, which ``disclosure`` accepts under (1). The Nachforderungen add up to nothing
+another dataset publishes.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from rathaus.opendata.domain.audit import findings
+from rathaus.opendata.domain.audit import Link, findings
 from rathaus.opendata.domain.datasets import DisclosureError
-from rathaus.opendata.domain.disclosure import MIN_PUBLISHED, Cell, Published, Table, suppress_together
+from rathaus.opendata.domain.disclosure import (
+    MIN_PUBLISHED,
+    Cell,
+    Published,
+    Table,
+    cells_of,
+    suppress_together,
+)
 from rathaus.opendata.domain.times import MIN_FOR_PERCENTILES, days, moment, percentile
 from rathaus.platform.kernel.calendar import munich_day
 
@@ -99,7 +123,8 @@ LABELS: dict[str, tuple[str, str]] = {
     ),
     AKTENLAGE: (
         "Nicht beantwortet, Entscheidung nach Aktenlage",
-        "Nachforderungen des Monats ohne Antwort nach Frist, Erinnerung und zweiter Frist.",
+        "Nachforderungen des Monats ohne Antwort nach Frist, Erinnerung und zweiter Frist, oder ohne "
+        "Antwort bis zur Zustellung des Bescheids.",
     ),
     OFFEN: ("Noch offen", "Nachforderungen des Monats ohne Antwort, deren zweite Frist noch läuft."),
     ABRUF: (
@@ -139,7 +164,8 @@ ZAEHLWEISE = (
     "unter ihrer Leistung: fristgerecht beantwortet, wenn die Antwort spätestens am Tag der Frist in der "
     "E-Akte abgelegt wurde; nach Fristablauf beantwortet, wenn die erste Antwort später abgelegt wurde "
     "(auch nach der Entscheidung nach Aktenlage); nicht beantwortet, wenn nach Frist, Erinnerung und "
-    "zweiter Frist keine Antwort kam und nach Aktenlage zu entscheiden war; sonst noch offen. Ein Fall "
+    "zweiter Frist keine Antwort kam und nach Aktenlage zu entscheiden war, oder wenn der Bescheid "
+    "zugestellt wurde, ohne dass eine Antwort kam; sonst noch offen. Ein Fall "
     "mit Nachforderung zählt einmal, im Monat seiner ersten Nachforderung. Ein Bescheid zählt im Monat "
     "seiner Zustellung unter der Art seiner Bekanntgabe: im Postkorb durch den ersten Abruf vor dem "
     "dritten Tag (§ 9 Abs. 1 OZG) oder am dritten Tag nach der Bereitstellung (gezählt, sobald der Tag "
@@ -159,7 +185,16 @@ GEHEIMHALTUNG = (
     "sind weitere Werte gesperrt (sekundäre Geheimhaltung). Ist ein Wert in einer Tabelle der "
     "Nachforderungen (Fälle, fristgerecht, verspätet, nicht beantwortet, offen) gesperrt, ist er an "
     "derselben Stelle auch in den anderen gesperrt, außer er ist dort 0; ebenso unter den Tabellen "
-    "der Bekanntgabe. Gesperrte Werte sind leer und als gesperrt gekennzeichnet. Eine 0 bedeutet: kein Fall."
+    "der Bekanntgabe. Die Bekanntgabe-Arten eines Monats ergeben zusammen die Bescheide, die der "
+    "Datensatz der Leistung veröffentlicht: Wo nur eine Art vorkommt, ist ihr Wert dort schon "
+    "abzulesen und wird nie zum Schutz eines anderen Werts gesperrt; ginge es nicht anders, werden "
+    "die Tabellen der Bekanntgabe bis auf die Nullen ganz gesperrt. Gesperrte Werte sind leer und "
+    "als gesperrt gekennzeichnet. Eine 0 bedeutet: kein Fall."
+)
+WITHHELD = (
+    "Die Tabelle der Bekanntgabe ist zurzeit bis auf die Nullen ganz gesperrt: Jede Sperrung, die "
+    "einen kleinen Wert schützt, ließe sich mit den Bescheid-Zahlen der Datensätze der Leistungen "
+    "aufheben. Sie wird wieder veröffentlicht, sobald die Zahlen es erlauben."
 )
 NOTES = f"{SUMMARY} {ZAEHLWEISE} {ANTWORTDAUER} {GEHEIMHALTUNG}"
 HIDDEN = "Anzahl gesperrt"
@@ -181,7 +216,8 @@ def answer(filed_at: str, deadline: str) -> str:
 
 
 def outcome(ergebnis: str | None, aktenlage: bool) -> str:
-    """The table a known Nachforderung counts in: its answer, else lapsed, else open."""
+    """The table a known Nachforderung counts in: its answer, else lapsed (or the case
+    decided without it), else open."""
     if ergebnis in ANSWERED:
         return ergebnis
     return AKTENLAGE if aktenlage else OFFEN
@@ -222,6 +258,7 @@ class Group:
     cols: tuple[str, ...]  # months with at least one case
     tables: Mapping[str, Published]
     present: tuple[tuple[str, str], ...]  # (service id, Monat) with at least one case
+    withheld: bool = False  # every value but the zeros hidden (see ``publish_postkorb``)
 
 
 @dataclass(frozen=True)
@@ -249,16 +286,44 @@ class PostkorbDataset:
 Counts = Mapping[str, Mapping[tuple[str, str], int]]
 
 
-def _group(keys: tuple[str, ...], counts: Counts, titles: Mapping[str, str]) -> Group:
+def _group(
+    keys: tuple[str, ...], counts: Counts, titles: Mapping[str, str], known: Collection[Cell] = ()
+) -> tuple[Group, list[Link], Group]:
+    """The tables of one group protected together; the sums anyone can read elsewhere over
+    each place where only one table is not 0 (see ``publish_postkorb``), for the auditor;
+    and the group withheld: every value but the zeros hidden."""
     if set(counts) - set(keys):
         raise ValueError(f"unknown tables {sorted(set(counts) - set(keys))}")
     cells = {cell for key in keys for cell, n in counts.get(key, {}).items() if n > 0}
     order = {sid: (titles.get(sid, sid).casefold(), sid) for sid, _ in cells}
     rows = tuple(sorted({r for r, _ in cells}, key=order.__getitem__))
     cols = tuple(sorted({c for _, c in cells}))
-    tables = suppress_together({key: Table(rows, cols, dict(counts.get(key, {}))) for key in keys})
+    raw = {key: Table(rows, cols, dict(counts.get(key, {}))) for key in keys}
+    values = {key: t.values() for key, t in raw.items()}
+    places = set(known) & set(cells_of(rows, cols))
+    # across services, a month (or everything) is known when it is for every service in it
+    for col in (*cols, None):
+        if all((r, col) in places or all(values[k][(r, col)] == 0 for k in keys) for r in rows):
+            places.add((None, col))
+    alone = {
+        place: [k for k in keys if values[k][place] > 0]
+        for place in places
+        if sum(1 for k in keys if values[k][place] > 0) == 1
+    }
+    fixed = {key: {place for place, only in alone.items() if only == [key]} for key in keys}
+    tables = suppress_together(raw, fixed)
+    links = [
+        Link(
+            f"Bescheide {place} (aus dem Datensatz der Leistung)", values[only[0]][place], ((only[0], place),)
+        )
+        for place, only in alone.items()
+    ]
     present = tuple(sorted(cells, key=lambda rc: (rc[1], order[rc[0]])))
-    return Group(keys, rows, cols, tables, present)
+    withheld = {
+        key: Published(rows, cols, {cell: n if n == 0 else None for cell, n in values[key].items()})
+        for key in keys
+    }
+    return Group(keys, rows, cols, tables, present), links, Group(keys, rows, cols, withheld, present, True)
 
 
 def _medians(group: Group, hours: Mapping[tuple[str, str], Sequence[int]]) -> dict[Cell, Median]:
@@ -293,14 +358,27 @@ def publish_postkorb(
     *,
     created: str,
     modified: str,
+    known: Collection[Cell] = (),
 ) -> PostkorbDataset:
     """``nachforderungen[table][(service_id, monat)]`` and ``bekanntgabe[…]`` (missing = 0),
     ``hours[(service_id, monat)]`` of the answered Nachforderungen: each group suppressed
-    together, audited, published."""
-    nf = _group(NF_TABLES, nachforderungen, titles)
-    bg = _group(BG_TABLES, bekanntgabe, titles)
+    together, audited, published.
+
+    ``known``: the (service_id, monat) and (service_id, None) whose number of Bescheide the
+    service's own dataset publishes (its grants plus its refusals of the month, or of all
+    months). The kinds of Bekanntgabe add up to that number, so where only one kind is not
+    0 its cell is public already: it is never a complement (a complement there would be
+    read off the service's dataset and give away the small cell it was to protect), and
+    the auditor checks that it is not hidden. Where two or more kinds share a place the sum
+    is one more equation over hidden cells, as ``disclosure`` says under (1)."""
+    nf, _, _ = _group(NF_TABLES, nachforderungen, titles)
+    bg, links, withheld = _group(BG_TABLES, bekanntgabe, titles, known)
+    if findings(bg.tables, links):
+        # a hidden cell could only be protected by cells the services' datasets publish:
+        # withhold the Bekanntgabe (only its zeros stay) until the numbers allow more
+        bg, links = withheld, []
     problems = [f"Nachforderungen: {p}" for p in findings(nf.tables)]
-    problems += [f"Bekanntgabe: {p}" for p in findings(bg.tables)]
+    problems += [f"Bekanntgabe: {p}" for p in findings(bg.tables, links)]
     if problems:
         raise DisclosureError(f"{POSTKORB_ID}: " + "; ".join(problems))
     names = {sid: titles.get(sid, sid) for sid in (*nf.rows, *bg.rows)}
