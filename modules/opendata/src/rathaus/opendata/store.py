@@ -13,6 +13,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rathaus.opendata.domain.datasets import ABGELEHNT, ANTRAEGE, BEWILLIGT
 from rathaus.opendata.domain.payments import BEZAHLT, ERSTATTET
+from rathaus.opendata.domain.postkorb import (
+    AUSSTEHEND,
+    BG_TABLES,
+    DRITTER_TAG,
+    FAELLE,
+    NF_TABLES,
+    POSTKORB,
+    answer,
+    outcome,
+)
+from rathaus.opendata.domain.times import hours_between, moment
 
 metadata = sa.MetaData()
 
@@ -48,6 +59,44 @@ zahlungen = sa.Table(
     sa.Column("bezahlt_monat", sa.String(7)),  # YYYY-MM the fee was paid
     sa.Column("erstattet_monat", sa.String(7)),  # YYYY-MM the fee was refunded (first refund)
 )
+
+# One row per Nachforderung (a case may have several, one after the other), whatever the
+# order and number of deliveries of its events: its service and month, how it was answered
+# and the whole hours until the reply. No text, no names, no Aktenzeichen; the request's
+# time and deadline wait only for the reply (the reply's time only for the request), then
+# only the outcome and the hours remain.
+nachforderungen = sa.Table(
+    "nachforderungen",
+    metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),  # the join key; never published
+    sa.Column("case_id", sa.String(64), nullable=False),  # counts cases; never published
+    sa.Column("service_id", sa.String(64)),  # None until DocumentsRequested
+    sa.Column("monat", sa.String(7)),  # YYYY-MM it was sent; None until DocumentsRequested
+    sa.Column("angefordert", sa.String(40)),  # ISO time it was sent, until the reply is known
+    sa.Column("frist", sa.String(10)),  # ISO date of the deadline, until the reply is known
+    sa.Column("antwort", sa.String(40)),  # ISO time of the earliest reply, until the request is known
+    sa.Column("ergebnis", sa.String(16)),  # fristgerecht | verspaetet once a reply is known
+    sa.Column("antwort_stunden", sa.Integer),  # whole hours from the request to the reply
+    sa.Column("aktenlage", sa.Boolean, nullable=False, server_default=sa.false()),  # lapsed (level 2)
+)
+sa.Index("ix_nachforderungen_service", nachforderungen.c.service_id)
+sa.Index("ix_nachforderungen_case", nachforderungen.c.case_id)
+
+# One row per case with a delivered Bescheid: its service, the month it was delivered, the
+# channel and how it was notified. The presumed third day of a Postkorb Bescheid waits only
+# until it has passed or the first retrieval decides; then only the kind remains.
+bekanntgaben = sa.Table(
+    "bekanntgaben",
+    metadata,
+    sa.Column("case_id", sa.String(64), primary_key=True),  # the join key; never published
+    sa.Column("service_id", sa.String(64)),  # None until DecisionDelivered
+    sa.Column("monat", sa.String(7)),  # YYYY-MM the Bescheid was delivered (provided)
+    sa.Column("kanal", sa.String(16)),  # postkorb | email | post | akte
+    sa.Column("art", sa.String(24)),  # one of postkorb.BG_TABLES but ausstehend; None: pending
+    sa.Column("vermutet", sa.String(10)),  # ISO date of the presumed third day, while pending
+)
+sa.Index("ix_bekanntgaben_service", bekanntgaben.c.service_id)
+sa.Index("ix_bekanntgaben_vermutet", bekanntgaben.c.vermutet)
 
 datensaetze = sa.Table(
     "datensaetze",
@@ -260,3 +309,223 @@ async def payment_counts(session: AsyncSession) -> dict[str, Mapping[tuple[str, 
         BEZAHLT: {(z, m): int(c) for z, m, c in bezahlt.all()},
         ERSTATTET: {(z, m): int(c) for z, m, c in erstattet.all()},
     }
+
+
+# -- the Postkorb: Nachforderungen ------------------------------------------------------------
+
+
+async def _nachforderung(session: AsyncSession, request_id: str) -> sa.RowMapping:
+    return (
+        (await session.execute(sa.select(nachforderungen).where(nachforderungen.c.request_id == request_id)))
+        .mappings()
+        .one()
+    )
+
+
+async def _settle_request(session: AsyncSession, request_id: str) -> None:
+    """Once the request and a reply are known: keep how it was answered and the hours, drop
+    the times and the deadline."""
+    row = await _nachforderung(session, request_id)
+    if row["monat"] is None or row["antwort"] is None or row["ergebnis"] is not None:
+        return
+    await session.execute(
+        nachforderungen.update()
+        .where(nachforderungen.c.request_id == request_id)
+        .values(
+            ergebnis=answer(row["antwort"], row["frist"]),
+            antwort_stunden=hours_between(row["angefordert"], row["antwort"]),
+            angefordert=None,
+            frist=None,
+            antwort=None,
+        )
+    )
+
+
+async def record_requested(
+    session: AsyncSession,
+    request_id: str,
+    case_id: str,
+    service_id: str,
+    monat: str,
+    angefordert: str,
+    frist: str,
+) -> bool:
+    """A Nachforderung was sent; True if it is new (a reply known already settles it)."""
+    await _insert_ignore(session, nachforderungen, {"request_id": request_id, "case_id": case_id})
+    result = await session.execute(
+        nachforderungen.update()
+        .where(nachforderungen.c.request_id == request_id, nachforderungen.c.monat.is_(None))
+        .values(service_id=service_id, monat=monat, angefordert=angefordert, frist=frist)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    await _settle_request(session, request_id)
+    return True
+
+
+async def record_reply(session: AsyncSession, request_id: str, case_id: str, filed_at: str) -> bool:
+    """A reply to the Nachforderung was filed; True if it changed the fact. While the request
+    is unknown the earliest reply is kept; once the Nachforderung is answered, later replies
+    change nothing."""
+    await _insert_ignore(session, nachforderungen, {"request_id": request_id, "case_id": case_id})
+    row = await _nachforderung(session, request_id)
+    if row["ergebnis"] is not None:
+        return False
+    if row["antwort"] is not None and moment(row["antwort"], "Antwort") <= moment(filed_at, "Antwort"):
+        return False
+    await session.execute(
+        nachforderungen.update().where(nachforderungen.c.request_id == request_id).values(antwort=filed_at)
+    )
+    await _settle_request(session, request_id)
+    return row["monat"] is not None
+
+
+async def record_lapsed(session: AsyncSession, request_id: str, case_id: str) -> bool:
+    """Staff were told to decide with what they have (DocumentsOverdue level 2); True if it
+    changed the counts (the request is known and no reply is)."""
+    await _insert_ignore(session, nachforderungen, {"request_id": request_id, "case_id": case_id})
+    result = await session.execute(
+        nachforderungen.update()
+        .where(nachforderungen.c.request_id == request_id, nachforderungen.c.aktenlage.is_(False))
+        .values(aktenlage=True)
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    row = await _nachforderung(session, request_id)
+    return row["monat"] is not None and row["ergebnis"] is None
+
+
+Grid = dict[tuple[str, str], int]
+
+
+async def nachforderung_counts(session: AsyncSession) -> dict[str, Mapping[tuple[str, str], int]]:
+    """Per (service, month sent): the known Nachforderungen by outcome (unanswered when the
+    case's Bescheid was delivered: decided nach Aktenlage); the cases with one by the month
+    of their first."""
+    c = nachforderungen.c
+    known = sa.and_(c.monat.is_not(None), c.service_id.is_not(None))
+    out: dict[str, Grid] = {key: {} for key in NF_TABLES}
+    decided = faelle.c.ergebnis.is_not(None).label("entschieden")  # its Bescheid is delivered
+    grouped = await session.execute(
+        sa.select(c.service_id, c.monat, c.ergebnis, c.aktenlage, decided, sa.func.count())
+        .select_from(nachforderungen.outerjoin(faelle, faelle.c.case_id == c.case_id))
+        .where(known)
+        .group_by(c.service_id, c.monat, c.ergebnis, c.aktenlage, decided)
+    )
+    for service_id, monat, ergebnis, aktenlage, entschieden, n in grouped.all():
+        cell = out[outcome(ergebnis, bool(aktenlage) or bool(entschieden))]
+        cell[(service_id, monat)] = cell.get((service_id, monat), 0) + int(n)
+    first = (
+        sa.select(c.service_id, sa.func.min(c.monat).label("monat"))
+        .where(known)
+        .group_by(c.service_id, c.case_id)
+        .subquery()
+    )
+    cases = await session.execute(
+        sa.select(first.c.service_id, first.c.monat, sa.func.count()).group_by(
+            first.c.service_id, first.c.monat
+        )
+    )
+    out[FAELLE] = {(s, m): int(n) for s, m, n in cases.all()}
+    return {key: grid for key, grid in out.items() if grid}
+
+
+async def reply_hours(session: AsyncSession) -> dict[tuple[str, str], list[int]]:
+    """The hours until the reply of the answered Nachforderungen, per (service, month sent)."""
+    c = nachforderungen.c
+    result = await session.execute(
+        sa.select(c.service_id, c.monat, c.antwort_stunden).where(
+            c.monat.is_not(None),
+            c.service_id.is_not(None),
+            c.ergebnis.is_not(None),
+            c.antwort_stunden.is_not(None),
+        )
+    )
+    out: dict[tuple[str, str], list[int]] = {}
+    for service_id, monat, hours in result.all():
+        out.setdefault((service_id, monat), []).append(int(hours))
+    return out
+
+
+# -- the Postkorb: Bekanntgabe ----------------------------------------------------------------
+
+
+async def record_delivery(
+    session: AsyncSession,
+    case_id: str,
+    service_id: str,
+    monat: str,
+    kanal: str,
+    art: str | None,
+    vermutet: str,
+) -> bool:
+    """A Bescheid was delivered (the first delivery counts); ``art`` None: a Postkorb
+    Bescheid pending until its presumed day ``vermutet`` — unless its first retrieval is
+    known already. True if it changed the counts."""
+    await _insert_ignore(session, bekanntgaben, {"case_id": case_id})
+    row = (
+        (await session.execute(sa.select(bekanntgaben).where(bekanntgaben.c.case_id == case_id)))
+        .mappings()
+        .one()
+    )
+    if row["service_id"] is not None:
+        return False
+    determined = row["art"] is not None and kanal == POSTKORB  # the retrieval came first
+    await session.execute(
+        bekanntgaben.update()
+        .where(bekanntgaben.c.case_id == case_id)
+        .values(
+            service_id=service_id,
+            monat=monat,
+            kanal=kanal,
+            art=row["art"] if determined else art,
+            vermutet=None if determined or art is not None else vermutet,
+        )
+    )
+    return True
+
+
+async def record_determined(session: AsyncSession, case_id: str, monat: str, art: str) -> bool:
+    """Output management determined how the Postkorb Bescheid was notified (after its first
+    retrieval): this kind replaces a pending or assumed one. True if the counts changed."""
+    await _insert_ignore(session, bekanntgaben, {"case_id": case_id})
+    c = bekanntgaben.c
+    result = await session.execute(
+        bekanntgaben.update()
+        .where(
+            c.case_id == case_id,
+            sa.or_(c.kanal.is_(None), c.kanal == POSTKORB),
+            sa.or_(c.art.is_(None), c.art != art),
+        )
+        .values(art=art, vermutet=None, monat=sa.func.coalesce(c.monat, monat))
+    )
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return False
+    row = (await session.execute(sa.select(c.service_id).where(c.case_id == case_id))).one()
+    return row.service_id is not None
+
+
+async def settle_presumed(session: AsyncSession, today: str) -> int:
+    """Postkorb Bescheide whose presumed third day lies before ``today`` (ISO date) and
+    whose first retrieval is not known: notified on the third day; how many."""
+    c = bekanntgaben.c
+    result = await session.execute(
+        bekanntgaben.update()
+        .where(c.art.is_(None), c.kanal == POSTKORB, c.vermutet.is_not(None), c.vermutet < today)
+        .values(art=DRITTER_TAG, vermutet=None)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+async def bekanntgabe_counts(session: AsyncSession) -> dict[str, Mapping[tuple[str, str], int]]:
+    """Bescheide per (service, month delivered) by how they were notified."""
+    c = bekanntgaben.c
+    result = await session.execute(
+        sa.select(c.service_id, c.monat, c.art, sa.func.count())
+        .where(c.service_id.is_not(None), c.monat.is_not(None), c.kanal.is_not(None))
+        .group_by(c.service_id, c.monat, c.art)
+    )
+    out: dict[str, Grid] = {key: {} for key in BG_TABLES}
+    for service_id, monat, art, n in result.all():
+        out[art or AUSSTEHEND][(service_id, monat)] = int(n)
+    return {key: grid for key, grid in out.items() if grid}

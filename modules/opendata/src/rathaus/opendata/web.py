@@ -13,7 +13,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from rathaus.opendata import PREFIX, ckan, dcat
-from rathaus.opendata.domain import payment_formats, payments
+from rathaus.opendata.domain import payment_formats, payments, postkorb, postkorb_formats
 from rathaus.opendata.domain.catalogue import LICENCE, PUBLISHER
 from rathaus.opendata.domain.datasets import BEARBEITUNGSDAUER, GEHEIMHALTUNG, ZAEHLWEISE, PublishedDataset
 from rathaus.opendata.domain.entries import Download, Entry
@@ -115,6 +115,49 @@ def _payment_tables(ds: payments.PaymentsDataset) -> dict[str, Any]:
     }
 
 
+def _postkorb_tables(ds: postkorb.PostkorbDataset) -> list[dict[str, Any]]:
+    """Per table of the Postkorb dataset: its heading, columns and rows; a suppressed value
+    stays None (shown as „gesperrt“), a median not published is „–“ with its reason."""
+    out = []
+    for table in postkorb_formats.TABLES:
+        keys = ds.nachforderungen.keys if table == postkorb_formats.NACHFORDERUNGEN else ds.bekanntgabe.keys
+        median = table == postkorb_formats.NACHFORDERUNGEN
+
+        def cells(record: dict[str, Any], keys: tuple[str, ...] = keys, median: bool = median) -> list[Any]:
+            values: list[Any] = [record[k] for k in keys]
+            if median:
+                days = record[postkorb_formats.MEDIAN]
+                values.append(_days(days) if days is not None else f"– ({record[postkorb_formats.GRUND]})")
+            return values
+
+        sums = postkorb_formats.totals(ds, table)
+        everything = cells(sums["insgesamt"])
+        out.append(
+            {
+                "id": table,
+                "heading": postkorb_formats.HEADINGS[table],
+                "note": postkorb.WITHHELD if postkorb_formats.group(ds, table).withheld else "",
+                "measures": [
+                    *(postkorb.LABELS[k][0] for k in keys),
+                    *(["Tage bis zur Antwort (Median)"] if median else []),
+                ],
+                "rows": [
+                    {"monat": german_month(r["monat"]), "leistung": r["leistung"], "cells": cells(r)}
+                    for r in postkorb_formats.records(ds, table)
+                ],
+                "by_service": [
+                    *({"label": t["leistung"], "cells": cells(t)} for t in sums["leistungen"]),
+                    {"label": "Alle Leistungen", "cells": everything},
+                ],
+                "by_month": [
+                    *({"label": german_month(t["monat"]), "cells": cells(t)} for t in sums["monate"]),
+                    {"label": "Alle Monate", "cells": everything},
+                ],
+            }
+        )
+    return out
+
+
 def routes(opendata: OpenData) -> list[HTTPRouteHandler]:
     @get(f"{PREFIX}/", name="opendata:home", include_in_schema=False)
     async def home() -> Template:
@@ -146,10 +189,28 @@ def routes(opendata: OpenData) -> list[HTTPRouteHandler]:
             },
         )
 
+    async def _postkorb_page() -> Template:
+        ds = await opendata.postkorb()
+        return Template(
+            "postkorb.html",
+            context={
+                **_summary(postkorb_formats.entry(ds)),
+                "tables": _postkorb_tables(ds),
+                "secrecy": postkorb.GEHEIMHALTUNG,
+                "counting": postkorb.ZAEHLWEISE,
+                "durations": postkorb.ANTWORTDAUER,
+                "licence": LICENCE,
+                "publisher": PUBLISHER,
+                "api": API,
+            },
+        )
+
     @get(f"{PREFIX}/datasets/{{name:str}}", include_in_schema=False)
     async def dataset(name: FromPath[str]) -> Template | Response[bytes]:
         if name == payments.PAYMENTS_ID:
             return await _payments_page()
+        if name == postkorb.POSTKORB_ID:
+            return await _postkorb_page()
         stem, dot, suffix = name.rpartition(".")
         ds = await opendata.dataset(stem if dot else name)
         if ds is None:
@@ -176,6 +237,8 @@ def routes(opendata: OpenData) -> list[HTTPRouteHandler]:
         table, _, suffix = file.partition(".")  # fallzahlen.csv, bearbeitungsdauer.json, …
         if name == payments.PAYMENTS_ID:
             return _file(payment_formats.download(await opendata.payments(), table, suffix))
+        if name == postkorb.POSTKORB_ID:
+            return _file(postkorb_formats.download(await opendata.postkorb(), table, suffix))
         ds = await opendata.dataset(name)
         if ds is None:
             raise NotFoundException("Diesen Datensatz gibt es nicht.")

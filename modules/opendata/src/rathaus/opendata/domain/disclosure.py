@@ -73,7 +73,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 
 Cell = tuple[str | None, str | None]  # (row, col); None stands for the total over that side
@@ -132,9 +132,13 @@ def suppress(table: Table) -> Published:
     return suppress_together({"": table})[""]
 
 
-def suppress_together(tables: Mapping[str, Table]) -> dict[str, Published]:
+def suppress_together(
+    tables: Mapping[str, Table], fixed: Mapping[str, Collection[Cell]] | None = None
+) -> dict[str, Published]:
     """The count tables of one dataset (same rows and columns), protected each and jointly:
-    primary cells, the pattern aligned across the tables, complements, until nothing changes."""
+    primary cells, the pattern aligned across the tables, complements, until nothing changes.
+    ``fixed[key]``: cells of a table whose value anyone can compute from elsewhere (another
+    dataset of the portal): never chosen as complements while a cycle avoids them."""
     shapes = {(t.rows, t.cols) for t in tables.values()}
     if len(shapes) > 1:
         raise ValueError("the tables of a dataset share their rows and columns")
@@ -156,7 +160,8 @@ def suppress_together(tables: Mapping[str, Table]) -> dict[str, Published]:
                 )
                 for cell in order
             }
-            hidden[key] = protect(values[key], hidden[key], fresh[key], order, spread)
+            known = (fixed or {}).get(key, ())
+            hidden[key] = protect(values[key], hidden[key], fresh[key], order, spread, known)
         anywhere = set().union(*hidden.values())
         fresh = {key: {cell for cell in anywhere if values[key][cell] > 0} - hidden[key] for key in tables}
     return {
@@ -171,14 +176,24 @@ def protect(
     fresh: set[Cell],
     order: Mapping[Cell, int],
     spread: Mapping[Cell, int] | None = None,
+    fixed: Collection[Cell] = (),
 ) -> set[Cell]:
     """``hidden`` and ``fresh`` with complements: every ``fresh`` cell on a cycle that lets it
     grow by one. The cells of ``hidden`` are protected already (more suppressed cells never
     take a cycle away), and so are the complements, which move along their cell's cycle.
-    ``spread[cell]``: in how many other tables hiding the cell would hide a shown value."""
+    ``spread[cell]``: in how many other tables hiding the cell would hide a shown value.
+    ``fixed``: cells known from elsewhere, which cannot move: a cycle avoids them; if none
+    can, the cheapest one through them is taken and the auditor, told the same, refuses."""
     hidden = hidden | fresh
+    known = frozenset(fixed)
     for cell in sorted(fresh, key=order.__getitem__):
-        hidden.update(_cheapest_cycle(values, hidden, cell, spread or {}))
+        try:
+            cycle = _cheapest_cycle(values, hidden, cell, spread or {}, known)
+        except ValueError:
+            if not known:
+                raise
+            cycle = _cheapest_cycle(values, hidden, cell, spread or {})
+        hidden.update(cycle)
     return hidden
 
 
@@ -210,14 +225,18 @@ def _cost(cell: Cell, n: int, hidden: set[Cell], spread: Mapping[Cell, int]) -> 
 
 
 def _cheapest_cycle(
-    values: Mapping[Cell, int], hidden: set[Cell], start: Cell, spread: Mapping[Cell, int]
+    values: Mapping[Cell, int],
+    hidden: set[Cell],
+    start: Cell,
+    spread: Mapping[Cell, int],
+    fixed: frozenset[Cell] = frozenset(),
 ) -> list[Cell]:
     """The cells of the cheapest path from ``start``'s head back to its tail, so that adding
     1 along the cycle (subtracting where a cell is passed against its direction) keeps every
-    value at least 1."""
+    value at least 1; none of the ``fixed`` cells."""
     graph: dict[Node, list[tuple[Node, Cell]]] = {}
     for cell, n in values.items():
-        if n > 0 and cell != start:
+        if n > 0 and cell != start and cell not in fixed:
             tail, head = _ends(cell)
             graph.setdefault(tail, []).append((head, cell))  # along: +1
             if n >= 2:

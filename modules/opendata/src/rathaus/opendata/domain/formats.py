@@ -28,6 +28,7 @@ from rathaus.opendata.domain.datasets import BEARBEITUNGSDAUER, BERLIN, GEHEIMHA
 from rathaus.opendata.domain.disclosure import Cell
 from rathaus.opendata.domain.entries import Download, Entry
 from rathaus.opendata.domain.payments import PaymentsDataset
+from rathaus.opendata.domain.postkorb import PostkorbDataset
 from rathaus.opendata.domain.times import FEW, HIDDEN, TimesRow
 
 INSGESAMT = "insgesamt"  # stands in the Stadtbezirk or Monat column of a total
@@ -71,7 +72,7 @@ def time_record(row: TimesRow) -> dict[str, Any]:
     }
 
 
-def period(ds: PublishedDataset | PaymentsDataset) -> tuple[str, str] | None:
+def period(ds: PublishedDataset | PaymentsDataset | PostkorbDataset) -> tuple[str, str] | None:
     """First and last day covered (ISO dates), or None while there is no case."""
     if not ds.cols:
         return None
