@@ -19,9 +19,11 @@ from litestar.response import Redirect, Template
 from rathaus.contracts.common import BlobRef
 from rathaus.contracts.eakte.rpc_v1 import StaffCredentials
 from rathaus.eakte import PREFIX
-from rathaus.eakte.domain import MODES, STATUS_TEXT, DecisionRefused, Staff, german_date
+from rathaus.eakte.domain import LIFECYCLE_TEXT, MODES, STATUS_TEXT, DecisionRefused, Staff, german_date
 from rathaus.eakte.handlers import EAkte, MessageRefused
+from rathaus.eakte.web_aktenplan import routes as plan_routes
 from rathaus.eakte.web_kasse import routes as fee_routes
+from rathaus.eakte.web_lifecycle import routes as lifecycle_routes
 
 API_CACHE_SECONDS = 30.0
 API_CACHE_KEY = secrets.token_bytes(32)
@@ -47,6 +49,7 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
             context={
                 "member": member,
                 "status_text": STATUS_TEXT,
+                "lifecycle_text": LIFECYCLE_TEXT,
                 "modes": MODES,
                 "german_date": german_date,
                 "location_names": location_names,
@@ -58,7 +61,11 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         found = await eakte.case(member, case_id)
         if found is None:
             raise PermissionDeniedException("Dieser Vorgang gehört nicht zu Ihrer Organisationseinheit.")
-        writer = found["access"] == "zustaendig" and member.role in ("sachbearbeitung", "leitung")
+        writer = (
+            found["access"] == "zustaendig"
+            and member.role in ("sachbearbeitung", "leitung")
+            and found["case"]["lifecycle"] == "offen"  # a closed case is read-only
+        )
         reachable = bool((found["case"]["applicant"] or {}).get("account_id"))
         postkorb = {
             "can_write": writer and reachable,
@@ -66,7 +73,8 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
             **(eakte.message_form(found["case"]) if writer and reachable else {}),
         }
         context: dict[str, Any] = {"error": None, "cosign_error": None, "message": {}, "message_errors": {}}
-        return page("case.html", member, **{**context, **postkorb, **form, **found})
+        lifecycle = await eakte.lifecycle_view(member, found["case"])
+        return page("case.html", member, **{**context, **postkorb, **lifecycle, **form, **found})
 
     @get(f"{PREFIX}/anmelden", include_in_schema=False)
     async def login_form() -> Template:
@@ -302,4 +310,6 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         api_cosign_cases,
         api_cosign,
         *fee_routes(eakte, member_of, page),
+        *lifecycle_routes(eakte, member_of, case_view),
+        *plan_routes(eakte, member_of, page),
     ]

@@ -16,6 +16,7 @@ from rathaus.contracts.platform.v1 import DecisionOverdue
 from rathaus.contracts.portal import v1, v2
 from rathaus.eakte.domain import SYSTEM, akte_title, aktenzeichen
 from rathaus.eakte.handlers.bekanntgabe import provided
+from rathaus.eakte.handlers.closed import arrived_after_close
 from rathaus.eakte.handlers.common import Base, now, record
 from rathaus.eakte.store import documents, serials, vorgaenge
 from rathaus.platform.kernel import UnitOfWork
@@ -171,6 +172,10 @@ class CaseHandlers(Base):
         ).scalar()
         if az is not None:  # else it waits for its case to be opened
             await self._file(uow, {**values, "pk": pk}, az)
+            if values["source"] != "postausgang":  # the case's own outgoing mail is expected
+                await arrived_after_close(
+                    s, values["case_id"], "dokument", {"document_id": values["document_id"]}
+                )
 
     async def file_document(self, event: DocumentRouted, uow: UnitOfWork) -> None:
         await self._store_document(
