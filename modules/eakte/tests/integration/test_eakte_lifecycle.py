@@ -331,6 +331,16 @@ async def test_the_records_manager_administers_the_aktenplan(
     assert "Der Eintrag wird verwendet und kann nicht gelöscht werden" in r.text
     r = await records.post(f"{plan}/eintrag/811.30/stilllegen", {}, page=f"{plan}/eintrag/811.30")
     assert "„Testerlaubnis mit Fiktion“ (811.30) legen neue Vorgänge unter diesem Eintrag an" in flat(r.text)
+    # the records manager's choice stands: fields cleared to inherit are not refilled from the
+    # procedure data on the next start
+    r = await records.post(
+        f"{plan}/eintrag/811.30", {"title": "Reisegewerbekarten", "aussonderungsart": "", "aufbewahrung": ""}
+    )
+    assert "Eintrag 811.30 gespeichert." in r.text
+    await EAkte(office.eakte).sync_organisation()
+    async with office.eakte.db.read() as s:
+        row = (await s.execute(sa.select(aktenplan).where(aktenplan.c.code == "811.30"))).mappings().one()
+    assert row["aussonderungsart"] is None and row["aufbewahrung"] is None and row["verwaltet_am"]
     # an unused one is
     await records.post(plan, {"parent": "811", "code": "811.60", "title": "Irrtum", "unit": ""})
     r = await records.post(f"{plan}/eintrag/811.60/loeschen", {}, page=f"{plan}/eintrag/811.60")

@@ -26,6 +26,8 @@ aktenplan = sa.Table(
     sa.Column("gueltig_ab", sa.String(10)),
     sa.Column("gueltig_bis", sa.String(10)),
     sa.Column("aktiv", sa.Boolean, nullable=False, server_default=sa.true()),  # false: stillgelegt
+    # when the records manager last changed it (eakte_0008_lifecycle); null: as in the data
+    sa.Column("verwaltet_am", sa.String(40)),
 )
 staff = sa.Table(
     "staff",

@@ -74,6 +74,8 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         }
         context: dict[str, Any] = {"error": None, "cosign_error": None, "message": {}, "message_errors": {}}
         lifecycle = await eakte.lifecycle_view(member, found["case"])
+        if found["case"]["lifecycle"] != "offen":
+            found["can_cosign"] = False  # a closed case takes no co-signature
         return page("case.html", member, **{**context, **postkorb, **lifecycle, **form, **found})
 
     @get(f"{PREFIX}/anmelden", include_in_schema=False)

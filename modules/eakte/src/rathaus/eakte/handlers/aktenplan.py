@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rathaus.eakte.domain import AUSSONDERUNGSART_TEXT, RECORDS_MANAGER, Staff, effective_records
-from rathaus.eakte.handlers.common import Base, record
+from rathaus.eakte.handlers.common import Base, now, record
 from rathaus.eakte.handlers.lifecycle import plan_rows, today
 from rathaus.eakte.records import (
     LifecycleRefused,
@@ -136,7 +136,13 @@ class AktenplanHandlers(Base):
                 raise PlanRefused(errors)
             await s.execute(
                 aktenplan.insert().values(
-                    code=code, title=title, parent=parent or None, unit=unit or None, aktiv=True, **fields
+                    code=code,
+                    title=title,
+                    parent=parent or None,
+                    unit=unit or None,
+                    aktiv=True,
+                    verwaltet_am=now(),
+                    **fields,
                 )
             )
             await record(
@@ -175,7 +181,11 @@ class AktenplanHandlers(Base):
             }
             if not changes:
                 return
-            await s.execute(aktenplan.update().where(aktenplan.c.code == code).values(title=title, **fields))
+            await s.execute(
+                aktenplan.update()
+                .where(aktenplan.c.code == code)
+                .values(title=title, verwaltet_am=now(), **fields)
+            )
             await record(
                 s,
                 member.username,
@@ -207,7 +217,9 @@ class AktenplanHandlers(Base):
                 raise LifecycleRefused(
                     f"Der übergeordnete Eintrag {before['parent']} ist stillgelegt; reaktivieren Sie ihn zuerst."
                 )
-            await s.execute(aktenplan.update().where(aktenplan.c.code == code).values(aktiv=active))
+            await s.execute(
+                aktenplan.update().where(aktenplan.c.code == code).values(aktiv=active, verwaltet_am=now())
+            )
             await record(
                 s,
                 member.username,

@@ -51,6 +51,14 @@ async def plan_rows(session: AsyncSession) -> dict[str, dict[str, Any]]:
     return {r["code"]: dict(r) for r in rows}
 
 
+async def changed_once(session: AsyncSession, statement: Any) -> None:
+    """Run an update guarded by the state it was checked against; when someone else changed
+    the case in the meantime, nothing is changed and the person is told."""
+    result = await session.execute(statement)
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise LifecycleRefused("Der Vorgang wurde gerade geändert. Bitte laden Sie die Seite neu.")
+
+
 class LifecycleHandlers(CaseHandlers):
     async def _own_case(self, session: AsyncSession, member: Staff, case_id: str) -> dict[str, Any]:
         row = await self.case_row(session, case_id)
@@ -79,7 +87,8 @@ class LifecycleHandlers(CaseHandlers):
                 chosen=bewertung,
             )
             end = closing.aufbewahrungsende.isoformat() if closing.aufbewahrungsende else None
-            await s.execute(
+            await changed_once(
+                s,
                 vorgaenge.update()
                 .where(vorgaenge.c.case_id == case_id, vorgaenge.c.lifecycle == LIFECYCLE_OPEN)
                 .values(
@@ -89,7 +98,7 @@ class LifecycleHandlers(CaseHandlers):
                     aufbewahrungsende=end,
                     abschluss_vermerk="",
                     eingang_nach_abschluss=None,
-                )
+                ),
             )
             await record(
                 s,
@@ -112,7 +121,8 @@ class LifecycleHandlers(CaseHandlers):
             s = uow.session
             row = await self._own_case(s, member, case_id)
             reason = check_reopen(role=member.role, lifecycle=row["lifecycle"], reason=reason)
-            await s.execute(
+            await changed_once(
+                s,
                 vorgaenge.update()
                 .where(vorgaenge.c.case_id == case_id, vorgaenge.c.lifecycle == row["lifecycle"])
                 .values(
@@ -122,7 +132,7 @@ class LifecycleHandlers(CaseHandlers):
                     aufbewahrungsende=None,
                     abschluss_vermerk="",
                     eingang_nach_abschluss=None,
-                )
+                ),
             )
             await record(
                 s,
@@ -158,7 +168,8 @@ class LifecycleHandlers(CaseHandlers):
             day = today()
             fields = effective_records(await plan_rows(s), row["aktenplan"])
             end = retention_end(day, fields.aufbewahrung)
-            await s.execute(
+            await changed_once(
+                s,
                 vorgaenge.update()
                 .where(vorgaenge.c.case_id == case_id, vorgaenge.c.lifecycle == LIFECYCLE_OPEN)
                 .values(
@@ -168,7 +179,7 @@ class LifecycleHandlers(CaseHandlers):
                     aufbewahrungsende=end.isoformat() if end else None,
                     abschluss_vermerk=reason,
                     eingang_nach_abschluss=None,
-                )
+                ),
             )
             await record(
                 s,
@@ -202,10 +213,15 @@ class LifecycleHandlers(CaseHandlers):
             )
             new = await self._next_aktenzeichen(uow, target)
             at = now()
-            await s.execute(
+            await changed_once(
+                s,
                 vorgaenge.update()
-                .where(vorgaenge.c.case_id == case_id, vorgaenge.c.aktenzeichen == row["aktenzeichen"])
-                .values(aktenzeichen=new, aktenplan=target, unit=unit)
+                .where(
+                    vorgaenge.c.case_id == case_id,
+                    vorgaenge.c.aktenzeichen == row["aktenzeichen"],
+                    vorgaenge.c.lifecycle == LIFECYCLE_OPEN,
+                )
+                .values(aktenzeichen=new, aktenplan=target, unit=unit),
             )
             await s.execute(
                 aktenzeichen_historie.insert().values(

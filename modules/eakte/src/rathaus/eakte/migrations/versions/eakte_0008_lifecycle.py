@@ -1,6 +1,7 @@
 """File lifecycle: the Aktenzeichen history of Umschreibungen (the old Aktenzeichen still
 finds its case), the reason of a Stornierung or reopening, and the mark "Eingang nach
-Abschluss" on a closed case that something arrived for
+Abschluss" on a closed case that something arrived for; when the records manager last
+changed an Aktenplan entry (the procedure data then no longer fills its records fields)
 
 Revision ID: eakte_0008_lifecycle
 Revises: eakte_0006
@@ -33,9 +34,13 @@ def upgrade() -> None:
     with op.batch_alter_table("vorgaenge") as batch:
         batch.add_column(sa.Column("abschluss_vermerk", sa.Text, nullable=False, server_default=""))
         batch.add_column(sa.Column("eingang_nach_abschluss", sa.String(40)))
+    with op.batch_alter_table("aktenplan") as batch:
+        batch.add_column(sa.Column("verwaltet_am", sa.String(40)))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("aktenplan") as batch:
+        batch.drop_column("verwaltet_am")
     with op.batch_alter_table("vorgaenge") as batch:
         batch.drop_column("eingang_nach_abschluss")
         batch.drop_column("abschluss_vermerk")
