@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from rathaus.contracts.input.v1 import DocumentRouted
+from rathaus.contracts.platform.v1 import DecisionOverdue
 from rathaus.eakte import PREFIX
 from rathaus.eakte.handlers import EAkte
 from rathaus.eakte.store import aktenplan, aktenzeichen_historie, audit, decisions, documents, vorgaenge
@@ -168,16 +169,21 @@ async def test_a_cancelled_case_stays_visible_and_fiction_grants_nothing(
     r = await clerk.post(f"{path}/entscheidung", {"outcome": "granted", "reasons": ""}, page=path)
     assert "Der Vorgang ist storniert und kann nicht mehr bearbeitet werden." in r.text
     await office.request_decision(case_id)
+    await office.emit(
+        office.workflow,
+        DecisionOverdue(case_id=case_id, unit="", level=2, due_at="2026-11-01T00:00:00+00:00"),
+        case_id,
+    )
     await office.fiction(case_id, "§ 42a VwVfG", "2026-11-01T00:00:00+00:00")
 
-    async def both_recorded() -> bool:
-        return (await actions(office, case_id)).count(("system", "eingang_nach_abschluss")) == 2
+    async def all_recorded() -> bool:
+        return (await actions(office, case_id)).count(("system", "eingang_nach_abschluss")) == 3
 
-    await eventually(both_recorded)
+    await eventually(all_recorded)
     async with office.eakte.db.read() as s:
         assert (await s.execute(sa.select(decisions).where(decisions.c.case_id == case_id))).first() is None
     row = await case_of(office, case_id)
-    assert row["status"] == "eingegangen" and row["eingang_nach_abschluss"]
+    assert row["status"] == "eingegangen" and row["eingang_nach_abschluss"] and row["overdue_level"] == 0
     assert not office.of("decision.made.v2", case_id)
 
 

@@ -224,6 +224,9 @@ class CaseHandlers(Base):
         await record(uow.session, SYSTEM, f"status_{status}", case_id, details)
 
     async def overdue(self, event: DecisionOverdue, uow: UnitOfWork) -> None:
+        details = {"frist": event.due_at, "stufe": event.level}
+        if await arrived_after_close(uow.session, event.case_id, "frist_ueberschritten", details):
+            return  # a cancelled case is not escalated; its case worker sees the deadline
         await uow.session.execute(
             vorgaenge.update()
             .where(vorgaenge.c.case_id == event.case_id)
