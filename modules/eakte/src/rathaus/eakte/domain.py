@@ -12,7 +12,9 @@ from typing import Any
 from rathaus.contracts.aktenzeichen import format_aktenzeichen
 from rathaus.platform.kernel.calendar import munich_day
 
-ROLES = ("sachbearbeitung", "leitung", "poststelle", "kasse")  # kasse: the Zahlungsabgleich
+ROLES = ("sachbearbeitung", "leitung", "poststelle", "kasse", "registratur")
+# kasse: the Zahlungsabgleich; registratur: the records manager (Aktenplan administration)
+RECORDS_MANAGER = "registratur"
 DECIDING_ROLES = ("sachbearbeitung", "leitung")
 OUTCOMES = {"granted": "Bewilligen", "refused": "Ablehnen"}
 MODES = {"clerk": "durch die Sachbearbeitung", "automatic": "automatisch", "fiction": "durch Fiktion"}

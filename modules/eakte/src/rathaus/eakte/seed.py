@@ -1,7 +1,7 @@
 """The demo city's organisation from the procedure data: its units (einheiten.toml), its
 file plan (aktenplan.toml), and demo accounts — for every unit that is responsible for a
 procedure or co-signs one, a clerk (sachbearbeitung) and a lead (leitung); the mailroom
-(poststelle). Accounts are written to demo-zugaenge.txt (role, username, password, unit)."""
+(poststelle); the records manager (registratur). Accounts are written to demo-zugaenge.txt (role, username, password, unit)."""
 
 from __future__ import annotations
 
@@ -59,6 +59,11 @@ async def seed(kernel: Kernel, eakte: EAkte) -> None:
             accounts.append((username, f"{title} {unit.name}", role, code))
     if MAILROOM in procedures.units:
         accounts.append(("poststelle", procedures.units[MAILROOM].name, "poststelle", MAILROOM))
+    # the records manager (Aktenplan administration); the city's data has no unit of its own
+    # for the Registratur, so it sits with the central mailroom (Zentrale Dienste)
+    records_unit = MAILROOM if MAILROOM in procedures.units else next(iter(procedures.units), None)
+    if records_unit:
+        accounts.append(("registratur", "Registratur (Schriftgutverwaltung)", "registratur", records_unit))
     out = kernel.settings.data_dir / "demo-zugaenge.txt"
     for username, name, role, unit_code in accounts:
         if await eakte.has_staff(username):

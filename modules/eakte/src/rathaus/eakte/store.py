@@ -26,6 +26,8 @@ aktenplan = sa.Table(
     sa.Column("gueltig_ab", sa.String(10)),
     sa.Column("gueltig_bis", sa.String(10)),
     sa.Column("aktiv", sa.Boolean, nullable=False, server_default=sa.true()),  # false: stillgelegt
+    # when the records manager last changed it (eakte_0008_lifecycle); null: as in the data
+    sa.Column("verwaltet_am", sa.String(40)),
 )
 staff = sa.Table(
     "staff",
@@ -75,6 +77,27 @@ vorgaenge = sa.Table(
     sa.Column("bewertungsvorschlag", sa.String(1)),  # A | B | V
     sa.Column("aufbewahrungsende", sa.String(10)),
     sa.Index("ix_vorgaenge_retention", "lifecycle", "aufbewahrungsende"),
+    # file lifecycle (eakte_0008_lifecycle): the reason of a Stornierung; when something
+    # arrived for the closed case (the case worker's attention, cleared when seen)
+    sa.Column("abschluss_vermerk", sa.Text, nullable=False, server_default=""),
+    sa.Column("eingang_nach_abschluss", sa.String(40)),
+)
+# Umschreibungen: a Vorgang moved to another Aktenplan entry gets a new Aktenzeichen; the old
+# one stays here and still finds the case (eakte_0008_lifecycle)
+aktenzeichen_historie = sa.Table(
+    "aktenzeichen_historie",
+    metadata,
+    sa.Column("pk", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.String(64), nullable=False, index=True),
+    sa.Column("old", sa.String(40), nullable=False, index=True),
+    sa.Column("new", sa.String(40), nullable=False),
+    sa.Column("old_aktenplan", sa.String(32), nullable=False),
+    sa.Column("new_aktenplan", sa.String(32), nullable=False),
+    sa.Column("old_unit", sa.String(32), nullable=False),
+    sa.Column("new_unit", sa.String(32), nullable=False),
+    sa.Column("at", sa.String(40), nullable=False),
+    sa.Column("by", sa.String(64), nullable=False),  # staff username
+    sa.Column("reason", sa.Text, nullable=False),
 )
 documents = sa.Table(
     "documents",

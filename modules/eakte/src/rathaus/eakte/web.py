@@ -19,10 +19,12 @@ from litestar.response import Redirect, Template
 from rathaus.contracts.common import BlobRef
 from rathaus.contracts.eakte.rpc_v1 import StaffCredentials
 from rathaus.eakte import PREFIX
-from rathaus.eakte.domain import MODES, STATUS_TEXT, DecisionRefused, Staff, german_date
+from rathaus.eakte.domain import LIFECYCLE_TEXT, MODES, STATUS_TEXT, DecisionRefused, Staff, german_date
 from rathaus.eakte.handlers import EAkte, MessageRefused
 from rathaus.eakte.web_abgabe import routes as records_routes
+from rathaus.eakte.web_aktenplan import routes as plan_routes
 from rathaus.eakte.web_kasse import routes as fee_routes
+from rathaus.eakte.web_lifecycle import routes as lifecycle_routes
 
 API_CACHE_SECONDS = 30.0
 API_CACHE_KEY = secrets.token_bytes(32)
@@ -48,6 +50,7 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
             context={
                 "member": member,
                 "status_text": STATUS_TEXT,
+                "lifecycle_text": LIFECYCLE_TEXT,
                 "modes": MODES,
                 "german_date": german_date,
                 "location_names": location_names,
@@ -59,7 +62,11 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         found = await eakte.case(member, case_id)
         if found is None:
             raise PermissionDeniedException("Dieser Vorgang gehört nicht zu Ihrer Organisationseinheit.")
-        writer = found["access"] == "zustaendig" and member.role in ("sachbearbeitung", "leitung")
+        writer = (
+            found["access"] == "zustaendig"
+            and member.role in ("sachbearbeitung", "leitung")
+            and found["case"]["lifecycle"] == "offen"  # a closed case is read-only
+        )
         reachable = bool((found["case"]["applicant"] or {}).get("account_id"))
         postkorb = {
             "can_write": writer and reachable,
@@ -68,7 +75,10 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         }
         context: dict[str, Any] = {"error": None, "cosign_error": None, "message": {}, "message_errors": {}}
         records = {**await eakte.abgabe_view(member, case_id), **await eakte.datenschutz_view(case_id)}
-        return page("case.html", member, **{**context, **postkorb, **records, **form, **found})
+        lifecycle = await eakte.lifecycle_view(member, found["case"])
+        if found["case"]["lifecycle"] != "offen":
+            found["can_cosign"] = False  # a closed case takes no co-signature
+        return page("case.html", member, **{**context, **postkorb, **records, **lifecycle, **form, **found})
 
     @get(f"{PREFIX}/anmelden", include_in_schema=False)
     async def login_form() -> Template:
@@ -305,4 +315,6 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         api_cosign,
         *fee_routes(eakte, member_of, page),
         *records_routes(eakte, member_of, page, case_view),
+        *lifecycle_routes(eakte, member_of, case_view),
+        *plan_routes(eakte, member_of, page),
     ]

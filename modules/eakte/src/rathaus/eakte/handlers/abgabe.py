@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from rathaus.contracts.common import BlobRef
 from rathaus.contracts.eakte.v1 import CaseOpened, DocumentFiled
-from rathaus.eakte.domain import DECIDING_ROLES, SYSTEM, DecisionRefused, Staff
+from rathaus.eakte.domain import DECIDING_ROLES, LIFECYCLE_HANDED_OVER, SYSTEM, DecisionRefused, Staff
 from rathaus.eakte.handlers.cases import CaseHandlers
 from rathaus.eakte.handlers.common import now, record
 from rathaus.eakte.handlers.locks import (
@@ -729,6 +729,13 @@ class AbgabeHandlers(CaseHandlers):
                     abgaben.update()
                     .where(key)
                     .values(status=HANDED_OVER, partner_aktenzeichen=theirs, updated_at=at, done_at=at)
+                )
+                # the records lifecycle: no longer this authority's file, read-only, never offered
+                # to the archive from here
+                await s.execute(
+                    vorgaenge.update()
+                    .where(vorgaenge.c.case_id == row["case_id"])
+                    .values(lifecycle=LIFECYCLE_HANDED_OVER)
                 )
                 await record(
                     s,

@@ -16,6 +16,7 @@ from rathaus.contracts.platform.v1 import DecisionOverdue
 from rathaus.contracts.portal import v1, v2
 from rathaus.eakte.domain import SYSTEM, akte_title, aktenzeichen
 from rathaus.eakte.handlers.bekanntgabe import provided
+from rathaus.eakte.handlers.closed import arrived_after_close
 from rathaus.eakte.handlers.common import Base, now, record
 from rathaus.eakte.store import documents, serials, vorgaenge
 from rathaus.platform.kernel import UnitOfWork
@@ -171,6 +172,10 @@ class CaseHandlers(Base):
         ).scalar()
         if az is not None:  # else it waits for its case to be opened
             await self._file(uow, {**values, "pk": pk}, az)
+            if values["source"] != "postausgang":  # the case's own outgoing mail is expected
+                await arrived_after_close(
+                    s, values["case_id"], "dokument", {"document_id": values["document_id"]}
+                )
 
     async def file_document(self, event: DocumentRouted, uow: UnitOfWork) -> None:
         await self._store_document(
@@ -219,6 +224,9 @@ class CaseHandlers(Base):
         await record(uow.session, SYSTEM, f"status_{status}", case_id, details)
 
     async def overdue(self, event: DecisionOverdue, uow: UnitOfWork) -> None:
+        details = {"frist": event.due_at, "stufe": event.level}
+        if await arrived_after_close(uow.session, event.case_id, "frist_ueberschritten", details):
+            return  # a cancelled case is not escalated; its case worker sees the deadline
         await uow.session.execute(
             vorgaenge.update()
             .where(vorgaenge.c.case_id == event.case_id)

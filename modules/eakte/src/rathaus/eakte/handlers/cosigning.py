@@ -17,9 +17,11 @@ from rathaus.eakte.domain import (
     Staff,
     check_cosign,
 )
+from rathaus.eakte.handlers.closed import lifecycle_of
 from rathaus.eakte.handlers.common import now, record
 from rathaus.eakte.handlers.fees import FeeHandlers
 from rathaus.eakte.handlers.locks import case_lock
+from rathaus.eakte.records import check_writable
 from rathaus.eakte.store import beteiligungen
 from rathaus.platform.kernel import UnitOfWork
 from rathaus.platform.kernel.procedures import Definition
@@ -61,6 +63,7 @@ class CosignHandlers(FeeHandlers):
             if locked := await case_lock(s, case_id):
                 raise DecisionRefused(locked)
             current = mine[-1]
+            check_writable(await lifecycle_of(s, case_id) or "")
             taken = await self.taken(s, case_id)
             note = check_cosign(
                 action,

@@ -25,9 +25,11 @@ from rathaus.eakte.domain import (
     fiction_reasons,
     local_day,
 )
+from rathaus.eakte.handlers.closed import arrived_after_close
 from rathaus.eakte.handlers.common import now, record
 from rathaus.eakte.handlers.cosigning import CosignHandlers
 from rathaus.eakte.handlers.locks import case_lock
+from rathaus.eakte.records import check_writable
 from rathaus.eakte.store import decisions, vorgaenge
 from rathaus.platform.kernel import UnitOfWork
 from rathaus.platform.kernel.calendar import is_holiday
@@ -75,6 +77,8 @@ class DecisionHandlers(CosignHandlers):
                 s, SYSTEM, "entscheidung_angefordert", event.case_id, {"hinweis": "bereits entschieden"}
             )
             return
+        if await arrived_after_close(s, event.case_id, "entscheidung_angefordert", {"frist": event.due_at}):
+            return  # a closed (cancelled) case is not decided; its case worker sees the request
         await self.set_status(
             uow,
             event.case_id,
@@ -137,6 +141,8 @@ class DecisionHandlers(CosignHandlers):
                 },
             )
             return
+        if await arrived_after_close(s, event.case_id, "fiktion", {"frist": event.deadline}):
+            return  # no permit by fiction for a cancelled case; its case worker sees the deadline
         definition = self.definition(row)
         if not definition.procedure.decision.fiction_days:
             await record(
@@ -178,6 +184,7 @@ class DecisionHandlers(CosignHandlers):
                 row = await self.case_row(s, case_id)
                 if row is None or row["unit"] != member.unit:
                     raise PermissionError(case_id)
+                check_writable(row["lifecycle"])
                 if locked := await case_lock(s, case_id):
                     raise DecisionRefused(locked)
                 try:

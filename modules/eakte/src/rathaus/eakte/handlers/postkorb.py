@@ -19,6 +19,7 @@ from rathaus.contracts.procedures import DATA
 from rathaus.eakte.domain import (
     DECIDING_ROLES,
     FROM_APPLICANT,
+    LIFECYCLE_OPEN,
     REQUEST_ANSWERED,
     REQUEST_LAPSED,
     REQUEST_OPEN,
@@ -36,6 +37,7 @@ from rathaus.eakte.domain import (
 from rathaus.eakte.handlers.cases import CaseHandlers
 from rathaus.eakte.handlers.common import now, record
 from rathaus.eakte.handlers.locks import case_lock
+from rathaus.eakte.records import closed_message
 from rathaus.eakte.store import nachrichten, vorgaenge
 from rathaus.platform.kernel import Kernel, UnitOfWork
 from rathaus.platform.kernel.calendar import is_working_day
@@ -129,7 +131,9 @@ class PostkorbHandlers(CaseHandlers):
             errors["text"] = locked
         if not (row["applicant"] or {}).get("account_id"):
             errors["text"] = MSG_NO_ACCOUNT
-        if row["status"] in CLOSED:
+        if row["lifecycle"] != LIFECYCLE_OPEN:
+            errors["text"] = closed_message(row["lifecycle"])
+        elif row["status"] in CLOSED:
             errors["text"] = "Der Vorgang ist abgeschlossen; es kann keine Nachricht mehr gesendet werden."
         message_id = str(uuid.uuid4())
         sent_at = now()

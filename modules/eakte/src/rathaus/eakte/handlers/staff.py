@@ -128,7 +128,9 @@ class StaffHandlers(Base):
             unset = (
                 await s.execute(
                     sa.select(aktenplan.c.code).where(
-                        aktenplan.c.aussonderungsart.is_(None), aktenplan.c.aufbewahrung.is_(None)
+                        aktenplan.c.aussonderungsart.is_(None),
+                        aktenplan.c.aufbewahrung.is_(None),
+                        aktenplan.c.verwaltet_am.is_(None),
                     )
                 )
             ).scalars()
