@@ -14,6 +14,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
+from rathaus.eakte.domain import DecisionRefused
+
 KENNTNIS, MITZEICHNUNG, SCHLUSSZEICHNUNG, BEARBEITUNG = (
     "kenntnis",
     "mitzeichnung",
@@ -61,7 +63,7 @@ MIN_NOTE = 20  # characters of an objection's or a return's note
 MAX_STEPS = 20
 
 
-class RouteRefused(ValueError):
+class RouteRefused(DecisionRefused):
     """A route or a step's answer that cannot be taken as asked; the message is for staff."""
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from rathaus.eakte.handlers.appointments import AppointmentHandlers
 from rathaus.eakte.handlers.bekanntgabe import BekanntgabeHandlers
 from rathaus.eakte.handlers.decisions import DecisionHandlers
+from rathaus.eakte.handlers.geschaeftsgang import GangHandlers
 from rathaus.eakte.handlers.kasse import ReconciliationHandlers
 from rathaus.eakte.handlers.postkorb import MessageRefused, PostkorbHandlers
 from rathaus.eakte.handlers.staff import StaffHandlers
@@ -13,6 +14,7 @@ from rathaus.eakte.handlers.workspace import WorkspaceQueries
 
 
 class EAkte(
+    GangHandlers,
     DecisionHandlers,
     PostkorbHandlers,
     ReconciliationHandlers,
