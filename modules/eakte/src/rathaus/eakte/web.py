@@ -20,7 +20,11 @@ from rathaus.contracts.common import BlobRef
 from rathaus.contracts.eakte.rpc_v1 import StaffCredentials
 from rathaus.eakte import PREFIX
 from rathaus.eakte.domain import MODES, STATUS_TEXT, DecisionRefused, Staff, german_date
+from rathaus.eakte.domain_gang import STEP_KINDS
 from rathaus.eakte.handlers import EAkte, MessageRefused
+from rathaus.eakte.handlers.common import ACTING_FOR
+from rathaus.eakte.web_gang import gang_context
+from rathaus.eakte.web_gang import routes as gang_routes
 from rathaus.eakte.web_kasse import routes as fee_routes
 
 API_CACHE_SECONDS = 30.0
@@ -29,8 +33,18 @@ API_CACHE_KEY = secrets.token_bytes(32)
 
 def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
     async def member_of(request: Request[Any, Any, Any]) -> Staff | None:
+        """The signed-in member; while they work an absent colleague's inbox (Vertretung),
+        acting for them with the colleague's unit, and their audit entries say so."""
+        ACTING_FOR.set(("", ""))
         staff_id = request.session.get("staff_id") if request.session else None
-        return await eakte.staff_member(staff_id) if staff_id else None
+        member = await eakte.staff_member(staff_id) if staff_id else None
+        absent = request.session.get("acting_for") if member and request.session else None
+        if member is not None and absent:
+            acting = await eakte.acting_member(member, absent)
+            if acting is not None:
+                ACTING_FOR.set((member.username, absent))
+                return acting
+        return member
 
     async def require(request: Request[Any, Any, Any]) -> Staff:
         member = await member_of(request)
@@ -66,7 +80,8 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
             **(eakte.message_form(found["case"]) if writer and reachable else {}),
         }
         context: dict[str, Any] = {"error": None, "cosign_error": None, "message": {}, "message_errors": {}}
-        return page("case.html", member, **{**context, **postkorb, **form, **found})
+        gang = await gang_context(eakte, member, found, **form)
+        return page("case.html", member, **{**context, **postkorb, **form, **found, **gang})
 
     @get(f"{PREFIX}/anmelden", include_in_schema=False)
     async def login_form() -> Template:
@@ -104,6 +119,9 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
             member,
             cases=await eakte.inbox(member),
             cosigning=await eakte.cosign_inbox(member),
+            gang_steps=await eakte.gang_inbox(member),
+            follow_ups=await eakte.wiedervorlagen_due(member),
+            step_kinds=STEP_KINDS,
         )
 
     @get(f"{PREFIX}/vorgaenge/{{case_id:str}}", include_in_schema=False)
@@ -302,4 +320,5 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         api_cosign_cases,
         api_cosign,
         *fee_routes(eakte, member_of, page),
+        *gang_routes(eakte, member_of, page, case_view, api_member),
     ]

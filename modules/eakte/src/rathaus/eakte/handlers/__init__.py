@@ -10,6 +10,7 @@ from rathaus.eakte.handlers.geschaeftsgang import GangHandlers
 from rathaus.eakte.handlers.kasse import ReconciliationHandlers
 from rathaus.eakte.handlers.postkorb import MessageRefused, PostkorbHandlers
 from rathaus.eakte.handlers.staff import StaffHandlers
+from rathaus.eakte.handlers.wiedervorlage import WiedervorlageHandlers
 from rathaus.eakte.handlers.workspace import WorkspaceQueries
 
 
@@ -20,6 +21,7 @@ class EAkte(
     ReconciliationHandlers,
     AppointmentHandlers,
     StaffHandlers,
+    WiedervorlageHandlers,
     WorkspaceQueries,
     BekanntgabeHandlers,
 ):
