@@ -165,7 +165,7 @@ async def test_a_verfuegung_with_cosigning_and_final_sign_off_by_the_lead(
         page=page_path,
     )
     page = flat(r.text)
-    assert "Erlaubnis (läuft)" in page and "Entwurf der Entscheidung: <strong>Bewilligen</strong>" in page
+    assert "Erlaubnis (läuft)" in page and "Entwurf der Entscheidung: <strong>Bewilligung</strong>" in page
     # the decision is the Schlusszeichnung's now
     r = await clerk.post(f"{page_path}/entscheidung", {"outcome": "granted", "reasons": ""}, page=page_path)
     assert "Die Entscheidung ergeht mit der Schlusszeichnung" in r.text

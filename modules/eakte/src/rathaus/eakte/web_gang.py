@@ -15,7 +15,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.response import Redirect, Template
 
 from rathaus.eakte import PREFIX
-from rathaus.eakte.domain import DECIDING_ROLES, OUTCOMES, DecisionRefused, Staff
+from rathaus.eakte.domain import DECIDING_ROLES, DecisionRefused, Staff
 from rathaus.eakte.domain_gang import (
     ANSWER_TEXT,
     ANSWERS,
@@ -38,6 +38,7 @@ from rathaus.eakte.handlers.wiedervorlage import WIEDERVORLAGE_TEXT
 NOT_YOURS = "Dieser Vorgang gehört nicht zu Ihrer Organisationseinheit."
 NOT_ADDRESSED = "Dieser Schritt ist nicht an Sie oder Ihre Organisationseinheit gerichtet."
 EMPTY_ROWS = 2
+DRAFT_LABELS = {"granted": "Bewilligung", "refused": "Ablehnung"}
 
 CaseView = Callable[..., Awaitable[Template]]
 
@@ -97,7 +98,7 @@ async def gang_context(eakte: EAkte, member: Staff, found: dict[str, Any], **for
         "answer_text": ANSWER_TEXT,
         "role_text": ROLE_TEXT,
         "route_text": ROUTE_TEXT,
-        "all_outcomes": OUTCOMES,
+        "draft_labels": DRAFT_LABELS,
         "unit_names": eakte.unit_names(),
         "wiedervorlagen": await eakte.case_wiedervorlagen(member, case["case_id"]),
         "wiedervorlage_text": WIEDERVORLAGE_TEXT,
