@@ -70,6 +70,11 @@ def test_steps_run_in_order_and_the_same_number_in_parallel() -> None:
     assert finished(advance(steps))
 
 
+def test_a_step_skipped_from_the_start_stays_skipped() -> None:
+    given = [Step(1, MITZEICHNUNG, "KVR-III/11", state=SKIPPED), Step(2, SCHLUSSZEICHNUNG, "BAU-T/31")]
+    assert [s.state for s in start(given)] == [SKIPPED, CURRENT]
+
+
 @pytest.mark.parametrize(
     ("steps", "message"),
     [

@@ -132,10 +132,16 @@ def check_route(steps: Sequence[Step], *, units: Iterable[str], today: date) -> 
 
 
 def start(steps: Sequence[Step]) -> list[Step]:
-    """The route's first number becomes current, the rest waits."""
-    first = min(s.number for s in steps)
+    """The route's first number becomes current, the rest waits (a step skipped from the
+    start, e.g. a Mitzeichnung given before, stays skipped)."""
+    open_numbers = [s.number for s in steps if s.state != SKIPPED]
+    first = min(open_numbers) if open_numbers else 0
     return [
-        replace(s, state=CURRENT, answer=REQUESTED) if s.number == first else replace(s, state=FUTURE)
+        s
+        if s.state == SKIPPED
+        else replace(s, state=CURRENT, answer=REQUESTED)
+        if s.number == first
+        else replace(s, state=FUTURE)
         for s in steps
     ]
 

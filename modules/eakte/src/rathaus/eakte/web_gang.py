@@ -15,7 +15,7 @@ from litestar.handlers import HTTPRouteHandler
 from litestar.response import Redirect, Template
 
 from rathaus.eakte import PREFIX
-from rathaus.eakte.domain import DECIDING_ROLES, DecisionRefused, Staff
+from rathaus.eakte.domain import DECIDING_ROLES, SYSTEM, DecisionRefused, Staff
 from rathaus.eakte.domain_gang import (
     ANSWER_TEXT,
     ANSWERS,
@@ -77,6 +77,8 @@ async def gang_context(eakte: EAkte, member: Staff, found: dict[str, Any], **for
                 my_steps.append({**row, "answers": ANSWERS[row["kind"]]})
     owner = found["access"] == "zustaendig" and member.role in DECIDING_ROLES
     running = any(r["status"] == RUNNING for r in routes)
+    # the procedure's own Mitzeichnung (the system's) gives way to a Verfügung
+    running_verfuegung = any(r["status"] == RUNNING and r["created_by"] != SYSTEM for r in routes)
     templates = eakte.route_templates(case)
     rows = form.pop("route_rows", None)
     if rows is None:
@@ -87,7 +89,7 @@ async def gang_context(eakte: EAkte, member: Staff, found: dict[str, Any], **for
     return {
         "routes": routes,
         "my_steps": my_steps,
-        "can_route": owner and not running,
+        "can_route": owner and not running_verfuegung,
         "can_steer": owner and running,
         "route_templates": templates,
         "route_rows": [{**r, "number": str(r.get("number", ""))} for r in rows],

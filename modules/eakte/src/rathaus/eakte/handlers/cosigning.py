@@ -55,8 +55,6 @@ def worker(member: Staff) -> Worker:
 class CosignHandlers(FeeHandlers):
     async def _ask_cosigners(self, uow: UnitOfWork, row: dict[str, Any], definition: Definition) -> None:
         s = uow.session
-        if definition.procedure.routes:
-            return  # the clerk's Verfügung from a Muster asks them (the decision waits for it)
         asked = {r["unit"] for r in await self.cosignatures(s, row["case_id"])}
         units = [u for u in definition.procedure.decision.cosign if u != row["unit"] and u not in asked]
         if not units or await running_route(s, row["case_id"]) is not None:

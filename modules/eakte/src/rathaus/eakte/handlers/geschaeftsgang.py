@@ -5,14 +5,16 @@ own inbox, the Schlusszeichnung releases the draft decision; a case can be marke
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
 import msgspec
 import sqlalchemy as sa
 
-from rathaus.eakte.domain import DECIDING_ROLES, Staff, check_decision
+from rathaus.eakte.domain import DECIDING_ROLES, SYSTEM, Staff, check_decision
 from rathaus.eakte.domain_gang import (
+    COSIGNED,
     CURRENT,
     DONE,
     MITZEICHNUNG,
@@ -124,6 +126,16 @@ class GangHandlers(DecisionHandlers):
                     "Bitte wählen Sie, was durch den Geschäftsgang geht: den Entwurf der Entscheidung oder Dokumente."
                 )
             title = str(form.get("title", "")).strip() or "Verfügung"
+            # the procedure's own Mitzeichnung (started by the system) gives way to the
+            # Verfügung; a unit that co-signed already is not asked again
+            running = await running_route(s, case_id)
+            if running is not None and running["created_by"] == SYSTEM:
+                await end_route(s, running, STOPPED, member.username, "Ersetzt durch eine Verfügung.")
+            cosigned = {r["unit"] for r in await self.cosignatures(s, case_id) if r["status"] == COSIGNED}
+            steps = [
+                replace(step, state=SKIPPED) if step.kind == MITZEICHNUNG and step.unit in cosigned else step
+                for step in steps
+            ]
             try:
                 return await create_route(
                     s,

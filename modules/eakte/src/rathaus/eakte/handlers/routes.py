@@ -155,7 +155,6 @@ async def create_route(
                 unit=step.unit,
                 kind=step.kind,
                 status=step.answer,
-                note="",
                 requested_at=at,
                 verfuegung_id=route_id,
                 number=step.number,
@@ -164,6 +163,7 @@ async def create_route(
                 instruction=step.instruction,
                 due=step.due,
                 state=step.state,
+                note="bereits mitgezeichnet" if step.state == SKIPPED else "",
             )
         )
         if step.state == CURRENT:
