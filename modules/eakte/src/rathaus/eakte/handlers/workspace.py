@@ -98,7 +98,9 @@ class WorkspaceQueries(Base):
         involved = (
             await s.execute(
                 sa.select(beteiligungen.c.pk).where(
-                    beteiligungen.c.case_id == row["case_id"], beteiligungen.c.unit == member.unit
+                    beteiligungen.c.case_id == row["case_id"],
+                    beteiligungen.c.unit == member.unit,
+                    beteiligungen.c.state != "future",  # a unit joins a case when its step is due
                 )
             )
         ).first()
