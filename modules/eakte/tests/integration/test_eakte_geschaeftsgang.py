@@ -225,6 +225,7 @@ async def test_a_verfuegung_with_cosigning_and_final_sign_off_by_the_lead(
     r = await clerk.post(f"{page_path}/schritte/{final}", {"action": "schlussgezeichnet"}, page=page_path)
     assert "ist der Leitung vorbehalten" in r.text
     assert "Geschäftsgang: an Sie gerichtet" in (await lead.http.get(f"{PREFIX}/")).text
+    assert "Geschäftsgang: an Sie gerichtet" not in (await clerk.http.get(f"{PREFIX}/")).text  # the lead's
     r = await lead.post(
         f"{page_path}/schritte/{final}",
         {"action": "schlussgezeichnet", "note": "Gezeichnet."},

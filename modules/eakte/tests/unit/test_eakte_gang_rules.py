@@ -103,6 +103,8 @@ def test_the_schlusszeichnung_is_reserved_to_the_leitung() -> None:
     with pytest.raises(RouteRefused, match="der Leitung vorbehalten"):
         check_answer(final, CLERK, SIGNED, "", decided=False)
     assert check_answer(final, LEAD, SIGNED, " gut ", decided=False) == "gut"
+    with pytest.raises(RouteRefused, match="Schlusszeichnung ist nicht mehr möglich"):
+        check_answer(final, LEAD, SIGNED, "", decided=True)
     with pytest.raises(PermissionError):  # another unit's lead
         check_answer(final, Worker("kvr-leitung", "KVR-III/11", "leitung"), SIGNED, "", decided=False)
     with pytest.raises(RouteRefused, match="Rückgabe braucht eine Begründung"):

@@ -180,8 +180,12 @@ def check_answer(step: Step, worker: Worker, action: str, note: str, *, decided:
             f"Dieser Schritt ({STEP_KINDS[step.kind]}) ist der {ROLE_TEXT.get(step.role, step.role)} vorbehalten."
         )
     revising = step.kind == MITZEICHNUNG and step.state == DONE and step.answer == OBJECTED
-    if decided and step.kind in (MITZEICHNUNG, SCHLUSSZEICHNUNG):
+    if decided and step.kind == MITZEICHNUNG:
         raise RouteRefused("Der Vorgang ist bereits entschieden; die Mitzeichnung ist abgeschlossen.")
+    if decided and step.kind == SCHLUSSZEICHNUNG:
+        raise RouteRefused(
+            "Der Vorgang ist bereits entschieden; eine Schlusszeichnung ist nicht mehr möglich."
+        )
     if step.state == FUTURE:
         raise RouteRefused("Dieser Schritt ist noch nicht an der Reihe.")
     if step.state == SKIPPED:

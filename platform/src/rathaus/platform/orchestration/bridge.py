@@ -216,12 +216,15 @@ class Bridge:
     async def on_wiedervorlage_set(self, event: WiedervorlageSet, uow: UnitOfWork) -> None:
         """A follow-up's timer: until its day starts in Munich, scaled like every deadline."""
         start = datetime.combine(date.fromisoformat(event.day), time(0, 0), tzinfo=MUNICH)
-        seconds = max((start - datetime.fromisoformat(event.set_at)).total_seconds(), 1.0)
+        set_at = datetime.fromisoformat(event.set_at)
+        # the time already gone since it was set (a late or redelivered event) counts
+        elapsed = (datetime.now(set_at.tzinfo or MUNICH) - set_at).total_seconds()
+        scaled = (start - set_at).total_seconds() * self.kernel.settings.deadline_scale
         follow_up = WiedervorlageInput(
             wiedervorlage_id=event.wiedervorlage_id,
             case_id=event.case_id,
             day=event.day,
-            seconds=seconds * self.kernel.settings.deadline_scale,
+            seconds=max(scaled - max(elapsed, 0.0), 1.0),
         )
         client = self.connected()
         try:

@@ -87,7 +87,11 @@ class GangHandlers(DecisionHandlers):
                 vorgaenge.c.persoenlich,
             )
             .join(vorgaenge, vorgaenge.c.case_id == beteiligungen.c.case_id)
-            .where(beteiligungen.c.state == CURRENT, mine)
+            .where(
+                beteiligungen.c.state == CURRENT,
+                mine,
+                beteiligungen.c.role.in_(("", member.role)),  # a lead's step is not the clerk's
+            )
             .order_by(beteiligungen.c.requested_at)
         )
         if member.acting_for:
