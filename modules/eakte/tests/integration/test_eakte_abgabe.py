@@ -230,7 +230,7 @@ async def test_a_vorgang_is_handed_to_another_rathaus_and_filed_there(
     assert "Abgegeben – nur lesbar" in page and "Vorgang abgeben</span>" not in page
     assert f"dort Aktenzeichen {received['aktenzeichen']}" in page
     member = Staff("x", "sb", "SB", "sachbearbeitung", "BAU-T/31")
-    with pytest.raises(DecisionRefused, match="(?i)abgegeben"):
+    with pytest.raises(DecisionRefused, match=r"(?i)abgegeben"):
         await EAkte(office.eakte).decide(member, case_id, "granted", "Die Voraussetzungen liegen vor.")
     listing = (await clerk.http.get(f"{PREFIX}/abgaben")).text
     assert sent_case["aktenzeichen"] in listing and "Abgegeben" in listing

@@ -99,7 +99,8 @@ async def test_fee_and_appointment_pages_are_accessible(office: Any, served: str
                 break
         else:
             raise AssertionError("the check-in button is not reachable by Tab")
-        await page.keyboard.press("Enter")
+        async with page.expect_navigation():  # the check-in posts and comes back to the day view
+            await page.keyboard.press("Enter")
         await page.wait_for_load_state("networkidle")
         await office.wait_for("appointment.checked-in.v1", case_id)
         await check()

@@ -168,3 +168,28 @@ class ReplyFiled(Event, frozen=True, kw_only=True):
     requested: int  # documents the Nachforderung asked for (0 when none)
     complete: bool  # at least as many documents arrived as were asked for
     filed_at: str
+
+
+# --- Wiedervorlage (follow-up): a Temporal timer per follow-up, no note, no names ---------
+
+
+@contract(producer="eakte", entity="wiedervorlage", happened="set", version=1, data_class=DataClass.INTERNAL)
+class WiedervorlageSet(Event, frozen=True, kw_only=True):
+    """A case worker set a follow-up date on a case: the platform times it (the note stays in
+    the E-Akte)."""
+
+    wiedervorlage_id: str
+    case_id: str
+    day: str  # ISO date (Munich): the case comes back at the start of this day
+    set_at: str
+
+
+@contract(
+    producer="eakte", entity="wiedervorlage", happened="cancelled", version=1, data_class=DataClass.INTERNAL
+)
+class WiedervorlageCancelled(Event, frozen=True, kw_only=True):
+    """A follow-up was lifted before its day: its timer is cancelled."""
+
+    wiedervorlage_id: str
+    case_id: str
+    cancelled_at: str

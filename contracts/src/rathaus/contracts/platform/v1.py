@@ -149,6 +149,18 @@ class AppointmentReminderDue(Event, frozen=True, kw_only=True):
     starts_at: str
 
 
+@contract(
+    producer="platform", entity="wiedervorlage", happened="due", version=1, data_class=DataClass.INTERNAL
+)
+class WiedervorlageDue(Event, frozen=True, kw_only=True):
+    """A follow-up's day has come (a workflow timer): the E-Akte puts the case back into the
+    inbox of whoever set it."""
+
+    wiedervorlage_id: str
+    case_id: str
+    day: str
+
+
 # --- the two-way Postkorb: Nachforderung deadlines ---------------------------------------
 
 

@@ -53,6 +53,7 @@ class Staff:
     display_name: str
     role: str
     unit: str
+    acting_for: str = ""  # Vertretung: the absent colleague's username (unit is then theirs)
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from rathaus.contracts.platform.v1 import (
     PaymentRequested,
     PaymentsSettled,
     RequestDecision,
+    WiedervorlageDue,
 )
 from rathaus.contracts.portal import v1 as portal_v1
 from rathaus.contracts.portal import v2 as portal_v2
@@ -40,3 +41,4 @@ def subscribe(subs: Subscriptions, eakte: EAkte) -> None:
     subs.on(DecisionDeadlineChanged)(eakte.deadline_changed)
     subs.on(BekanntgabeDetermined)(eakte.bekanntgabe_determined)
     subs.on(portal_v1.RetrievalRecorded)(eakte.retrieval_recorded)
+    subs.on(WiedervorlageDue)(eakte.wiedervorlage_due)

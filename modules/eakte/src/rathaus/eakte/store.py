@@ -81,6 +81,8 @@ vorgaenge = sa.Table(
     # arrived for the closed case (the case worker's attention, cleared when seen)
     sa.Column("abschluss_vermerk", sa.Text, nullable=False, server_default=""),
     sa.Column("eingang_nach_abschluss", sa.String(40)),
+    # personal (eakte_0007_geschaeftsgang): no deputy (Vertretung) sees or works the case
+    sa.Column("persoenlich", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 # Umschreibungen: a Vorgang moved to another Aktenplan entry gets a new Aktenzeichen; the old
 # one stays here and still finds the case (eakte_0008_lifecycle)
@@ -143,6 +145,20 @@ beteiligungen = sa.Table(
     sa.Column("requested_at", sa.String(40), nullable=False),
     sa.Column("by", sa.String(64)),  # username of whoever answered
     sa.Column("at", sa.String(40)),  # when they answered
+    # the Geschäftsgang (eakte_0007_geschaeftsgang): each row is a step of a route
+    # (store_gang.verfuegungen); ``step`` counts on across the routes of a case
+    sa.Column("verfuegung_id", sa.String(36), index=True),
+    sa.Column("number", sa.Integer, nullable=False, server_default="1"),  # the step's number in its route
+    sa.Column("person", sa.String(64), nullable=False, server_default=""),  # a username; "" the unit
+    sa.Column("role", sa.String(32), nullable=False, server_default=""),  # reserved to a level
+    sa.Column("instruction", sa.Text, nullable=False, server_default=""),
+    sa.Column("due", sa.String(10), nullable=False, server_default=""),
+    sa.Column(
+        "state", sa.String(16), nullable=False, server_default="current"
+    ),  # future|current|done|skipped
+    sa.Column(
+        "attachment", sa.String(100), nullable=False, server_default=""
+    ),  # a Stellungnahme's document id
     sa.UniqueConstraint("case_id", "step", "unit", "kind"),
 )
 audit = sa.Table(

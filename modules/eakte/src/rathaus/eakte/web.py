@@ -20,9 +20,13 @@ from rathaus.contracts.common import BlobRef
 from rathaus.contracts.eakte.rpc_v1 import StaffCredentials
 from rathaus.eakte import PREFIX
 from rathaus.eakte.domain import LIFECYCLE_TEXT, MODES, STATUS_TEXT, DecisionRefused, Staff, german_date
+from rathaus.eakte.domain_gang import STEP_KINDS
 from rathaus.eakte.handlers import EAkte, MessageRefused
+from rathaus.eakte.handlers.common import ACTING_FOR
 from rathaus.eakte.web_abgabe import routes as records_routes
 from rathaus.eakte.web_aktenplan import routes as plan_routes
+from rathaus.eakte.web_gang import gang_context
+from rathaus.eakte.web_gang import routes as gang_routes
 from rathaus.eakte.web_kasse import routes as fee_routes
 from rathaus.eakte.web_lifecycle import routes as lifecycle_routes
 
@@ -32,8 +36,18 @@ API_CACHE_KEY = secrets.token_bytes(32)
 
 def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
     async def member_of(request: Request[Any, Any, Any]) -> Staff | None:
+        """The signed-in member; while they work an absent colleague's inbox (Vertretung),
+        acting for them with the colleague's unit, and their audit entries say so."""
+        ACTING_FOR.set(("", ""))
         staff_id = request.session.get("staff_id") if request.session else None
-        return await eakte.staff_member(staff_id) if staff_id else None
+        member = await eakte.staff_member(staff_id) if staff_id else None
+        absent = request.session.get("acting_for") if member and request.session else None
+        if member is not None and absent:
+            acting = await eakte.acting_member(member, absent)
+            if acting is not None:
+                ACTING_FOR.set((member.username, absent))
+                return acting
+        return member
 
     async def require(request: Request[Any, Any, Any]) -> Staff:
         member = await member_of(request)
@@ -78,7 +92,10 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         lifecycle = await eakte.lifecycle_view(member, found["case"])
         if found["case"]["lifecycle"] != "offen":
             found["can_cosign"] = False  # a closed case takes no co-signature
-        return page("case.html", member, **{**context, **postkorb, **records, **lifecycle, **form, **found})
+        gang = await gang_context(eakte, member, found, **form)
+        return page(
+            "case.html", member, **{**context, **postkorb, **records, **lifecycle, **form, **found, **gang}
+        )
 
     @get(f"{PREFIX}/anmelden", include_in_schema=False)
     async def login_form() -> Template:
@@ -116,6 +133,9 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
             member,
             cases=await eakte.inbox(member),
             cosigning=await eakte.cosign_inbox(member),
+            gang_steps=await eakte.gang_inbox(member),
+            follow_ups=await eakte.wiedervorlagen_due(member),
+            step_kinds=STEP_KINDS,
         )
 
     @get(f"{PREFIX}/vorgaenge/{{case_id:str}}", include_in_schema=False)
@@ -317,4 +337,5 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         *records_routes(eakte, member_of, page, case_view),
         *lifecycle_routes(eakte, member_of, case_view),
         *plan_routes(eakte, member_of, page),
+        *gang_routes(eakte, member_of, page, case_view, api_member),
     ]

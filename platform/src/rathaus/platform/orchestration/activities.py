@@ -21,6 +21,7 @@ from rathaus.contracts.platform.v1 import (
     PaymentCompleted,
     PaymentFailed,
     RequestDecision,
+    WiedervorlageDue,
 )
 from rathaus.platform.kernel import Kernel
 from rathaus.platform.kernel.outbox import outbox_table
@@ -86,6 +87,8 @@ def build_event(command: EmitCommand) -> Event:
         )
     if command.kind == "reminder":
         return AppointmentReminderDue(appointment_id=f["appointment_id"], starts_at=f["starts_at"])
+    if command.kind == "wiedervorlage":
+        return WiedervorlageDue(wiedervorlage_id=f["wiedervorlage_id"], case_id=command.case_id, day=f["day"])
     raise ValueError(f"unknown command kind {command.kind!r}")
 
 

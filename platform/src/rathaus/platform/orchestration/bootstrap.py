@@ -23,6 +23,7 @@ from rathaus.platform.orchestration.timers import (
     SCHEDULE_ID,
     AppointmentWorkflow,
     ReconciliationWorkflow,
+    WiedervorlageWorkflow,
 )
 from rathaus.platform.orchestration.workflow import CaseWorkflow
 
@@ -60,7 +61,7 @@ def bootstrap(kernel: Kernel) -> ModuleApp:
         worker = Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[CaseWorkflow, AppointmentWorkflow, ReconciliationWorkflow],
+            workflows=[CaseWorkflow, AppointmentWorkflow, ReconciliationWorkflow, WiedervorlageWorkflow],
             activities=[
                 activities.emit_case_event,
                 payments.start_payment,

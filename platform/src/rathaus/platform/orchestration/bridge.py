@@ -26,6 +26,8 @@ from rathaus.contracts.eakte.v1 import (
     DocumentFiled,
     DocumentsRequested,
     ReplyFiled,
+    WiedervorlageCancelled,
+    WiedervorlageSet,
 )
 from rathaus.contracts.eakte.v2 import DecisionMade
 from rathaus.contracts.output.v1 import DecisionDelivered
@@ -59,6 +61,7 @@ from rathaus.platform.orchestration.model import (
     SUBMITTED_V2,
     CaseSignal,
 )
+from rathaus.platform.orchestration.timers import WiedervorlageInput
 
 log = logging.getLogger("rathaus.orchestration")
 MUNICH = ZoneInfo("Europe/Berlin")
@@ -91,6 +94,8 @@ class Bridge:
         subs.on(AppointmentCheckedIn)(self.on_checked_in)
         subs.on(DocumentsRequested)(self.on_documents_requested)
         subs.on(ReplyFiled)(self.on_reply_filed)
+        subs.on(WiedervorlageSet)(self.on_wiedervorlage_set)
+        subs.on(WiedervorlageCancelled)(self.on_wiedervorlage_cancelled)
 
     async def on_submitted_v1(self, event: portal_v1.ApplicationSubmitted, uow: UnitOfWork) -> None:
         await self.on_submitted(
@@ -207,6 +212,45 @@ class Bridge:
     async def on_reply_filed(self, event: ReplyFiled, uow: UnitOfWork) -> None:
         fields = {"request_id": event.request_id, "complete": "1" if event.complete else "0"}
         await self.signal(event.case_id, REPLY_FILED, uow, fields)
+
+    async def on_wiedervorlage_set(self, event: WiedervorlageSet, uow: UnitOfWork) -> None:
+        """A follow-up's timer: until its day starts in Munich, scaled like every deadline."""
+        start = datetime.combine(date.fromisoformat(event.day), time(0, 0), tzinfo=MUNICH)
+        set_at = datetime.fromisoformat(event.set_at)
+        # the time already gone since it was set (a late or redelivered event) counts
+        elapsed = (datetime.now(set_at.tzinfo or MUNICH) - set_at).total_seconds()
+        scaled = (start - set_at).total_seconds() * self.kernel.settings.deadline_scale
+        follow_up = WiedervorlageInput(
+            wiedervorlage_id=event.wiedervorlage_id,
+            case_id=event.case_id,
+            day=event.day,
+            seconds=max(scaled - max(elapsed, 0.0), 1.0),
+        )
+        client = self.connected()
+        try:
+            await client.start_workflow(
+                "WiedervorlageWorkflow",
+                follow_up,
+                id=f"wiedervorlage-{event.wiedervorlage_id}",
+                task_queue=self.kernel.settings.temporal.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            )
+        except WorkflowAlreadyStartedError:
+            pass  # a redelivered event
+        except RPCError as exc:
+            if exc.status in TEMPORAL_AWAY:
+                raise RetryLater(f"Temporal unavailable: {exc}") from exc
+            raise
+
+    async def on_wiedervorlage_cancelled(self, event: WiedervorlageCancelled, uow: UnitOfWork) -> None:
+        client = self.connected()
+        try:
+            await client.get_workflow_handle(f"wiedervorlage-{event.wiedervorlage_id}").signal("cancel")
+        except RPCError as exc:
+            if exc.status in TEMPORAL_AWAY:
+                raise RetryLater(f"Temporal unavailable: {exc}") from exc
+            if exc.status != RPCStatusCode.NOT_FOUND:  # not found: fired already, or never timed
+                raise
 
     def connected(self) -> Client:
         if self.client is None:  # the consumers start before the Temporal client connects

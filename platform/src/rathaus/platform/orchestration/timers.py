@@ -1,9 +1,11 @@
-"""Two small workflows beside the case workflow: the reminder the day before an
-appointment (a timer, cancelled with the appointment) and the daily reconciliation of
-payments (started by a Temporal schedule, or by ``rathaus abgleich``)."""
+"""Small workflows beside the case workflow: the reminder the day before an appointment (a
+timer, cancelled with the appointment), the Wiedervorlage of a case (a timer, cancelled when
+the follow-up is lifted) and the daily reconciliation of payments (started by a Temporal
+schedule, or by ``rathaus abgleich``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -52,6 +54,48 @@ class AppointmentWorkflow:
             start_to_close_timeout=timedelta(seconds=60),
         )
         return "erinnert"
+
+
+@dataclass
+class WiedervorlageInput:
+    """A follow-up to time: ids and a day only, never its note."""
+
+    wiedervorlage_id: str
+    case_id: str
+    day: str
+    seconds: float  # until the day starts in Munich, scaled like every deadline
+
+
+@workflow.defn(name="WiedervorlageWorkflow")
+class WiedervorlageWorkflow:
+    def __init__(self) -> None:
+        self.cancelled = False
+
+    @workflow.signal(name="cancel")
+    def cancel(self) -> None:
+        self.cancelled = True
+
+    @workflow.run
+    async def run(self, follow_up: WiedervorlageInput) -> str:
+        """Waits until the follow-up's day and tells the E-Akte; nothing when it is lifted first."""
+        try:
+            await workflow.wait_condition(
+                lambda: self.cancelled, timeout=timedelta(seconds=max(follow_up.seconds, 1.0))
+            )
+            return "aufgehoben"
+        except TimeoutError:
+            pass
+        await workflow.execute_activity(
+            "emit_case_event",
+            EmitCommand(
+                case_id=follow_up.case_id,
+                step=f"wiedervorlage:{follow_up.wiedervorlage_id}",
+                kind="wiedervorlage",
+                fields={"wiedervorlage_id": follow_up.wiedervorlage_id, "day": follow_up.day},
+            ),
+            start_to_close_timeout=timedelta(seconds=60),
+        )
+        return "faellig"
 
 
 @workflow.defn(name="ReconciliationWorkflow")

@@ -15,11 +15,14 @@ from rathaus.contracts.output.v1 import DecisionDelivered
 from rathaus.contracts.platform.v1 import DecisionOverdue
 from rathaus.contracts.portal import v1, v2
 from rathaus.eakte.domain import SYSTEM, akte_title, aktenzeichen
+from rathaus.eakte.domain_gang import DocumentLocked, check_unlocked
 from rathaus.eakte.handlers.bekanntgabe import provided
 from rathaus.eakte.handlers.closed import arrived_after_close
 from rathaus.eakte.handlers.common import Base, now, record
+from rathaus.eakte.handlers.routes import locked_documents
 from rathaus.eakte.store import documents, serials, vorgaenge
 from rathaus.platform.kernel import UnitOfWork
+from rathaus.platform.kernel.consumer import RetryLater
 from rathaus.platform.kernel.procedures.pins import pin
 from rathaus.platform.kernel.procedures.upcast import application as upcast_application
 
@@ -162,6 +165,11 @@ class CaseHandlers(Base):
         ).all()
         if any(sha == values["sha256"] for _, sha in versions):
             return  # the same content again: nothing new to file
+        if versions:  # a new version waits while the document travels in a running route
+            try:
+                check_unlocked(values["document_id"], await locked_documents(s, values["case_id"]))
+            except DocumentLocked as locked:
+                raise RetryLater(str(locked)) from None
         values["version"] = (versions[-1][0] + 1) if versions else 1
         inserted = await s.execute(documents.insert().values(**values))
         pk = inserted.inserted_primary_key[0]  # type: ignore[attr-defined]

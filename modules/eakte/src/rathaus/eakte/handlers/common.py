@@ -3,16 +3,21 @@ procedure version, the decision and the co-signatures recorded for it."""
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from rathaus.eakte.domain import GENESIS, MITZEICHNUNG, Cosignature, Taken, audit_hash
+from rathaus.eakte.domain import GENESIS, MITZEICHNUNG, PENDING, Cosignature, Taken, audit_hash
 from rathaus.eakte.store import audit, beteiligungen, decisions, vorgaenge
 from rathaus.platform.kernel import Kernel
 from rathaus.platform.kernel.procedures import Definition
+
+# who the acting member of staff deputises for (Vertretung): set by the workspace for the
+# request of a deputy, so that every audit entry of their actions names the absent colleague
+ACTING_FOR: ContextVar[tuple[str, str]] = ContextVar("acting_for", default=("", ""))  # (deputy, absent)
 
 
 def now() -> str:
@@ -25,6 +30,9 @@ async def record(
     """Append to the hash-chained audit trail (the table refuses updates and deletes)."""
     last = (await session.execute(sa.select(audit.c.hash).order_by(audit.c.seq.desc()).limit(1))).scalar()
     prev = last or GENESIS
+    deputy, absent = ACTING_FOR.get()
+    if absent and actor == deputy:
+        details = {**details, "in_vertretung_fuer": absent}
     entry = {"at": now(), "actor": actor, "action": action, "case_id": case_id, "details": details}
     await session.execute(audit.insert().values(**entry, prev_hash=prev, hash=audit_hash(prev, entry)))
 
@@ -66,6 +74,8 @@ class Base:
 
     @staticmethod
     async def cosignatures(session: AsyncSession, case_id: str) -> list[dict[str, Any]]:
+        """The Mitzeichnung of each co-signing unit: its latest step that is not skipped
+        (a unit asked again in a later route answers there)."""
         rows = (
             (
                 await session.execute(
@@ -77,8 +87,14 @@ class Base:
             .mappings()
             .all()
         )
-        return [dict(r) for r in rows]
+        latest: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            if r["state"] != "skipped":
+                latest.pop(r["unit"], None)
+                latest[r["unit"]] = dict(r)
+        return list(latest.values())
 
     @staticmethod
     def as_cosignatures(rows: list[dict[str, Any]]) -> list[Cosignature]:
-        return [Cosignature(r["unit"], r["status"], r["note"]) for r in rows]
+        """A step that waits for its turn counts as requested."""
+        return [Cosignature(r["unit"], r["status"] or PENDING, r["note"]) for r in rows]

@@ -182,7 +182,7 @@ class DecisionHandlers(CosignHandlers):
             async with self.kernel.transaction() as uow:
                 s = uow.session
                 row = await self.case_row(s, case_id)
-                if row is None or row["unit"] != member.unit:
+                if row is None or row["unit"] != member.unit or (member.acting_for and row["persoenlich"]):
                     raise PermissionError(case_id)
                 check_writable(row["lifecycle"])
                 if locked := await case_lock(s, case_id):
@@ -192,6 +192,7 @@ class DecisionHandlers(CosignHandlers):
                 except ProcedureChanged as changed:
                     raise DecisionRefused(str(changed)) from None
                 proc = definition.procedure
+                await self.route_blocks_decision(s, row, definition)
                 reasons = check_decision(
                     outcome,
                     reasons,

@@ -50,19 +50,12 @@ def procedure_line(definition: Definition) -> dict[str, str]:
 
 class WorkspaceQueries(Base):
     async def inbox(self, member: Staff) -> list[dict[str, Any]]:
-        """The cases of the member's unit, newest first."""
+        """The cases of the member's unit, newest first (a deputy: without personal ones)."""
+        query = sa.select(vorgaenge).where(vorgaenge.c.unit == member.unit)
+        if member.acting_for:
+            query = query.where(vorgaenge.c.persoenlich.is_(False))
         async with self.kernel.db.read() as s:
-            rows = (
-                (
-                    await s.execute(
-                        sa.select(vorgaenge)
-                        .where(vorgaenge.c.unit == member.unit)
-                        .order_by(vorgaenge.c.opened_at.desc())
-                    )
-                )
-                .mappings()
-                .all()
-            )
+            rows = (await s.execute(query.order_by(vorgaenge.c.opened_at.desc()))).mappings().all()
         return [dict(r) for r in rows]
 
     async def cosign_inbox(self, member: Staff) -> list[dict[str, Any]]:
@@ -77,7 +70,11 @@ class WorkspaceQueries(Base):
                             beteiligungen.c.requested_at,
                         )
                         .join(beteiligungen, beteiligungen.c.case_id == vorgaenge.c.case_id)
-                        .where(beteiligungen.c.unit == member.unit, beteiligungen.c.kind == MITZEICHNUNG)
+                        .where(
+                            beteiligungen.c.unit == member.unit,
+                            beteiligungen.c.kind == MITZEICHNUNG,
+                            beteiligungen.c.state.in_(("current", "done")),  # not before its turn
+                        )
                         .order_by(
                             sa.case((beteiligungen.c.status == PENDING, 0), else_=1),
                             beteiligungen.c.requested_at.desc(),
@@ -94,14 +91,16 @@ class WorkspaceQueries(Base):
 
     async def _access(self, s: Any, member: Staff, row: dict[str, Any] | None) -> str | None:
         """The member's unit's part in a case: responsible, co-signing, or none."""
-        if row is None:
-            return None
+        if row is None or (member.acting_for and row["persoenlich"]):
+            return None  # a personal case: no deputy sees it
         if row["unit"] == member.unit:
             return RESPONSIBLE
         involved = (
             await s.execute(
                 sa.select(beteiligungen.c.pk).where(
-                    beteiligungen.c.case_id == row["case_id"], beteiligungen.c.unit == member.unit
+                    beteiligungen.c.case_id == row["case_id"],
+                    beteiligungen.c.unit == member.unit,
+                    beteiligungen.c.state != "future",  # a unit joins a case when its step is due
                 )
             )
         ).first()

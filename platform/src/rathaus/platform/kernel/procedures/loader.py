@@ -176,6 +176,7 @@ def _classify(files: Files, path: Path, raw: dict[str, Any], where: str, problem
         )
 
 
+STAFF_AIDS = ("routes",)  # procedure keys outside a version's digest
 AUSSONDERUNGSARTEN = ("A", "B", "V")  # archivwürdig, bewerten, vernichten (xdomea)
 UNLIMITED = "unbefristet"
 
@@ -338,6 +339,56 @@ class Compiler:
             self.problem("decision", "Ein automatisch entschiedenes Verfahren kann keine Mitzeichnung haben.")
         if proc.decision.fiction_days and not proc.decision.fiction_basis:
             self.problem("decision.fiction_basis", "Eine Genehmigungsfiktion braucht ihre Rechtsgrundlage.")
+        self._routes(proc)
+
+    def _routes(self, proc: model.Procedure) -> None:
+        """Route templates (Muster für Verfügung): known kinds, units and levels; one final
+        sign-off (Schlusszeichnung) alone in the last step; every co-signing unit asked."""
+        seen: set[str] = set()
+        for r, route in enumerate(proc.routes):
+            at = f"routes[{r}]"
+            if not SERVICE_ID.fullmatch(route.id):
+                self.problem(f"{at}.id", f"„{route.id}“ ist keine gültige Kennung einer Vorlage.")
+            if route.id in seen:
+                self.problem(f"{at}.id", f"Die Vorlage „{route.id}“ gibt es in diesem Verfahren zweimal.")
+            seen.add(route.id)
+            if not route.title.strip():
+                self.problem(f"{at}.title", "Eine Vorlage braucht einen Titel.")
+            if not route.steps:
+                self.problem(f"{at}.steps", f"Die Vorlage „{route.id}“ hat keine Schritte.")
+                continue
+            for s, step in enumerate(route.steps):
+                where = f"{at}.steps[{s}]"
+                if step.number < 1:
+                    self.problem(f"{where}.number", "Die Nummer eines Schritts ist eine ganze Zahl ab 1.")
+                self._choice(f"{where}.kind", step.kind, model.ROUTE_STEP_KINDS)
+                self._choice(f"{where}.role", step.role, model.ROUTE_ROLES)
+                if step.unit and self.files.units and step.unit not in self.files.units:
+                    self.problem(
+                        f"{where}.unit",
+                        f"Die Organisationseinheit „{step.unit}“ steht nicht in einheiten.toml.",
+                    )
+                if step.due_days < 0:
+                    self.problem(f"{where}.due_days", "Die Frist eines Schritts kann nicht negativ sein.")
+            finals = [step for step in route.steps if step.kind == "schlusszeichnung"]
+            last = max(step.number for step in route.steps)
+            if len(finals) > 1:
+                self.problem(f"{at}.steps", f"Die Vorlage „{route.id}“ hat mehr als eine Schlusszeichnung.")
+            elif finals and (
+                finals[0].number != last or sum(1 for step in route.steps if step.number == last) > 1
+            ):
+                self.problem(
+                    f"{at}.steps",
+                    f"In der Vorlage „{route.id}“ muss die Schlusszeichnung der letzte Schritt sein, allein.",
+                )
+            cosigning = {step.unit for step in route.steps if step.kind == "mitzeichnung"}
+            for unit in proc.decision.cosign:
+                if unit not in cosigning:
+                    self.problem(
+                        f"{at}.steps",
+                        f"Die Vorlage „{route.id}“ lässt die Mitzeichnung durch „{unit}“ aus "
+                        "(decision.cosign).",
+                    )
 
     def _choice(self, at: str, value: str, allowed: tuple[str, ...]) -> None:
         if value not in allowed:
@@ -725,9 +776,11 @@ class Compiler:
         return {n for n in named if n in self.files.codelists}
 
     def _digest(self, sources: dict[str, str], appeal: str, codelists: dict[str, model.Codelist]) -> str:
-        """What a case's version stands for: the file, its templates, its appeal text, its code lists."""
+        """What a case's version stands for: the file, its templates, its appeal text, its code
+        lists. Not the staff's route templates (Muster für Verfügung): they guide the office's
+        work, not what the applicant applied for, and may change while cases run."""
         body = {
-            "procedure": self.raw,
+            "procedure": {k: v for k, v in self.raw.items() if k not in STAFF_AIDS},
             "templates": sources,
             "appeal": appeal,
             "codelists": {k: msgspec.to_builtins(v) for k, v in sorted(codelists.items())},

@@ -30,6 +30,9 @@ DECISION_MODES = ("clerk", "automatic")
 PAYMENT = ("none", "before", "after_decision", "optional")
 CHANNELS = ("postkorb", "email")
 OUTCOMES = ("granted", "refused")
+# the kinds of a step of a Geschäftsgang (Verfügung), and the levels a step may be reserved to
+ROUTE_STEP_KINDS = ("kenntnis", "mitzeichnung", "schlusszeichnung", "bearbeitung")
+ROUTE_ROLES = ("", "sachbearbeitung", "leitung")
 DEFAULT_MEDIA = ["application/pdf", "image/png", "image/jpeg"]
 # the EU data-theme vocabulary (DCAT-AP) an open-data dataset is filed under
 EU_THEMES = (
@@ -147,6 +150,25 @@ class Decision(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     refusable: bool = True
 
 
+class RouteStep(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A step of a route template: steps with the same number run in parallel."""
+
+    number: int
+    kind: str  # kenntnis | mitzeichnung | schlusszeichnung | bearbeitung
+    unit: str = ""  # the addressed unit; "" is the case's responsible unit
+    role: str = ""  # reserved to a level: "leitung" (e.g. the Schlusszeichnung)
+    instruction: str = ""  # what the addressee is asked to do
+    due_days: int = 0  # days from the start of the route; 0: no due date
+
+
+class Route(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A route template of a service (Muster für Verfügung) a clerk starts a Geschäftsgang from."""
+
+    id: str
+    title: str
+    steps: list[RouteStep]
+
+
 class Delivery(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     channel: str = "postkorb"  # postkorb (e-mail for anonymous applicants who give one)
     notify_email: bool = True
@@ -208,6 +230,7 @@ class Procedure(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     template_texts: dict[str, str] = {}  # or the template's text itself
     appeal: str = ""  # the Rechtsbehelfsbelehrung: a text block in vorlagen/
     delivery: Delivery = Delivery()
+    routes: list[Route] = []  # Muster für Verfügung: route templates of the Geschäftsgang
     forward: list[Forward] = []
     open_data: OpenData | None = None
     address: AddressFields | None = None
