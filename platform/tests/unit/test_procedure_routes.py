@@ -75,3 +75,31 @@ steps = []
     assert "Die Vorlage „eins“ gibt es in diesem Verfahren zweimal" in report
     assert "Eine Vorlage braucht einen Titel" in report
     assert "hat keine Schritte" in report
+
+
+def test_route_templates_do_not_change_a_versions_digest(tmp_path: Path) -> None:
+    """A Muster für Verfügung guides the office's work: adding or changing one does not
+    change what running cases of the version stand for (their pins hold)."""
+    route = """
+[[routes]]
+id = "muster"
+title = "Muster"
+[[routes.steps]]
+number = 1
+kind = "mitzeichnung"
+unit = "KVR-III/11"
+"""
+    digests = []
+    for name, text in (("ohne", HEAD), ("mit", HEAD + route)):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "wege.toml").write_text(text, encoding="utf-8")
+        definition = Procedures.load([folder]).current("wege")
+        assert definition is not None
+        digests.append(definition.digest)
+    assert digests[0] == digests[1]
+    changed = tmp_path / "anders"
+    changed.mkdir()
+    (changed / "wege.toml").write_text(HEAD.replace('summary = "x"', 'summary = "y"', 1), encoding="utf-8")
+    other = Procedures.load([changed]).current("wege")
+    assert other is not None and other.digest != digests[0]  # the rest of the file still counts
