@@ -7,6 +7,7 @@ from pathlib import Path
 from rathaus.contracts.eakte.rpc_v1 import AUTHENTICATE_STAFF
 from rathaus.eakte.events import subscribe
 from rathaus.eakte.handlers import EAkte
+from rathaus.eakte.search.indexer import SearchIndexer
 from rathaus.eakte.seed import seed
 from rathaus.eakte.store import metadata
 from rathaus.eakte.web import routes
@@ -17,6 +18,7 @@ HERE = Path(__file__).parent
 
 def bootstrap(kernel: Kernel) -> ModuleApp:
     eakte = EAkte(kernel)
+    search = SearchIndexer(kernel)
     subscribe(kernel.subscriptions, eakte)
     kernel.answer(AUTHENTICATE_STAFF, eakte.authenticate)
 
@@ -28,10 +30,11 @@ def bootstrap(kernel: Kernel) -> ModuleApp:
         await eakte.sync_organisation()
 
     return ModuleApp(
-        routes=routes(eakte),
+        routes=routes(eakte, search),
         templates=HERE / "templates",
         migrations=HERE / "migrations",
         metadata=metadata,
-        on_start=[organisation],
+        on_start=[organisation, search.start],
+        on_stop=[search.stop],
         seed=seed_demo,
     )

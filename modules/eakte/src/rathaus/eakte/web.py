@@ -21,13 +21,15 @@ from rathaus.contracts.eakte.rpc_v1 import StaffCredentials
 from rathaus.eakte import PREFIX
 from rathaus.eakte.domain import MODES, STATUS_TEXT, DecisionRefused, Staff, german_date
 from rathaus.eakte.handlers import EAkte, MessageRefused
+from rathaus.eakte.search.indexer import SearchIndexer
 from rathaus.eakte.web_kasse import routes as fee_routes
+from rathaus.eakte.web_suche import routes as search_routes
 
 API_CACHE_SECONDS = 30.0
 API_CACHE_KEY = secrets.token_bytes(32)
 
 
-def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
+def routes(eakte: EAkte, search: SearchIndexer) -> list[HTTPRouteHandler]:
     async def member_of(request: Request[Any, Any, Any]) -> Staff | None:
         staff_id = request.session.get("staff_id") if request.session else None
         return await eakte.staff_member(staff_id) if staff_id else None
@@ -302,4 +304,5 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         api_cosign_cases,
         api_cosign,
         *fee_routes(eakte, member_of, page),
+        *search_routes(eakte, search, member_of, api_member, page),
     ]

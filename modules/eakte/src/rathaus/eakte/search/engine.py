@@ -1,0 +1,327 @@
+"""The search index of the E-Akte on tantivy: one entry per Vorgang and one per document
+(its newest version), each carrying the units allowed to see it, so that a search filters
+by unit inside the index query itself, and the facets are counted over that same query.
+
+German text runs through lower-casing, ASCII folding and tantivy's German (Snowball)
+stemmer. The stemmer reads "ae", "oe" and "ue" as umlauts (not "ue" after a vowel or "q",
+so "bauen" stays "bau") and folds umlauts and "ß" as the last step: "Müller", "Mueller"
+and "Muller" all become "mull", "Straße" and "Strasse" "strass", "Anträge" "antrag". The
+same analyzer runs at index and at query time. Prefixes (``Bau*``) are matched against the
+stemmed terms with the stemmed prefix (a stem is a prefix of its word, folded).
+
+Everything here is synchronous and CPU-bound: callers run it off the event loop
+(``asyncio.to_thread``); one :class:`SearchIndex` has one writer.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from rathaus.eakte.search.query import Part, Plan, QueryError
+from rathaus.eakte.search.snippet import excerpt, highlight
+
+SCHEMA_VERSION = 1  # raise when the schema or the analyzer changes: the index is rebuilt
+ANALYZER = "de_rathaus"
+STATE = "rathaus-state.json"
+FACETS = ("aktenplan", "year", "status")
+FIELD_BOOSTS = {"title": 3.0, "meta": 1.5, "body": 1.0}
+WRITER_HEAP = 64_000_000
+MAX_PREFIX_TERMS = 10_000  # a guard on pathological prefixes; tantivy walks the FST anyway
+
+
+def analyzer() -> tantivy.TextAnalyzer:
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(65))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .filter(tantivy.Filter.stemmer("german"))
+        .build()
+    )
+
+
+def schema() -> tantivy.Schema:
+    b = tantivy.SchemaBuilder()
+    raw: dict[str, Any] = {"tokenizer_name": "raw", "index_option": "basic"}
+    b.add_text_field("key", stored=True, **raw)  # "dok:<pk>" | "vorgang:<case id>"
+    b.add_text_field("case_id", stored=True, **raw)
+    b.add_text_field("units", **raw)  # who may see it: the responsible unit and the co-signing ones
+    b.add_text_field("kind", stored=True, **raw)
+    b.add_text_field("title", stored=True, tokenizer_name=ANALYZER)
+    b.add_text_field("body", stored=True, tokenizer_name=ANALYZER)
+    b.add_text_field("meta", tokenizer_name=ANALYZER)
+    for facet in FACETS:
+        b.add_text_field(facet, stored=True, fast=True, **raw)
+    for shown in ("aktenzeichen", "akte_titel", "document_type", "date"):
+        b.add_text_field(shown, stored=True, **raw)
+    b.add_integer_field("pk", stored=True)
+    return b.build()
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One searchable thing: a Vorgang (``pk`` 0) or a document of one."""
+
+    key: str
+    case_id: str
+    units: list[str]
+    kind: str  # "vorgang" | "dokument"
+    title: str
+    body: str
+    meta: str
+    aktenplan: str
+    year: str
+    status: str
+    aktenzeichen: str
+    akte_titel: str
+    document_type: str = ""
+    date: str = ""
+    pk: int = 0
+
+    def document(self) -> tantivy.Document:
+        doc = tantivy.Document()
+        for name in ("key", "case_id", "kind", "title", "body", "meta", *FACETS):
+            doc.add_text(name, getattr(self, name))
+        for name in ("aktenzeichen", "akte_titel", "document_type", "date"):
+            doc.add_text(name, getattr(self, name))
+        for unit in self.units:
+            doc.add_text("units", unit)
+        doc.add_integer("pk", self.pk)
+        return doc
+
+
+@dataclass
+class Hit:
+    key: str
+    kind: str
+    case_id: str
+    pk: int
+    title: str
+    aktenzeichen: str
+    akte_titel: str
+    document_type: str
+    date: str
+    status: str
+    aktenplan: str
+    year: str
+    snippet: str  # HTML: escaped text with <mark> around the matches
+    score: float
+
+
+@dataclass
+class Results:
+    total: int
+    hits: list[Hit]
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Compiled:
+    query: tantivy.Query
+    terms: frozenset[str]  # stemmed terms, for highlighting
+    prefixes: tuple[str, ...]
+
+
+class SearchIndex:
+    """A tantivy index in a directory, with the audit watermark it has caught up to."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.analyzer = analyzer()
+        self.schema = schema()
+        self.rebuilt = False  # whether opening found no usable index and made an empty one
+        state = self._read_state()
+        if state.get("schema") != SCHEMA_VERSION or not tantivy.Index.exists(str(path)):
+            shutil.rmtree(path, ignore_errors=True)
+            path.mkdir(parents=True, exist_ok=True)
+            self.index = tantivy.Index(self.schema, path=str(path), reuse=False)
+            self.rebuilt = True
+            self.watermark = 0
+            self._write_state()
+        else:
+            self.index = tantivy.Index.open(str(path))
+            self.watermark = int(state.get("watermark", 0))
+        self.index.register_tokenizer(ANALYZER, self.analyzer)
+        self._writer: tantivy.IndexWriter | None = None
+
+    # -- writing ----------------------------------------------------------------------------
+
+    @property
+    def writer(self) -> tantivy.IndexWriter:
+        if self._writer is None:
+            self._writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
+        return self._writer
+
+    def replace_cases(self, case_ids: Iterable[str], entries: Iterable[Entry]) -> int:
+        """Remove every entry of these cases and add the given ones (not yet committed)."""
+        w = self.writer
+        for case_id in case_ids:
+            w.delete_documents_by_term("case_id", case_id)
+        n = 0
+        for entry in entries:
+            w.add_document(entry.document())
+            n += 1
+        return n
+
+    def apply(self, case_ids: list[str], entries: list[Entry], watermark: int) -> None:
+        """Replace the entries of these cases and commit up to ``watermark``."""
+        self.replace_cases(case_ids, entries)
+        self.commit(watermark)
+
+    def add(self, entries: Iterable[Entry]) -> int:
+        n = 0
+        w = self.writer
+        for entry in entries:
+            w.add_document(entry.document())
+            n += 1
+        return n
+
+    def clear(self) -> None:
+        self.writer.delete_all_documents()
+        self.watermark = 0
+
+    def commit(self, watermark: int) -> None:
+        """Make the changes searchable and durable, then record the watermark: a crash in
+        between only repeats work (replacing a case is idempotent)."""
+        self.writer.commit()
+        self.index.reload()
+        self.watermark = watermark
+        self._write_state()
+
+    def close(self) -> None:
+        if self._writer is not None:
+            self._writer.wait_merging_threads()
+            self._writer = None
+
+    def _read_state(self) -> dict[str, Any]:
+        try:
+            return dict(json.loads((self.path / STATE).read_text(encoding="utf-8")))
+        except (OSError, ValueError):
+            return {}
+
+    def _write_state(self) -> None:
+        tmp = self.path / (STATE + ".tmp")
+        tmp.write_text(json.dumps({"schema": SCHEMA_VERSION, "watermark": self.watermark}), encoding="utf-8")
+        os.replace(tmp, self.path / STATE)
+
+    def size_bytes(self) -> int:
+        return sum(p.stat().st_size for p in self.path.rglob("*") if p.is_file())
+
+    # -- searching --------------------------------------------------------------------------
+
+    def compile(self, plan: Plan) -> Compiled:
+        """The tantivy query of a parsed search (all required parts must match)."""
+        clauses: list[tuple[tantivy.Occur, tantivy.Query]] = []
+        terms: set[str] = set()
+        prefixes: list[str] = []
+        for part in plan.parts:
+            q = self._part(part, terms, prefixes)
+            if q is not None:
+                clauses.append((tantivy.Occur.MustNot if part.excluded else tantivy.Occur.Must, q))
+        if not any(occur == tantivy.Occur.Must for occur, _ in clauses):
+            raise QueryError("Die Suche enthält kein Wort, nach dem gesucht werden kann.")
+        return Compiled(tantivy.Query.boolean_query(clauses), frozenset(terms), tuple(prefixes))
+
+    def _part(self, part: Part, terms: set[str], prefixes: list[str]) -> tantivy.Query | None:
+        tokens = self.analyzer.analyze(part.text)
+        if not tokens:
+            return None
+        if part.kind == "prefix":
+            *words, last = tokens
+            if not part.excluded:
+                terms.update(words)
+                prefixes.append(last)
+            pattern = re.escape(last) + ".*"
+            per_field = []
+            for name, boost in FIELD_BOOSTS.items():
+                if words:
+                    regexes: list[str | tuple[int, str]] = [re.escape(w) for w in words]
+                    q = tantivy.Query.regex_phrase_query(self.schema, name, [*regexes, pattern])
+                else:
+                    q = tantivy.Query.regex_query(self.schema, name, pattern)
+                per_field.append(tantivy.Query.boost_query(q, boost))
+            return tantivy.Query.disjunction_max_query(per_field, 0.1)
+        if not part.excluded:
+            terms.update(tokens)
+        per_field = []
+        for name, boost in FIELD_BOOSTS.items():
+            if len(tokens) == 1:
+                q = tantivy.Query.term_query(self.schema, name, tokens[0])
+            else:  # a phrase, or a word the tokenizer splits ("E-Mail", an Aktenzeichen)
+                q = tantivy.Query.phrase_query(self.schema, name, list[str | tuple[int, str]](tokens))
+            per_field.append(tantivy.Query.boost_query(q, boost))
+        return tantivy.Query.disjunction_max_query(per_field, 0.1)
+
+    def search(
+        self,
+        plan: Plan,
+        unit: str,
+        filters: dict[str, str] | None = None,
+        *,
+        limit: int = 20,
+        offset: int = 0,
+        facets: bool = True,
+    ) -> Results:
+        """Hits visible to ``unit`` (filtered in the query, so counts and facets see only
+        those too), best first, with the facet counts of the same query."""
+        compiled = self.compile(plan)
+        restrict: list[tuple[tantivy.Occur, tantivy.Query]] = [
+            (tantivy.Occur.Must, compiled.query),
+            (tantivy.Occur.Must, tantivy.Query.term_query(self.schema, "units", unit)),
+        ]
+        for name, value in (filters or {}).items():
+            if name in FACETS and value:
+                restrict.append((tantivy.Occur.Must, tantivy.Query.term_query(self.schema, name, value)))
+        query = tantivy.Query.boolean_query(restrict)
+        searcher = self.index.searcher()
+        found = searcher.search(query, limit=limit, offset=offset, count=True)
+        hits = []
+        for score, address in found.hits:
+            doc = searcher.doc(address)
+            hits.append(self._hit(doc, float(score), compiled))
+        counted: dict[str, list[tuple[str, int]]] = {}
+        if facets:
+            aggs = {name: {"terms": {"field": name, "size": 200}} for name in FACETS}
+            result = searcher.aggregate(query, aggs)
+            for name in FACETS:
+                buckets = result.get(name, {}).get("buckets", [])
+                counted[name] = [(str(b["key"]), int(b["doc_count"])) for b in buckets]
+        return Results(total=int(getattr(found, "count", 0) or 0), hits=hits, facets=counted)
+
+    def _hit(self, doc: tantivy.Document, score: float, compiled: Compiled) -> Hit:
+        def first(name: str) -> str:
+            value = doc.get_first(name)
+            return "" if value is None else str(value)
+
+        body = first("body")
+        snippet = highlight(self.analyzer, body, compiled.terms, compiled.prefixes)
+        if not snippet:
+            snippet = highlight(self.analyzer, first("title"), compiled.terms, compiled.prefixes)
+        if not snippet:
+            snippet = excerpt(body)
+        pk = doc.get_first("pk")
+        return Hit(
+            key=first("key"),
+            kind=first("kind"),
+            case_id=first("case_id"),
+            pk=int(pk) if pk is not None else 0,
+            title=first("title"),
+            aktenzeichen=first("aktenzeichen"),
+            akte_titel=first("akte_titel"),
+            document_type=first("document_type"),
+            date=first("date"),
+            status=first("status"),
+            aktenplan=first("aktenplan"),
+            year=first("year"),
+            snippet=snippet,
+            score=score,
+        )
