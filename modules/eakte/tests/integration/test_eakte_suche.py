@@ -12,9 +12,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 from rathaus.contracts.input.v1 import DocumentRouted
 from rathaus.eakte import PREFIX
+from rathaus.eakte.commands import reindex
 from rathaus.eakte.search.indexer import SearchIndexer, index_path
 from rathaus.eakte.search.query import parse
 from rathaus.platform.testing import eventually
@@ -116,6 +118,9 @@ async def test_units_find_only_their_own_akten_and_statuses_follow(office: Any, 
         assert r.status_code == 400 and "Anführungszeichen" in r.json()["detail"]
         r = await b.get(f"{PREFIX}/api/suche", params={"q": ""})
         assert r.status_code == 400 and "Suchbegriff" in r.json()["detail"]
+    # the running module writes its index: `rathaus eakte reindex` refuses, in German
+    with pytest.raises(ValueError, match="laufenden Rathaus"):
+        await reindex(office.eakte)
     async with httpx.AsyncClient(base_url=served) as anonymous:
         assert (await anonymous.get(f"{PREFIX}/api/suche", params={"q": "Müller"})).status_code == 401
         page = await anonymous.get(f"{PREFIX}/suche", params={"q": "Müller"})
@@ -179,6 +184,9 @@ async def test_the_index_catches_up_after_a_crash_and_is_rebuilt_the_same(
     assert rebuilt.index is not None and rebuilt.index.rebuilt
     indexer = rebuilt
     await eventually(lambda: has("Weiß", 2), timeout=30)
+    assert {q: await search(q) for q in before} == before
+    # what `rathaus eakte reindex` does: the same again, counted
+    assert await rebuilt.reset() == 4  # two Vorgänge and a document in each
     assert {q: await search(q) for q in before} == before
     await rebuilt.stop()
     # the module's own index lives in its data directory

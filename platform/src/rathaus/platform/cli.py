@@ -190,6 +190,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "users":
             print(commands.run(settings, args))
             return 0
+        if args.command == "eakte":
+            print(commands.run_eakte(settings, args))
+            return 0
         if args.command == "bench":
             if args.smoke:
                 from rathaus.platform.bench import smoke

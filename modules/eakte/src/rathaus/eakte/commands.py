@@ -1,8 +1,9 @@
-"""What the `rathaus users` command asks of the E-Akte."""
+"""What the `rathaus users` and `rathaus eakte` commands ask of the E-Akte."""
 
 from __future__ import annotations
 
 from rathaus.eakte.handlers import EAkte
+from rathaus.eakte.search.indexer import IndexBusy, SearchIndexer
 from rathaus.platform.kernel import Kernel
 
 
@@ -13,3 +14,17 @@ async def add_staff(
     return await EAkte(kernel).add_staff(
         username=username, password=password, display_name=display_name, role=role, unit=unit
     )
+
+
+async def reindex(kernel: Kernel) -> str:
+    """Build the search index anew from the E-Akte's store; a German line for the operator."""
+    indexer = SearchIndexer(kernel)
+    try:
+        entries = await indexer.reset()
+    except IndexBusy as busy:
+        raise ValueError(str(busy)) from None
+    finally:
+        await indexer.close()
+    assert indexer.index is not None
+    size = indexer.index.size_bytes() / 2**20
+    return f"Suchindex neu aufgebaut: {entries} Einträge, {size:.1f} MiB in {indexer.path}."

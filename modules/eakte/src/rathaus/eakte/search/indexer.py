@@ -120,6 +120,10 @@ def entries_of(
     return out
 
 
+class IndexBusy(RuntimeError):
+    """Another process holds the index's writer; the message is German."""
+
+
 class SearchIndexer:
     """The E-Akte's search index: opened (and rebuilt when missing) at start, caught up
     from the audit trail, searched off the event loop."""
@@ -245,10 +249,21 @@ class SearchIndexer:
         return total
 
     async def reset(self) -> int:
-        """Delete the index directory and build it again (``rathaus eakte reindex``)."""
+        """Delete the index directory and build it again from the store (``rathaus eakte
+        reindex``); raises IndexBusy while another process writes the index."""
         async with self._lock:
-            if self.index is not None:
-                await asyncio.to_thread(self.index.close)
+            if self.index is None:
+                self.index = await asyncio.to_thread(SearchIndex, self.path)
+            index = self.index
+            try:
+                await asyncio.to_thread(lambda: index.writer)  # the writer's lock, or LockBusy
+            except ValueError as busy:
+                raise IndexBusy(
+                    "Der Suchindex wird gerade von einem laufenden Rathaus geschrieben. "
+                    "Beenden Sie es oder löschen Sie das Verzeichnis des Index: "
+                    "beim nächsten Start wird er neu aufgebaut."
+                ) from busy
+            await asyncio.to_thread(index.close)
             await asyncio.to_thread(shutil.rmtree, self.path, True)
             self.index = await asyncio.to_thread(SearchIndex, self.path)
             self._ready = False
@@ -256,6 +271,11 @@ class SearchIndexer:
         await self.catch_up()
         self._ready = True
         return total
+
+    async def close(self) -> None:
+        if self.index is not None:
+            async with self._lock:
+                await asyncio.to_thread(self.index.close)
 
     async def _entries(self, case_ids: list[str]) -> list[Entry]:
         async with self.kernel.db.read() as s:
