@@ -125,6 +125,10 @@ def test_snippets_mark_the_match_in_any_spelling_and_escape_the_text(tmp_path: P
     hit = ix.search(parse("Müller Antrag"), "BAU").hits[0]
     assert "<mark>Mueller</mark>" in hit.snippet and "<mark>Anträge</mark>" in hit.snippet
     assert "&lt;b&gt;Achtung&lt;/b&gt;" in hit.snippet and "&amp; Co." in hit.snippet
+    ix.add([entry(10, "BAU", "Ortstermin", "Treffen an der Straße mit Frau Schäfer und Herrn Ærø.")])
+    ix.commit(2)
+    marked = ix.search(parse("Strasse Schaef*"), "BAU").hits[0].snippet
+    assert "<mark>Straße</mark>" in marked and "<mark>Schäfer</mark>" in marked
 
 
 @pytest.mark.parametrize(

@@ -139,7 +139,13 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument(
         "--booking-duration", type=float, default=10.0, help="seconds of appointment bookings (default 10)"
     )
-    p_bench.add_argument("--only", action="append", choices=["cases", "ceiling", "http", "bus", "termine"])
+    p_bench.add_argument(
+        "--search-docs", type=int, default=1_000_000, help="documents in the search corpus (default 1000000)"
+    )
+    p_bench.add_argument("--search-queries", type=int, default=2000, help="timed searches (default 2000)")
+    p_bench.add_argument(
+        "--only", action="append", choices=["cases", "ceiling", "http", "bus", "termine", "suche"]
+    )
     p_bench.add_argument("--output", default="BENCHMARKS.md", help="append the table here ('' = do not)")
     p_bench.add_argument(
         "--smoke",

@@ -8,6 +8,8 @@ Sections (all on this machine, on the embedded stack, in one run):
 - ``http``: durable submissions over HTTP (locust) against a bare Litestar endpoint;
 - ``bus``: publish + consume through the kernel against raw nats-py;
 - ``termine``: appointment bookings/s and p99 (hold + book over HTTP, concurrent citizens);
+- ``suche``: the E-Akte's full-text search on a generated corpus (default 1,000,000
+  documents): index build time, size and documents/s, query latency p50/p95/p99;
 - memory: the peak RSS of every process involved.
 
 The figures are printed as one table and appended to BENCHMARKS.md with the date and
@@ -28,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-SECTIONS = ("cases", "ceiling", "http", "bus", "termine")
+SECTIONS = ("cases", "ceiling", "http", "bus", "termine", "suche")
 
 
 def pct(values: Sequence[float], p: float) -> float:
@@ -213,6 +215,19 @@ async def _run(args: Any, out: TextIO) -> Table:
             )
             table.add("bus: raw nats-py publish + consume", f"{b.raw_per_s:.0f} events/s")
             table.add("kernel / raw", f"{b.ratio:.2f}", "≥ 0.7")
+        if "suche" in sections:
+            out.write(f"search: {args.search_docs} documents …\n")
+            out.flush()
+            from rathaus.platform.bench import suche
+
+            try:
+                found = await asyncio.to_thread(
+                    suche.run, workdir, docs=args.search_docs, queries=args.search_queries
+                )
+            except Exception as exc:
+                table.add("search", "failed", "", f"{type(exc).__name__}: {exc}"[:300])
+            else:
+                memory["E-Akte search benchmark (corpus, index, queries)"] = suche.rows(found, table)
     if "termine" in sections:
         out.write("appointment bookings …\n")
         out.flush()

@@ -29,11 +29,11 @@ import tantivy
 from rathaus.eakte.search.query import Part, Plan, QueryError
 from rathaus.eakte.search.snippet import excerpt, highlight
 
-SCHEMA_VERSION = 1  # raise when the schema or the analyzer changes: the index is rebuilt
+SCHEMA_VERSION = 2  # raise when the schema or the analyzer changes: the index is rebuilt
 ANALYZER = "de_rathaus"
 STATE = "rathaus-state.json"
 FACETS = ("aktenplan", "year", "status")
-FIELD_BOOSTS = {"title": 3.0, "meta": 1.5, "body": 1.0}
+TITLE_BOOST = 2.0  # a word in the title counts more
 WRITER_HEAP = 64_000_000
 MAX_PREFIX_TERMS = 10_000  # a guard on pathological prefixes; tantivy walks the FST anyway
 
@@ -56,9 +56,11 @@ def schema() -> tantivy.Schema:
     b.add_text_field("case_id", stored=True, **raw)
     b.add_text_field("units", **raw)  # who may see it: the responsible unit and the co-signing ones
     b.add_text_field("kind", stored=True, **raw)
+    # one field with everything searchable (title, text, metadata): a term is one posting
+    # list to walk, not three; the title again on its own, for ranking
+    b.add_text_field("all", tokenizer_name=ANALYZER)
     b.add_text_field("title", stored=True, tokenizer_name=ANALYZER)
-    b.add_text_field("body", stored=True, tokenizer_name=ANALYZER)
-    b.add_text_field("meta", tokenizer_name=ANALYZER)
+    b.add_bytes_field("text", stored=True)  # the document's text, for snippets (UTF-8)
     for facet in FACETS:
         b.add_text_field(facet, stored=True, fast=True, **raw)
     for shown in ("aktenzeichen", "akte_titel", "document_type", "date"):
@@ -89,8 +91,11 @@ class Entry:
 
     def document(self) -> tantivy.Document:
         doc = tantivy.Document()
-        for name in ("key", "case_id", "kind", "title", "body", "meta", *FACETS):
+        for name in ("key", "case_id", "kind", "title", *FACETS):
             doc.add_text(name, getattr(self, name))
+        for value in (self.title, self.body, self.meta):
+            doc.add_text("all", value)
+        doc.add_bytes("text", self.body.encode())
         for name in ("aktenzeichen", "akte_titel", "document_type", "date"):
             doc.add_text(name, getattr(self, name))
         for unit in self.units:
@@ -134,8 +139,9 @@ class Compiled:
 class SearchIndex:
     """A tantivy index in a directory, with the audit watermark it has caught up to."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, writer_heap: int = WRITER_HEAP, writer_threads: int = 1) -> None:
         self.path = path
+        self.writer_heap, self.writer_threads = writer_heap, writer_threads
         self.analyzer = analyzer()
         self.schema = schema()
         self.rebuilt = False  # whether opening found no usable index and made an empty one
@@ -158,7 +164,7 @@ class SearchIndex:
     @property
     def writer(self) -> tantivy.IndexWriter:
         if self._writer is None:
-            self._writer = self.index.writer(heap_size=WRITER_HEAP, num_threads=1)
+            self._writer = self.index.writer(heap_size=self.writer_heap, num_threads=self.writer_threads)
         return self._writer
 
     def replace_cases(self, case_ids: Iterable[str], entries: Iterable[Entry]) -> int:
@@ -241,25 +247,27 @@ class SearchIndex:
                 terms.update(words)
                 prefixes.append(last)
             pattern = re.escape(last) + ".*"
-            per_field = []
-            for name, boost in FIELD_BOOSTS.items():
-                if words:
-                    regexes: list[str | tuple[int, str]] = [re.escape(w) for w in words]
-                    q = tantivy.Query.regex_phrase_query(self.schema, name, [*regexes, pattern])
-                else:
-                    q = tantivy.Query.regex_query(self.schema, name, pattern)
-                per_field.append(tantivy.Query.boost_query(q, boost))
-            return tantivy.Query.disjunction_max_query(per_field, 0.1)
+            if words:
+                regexes: list[str | tuple[int, str]] = [re.escape(w) for w in words]
+                return tantivy.Query.regex_phrase_query(self.schema, "all", [*regexes, pattern])
+            return tantivy.Query.regex_query(self.schema, "all", pattern)
         if not part.excluded:
             terms.update(tokens)
-        per_field = []
-        for name, boost in FIELD_BOOSTS.items():
-            if len(tokens) == 1:
-                q = tantivy.Query.term_query(self.schema, name, tokens[0])
-            else:  # a phrase, or a word the tokenizer splits ("E-Mail", an Aktenzeichen)
-                q = tantivy.Query.phrase_query(self.schema, name, list[str | tuple[int, str]](tokens))
-            per_field.append(tantivy.Query.boost_query(q, boost))
-        return tantivy.Query.disjunction_max_query(per_field, 0.1)
+        if len(tokens) == 1:
+            match = tantivy.Query.term_query(self.schema, "all", tokens[0])
+            in_title = tantivy.Query.term_query(self.schema, "title", tokens[0])
+        else:  # a phrase, or a word the tokenizer splits ("E-Mail", an Aktenzeichen)
+            phrase = list[str | tuple[int, str]](tokens)
+            match = tantivy.Query.phrase_query(self.schema, "all", phrase)
+            in_title = tantivy.Query.phrase_query(self.schema, "title", phrase)
+        if part.excluded:
+            return match
+        return tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Must, match),
+                (tantivy.Occur.Should, tantivy.Query.boost_query(in_title, TITLE_BOOST)),
+            ]
+        )
 
     def search(
         self,
@@ -283,26 +291,29 @@ class SearchIndex:
                 restrict.append((tantivy.Occur.Must, tantivy.Query.term_query(self.schema, name, value)))
         query = tantivy.Query.boolean_query(restrict)
         searcher = self.index.searcher()
-        found = searcher.search(query, limit=limit, offset=offset, count=True)
-        hits = []
-        for score, address in found.hits:
-            doc = searcher.doc(address)
-            hits.append(self._hit(doc, float(score), compiled))
+        # With the facets counted, every hit is visited once there, and each hit has exactly
+        # one status: their sum is the total, and the top hits need no count (tantivy can
+        # then skip blocks that cannot reach the top).
+        found = searcher.search(query, limit=limit, offset=offset, count=not facets)
+        hits = [self._hit(searcher.doc(address), float(score), compiled) for score, address in found.hits]
         counted: dict[str, list[tuple[str, int]]] = {}
+        total = int(getattr(found, "count", 0) or 0)
         if facets:
             aggs = {name: {"terms": {"field": name, "size": 200}} for name in FACETS}
             result = searcher.aggregate(query, aggs)
             for name in FACETS:
                 buckets = result.get(name, {}).get("buckets", [])
                 counted[name] = [(str(b["key"]), int(b["doc_count"])) for b in buckets]
-        return Results(total=int(getattr(found, "count", 0) or 0), hits=hits, facets=counted)
+            total = sum(n for _, n in counted["status"])
+        return Results(total=total, hits=hits, facets=counted)
 
     def _hit(self, doc: tantivy.Document, score: float, compiled: Compiled) -> Hit:
         def first(name: str) -> str:
             value = doc.get_first(name)
             return "" if value is None else str(value)
 
-        body = first("body")
+        stored = doc.get_first("text")
+        body = bytes(stored).decode() if stored is not None else ""
         snippet = highlight(self.analyzer, body, compiled.terms, compiled.prefixes)
         if not snippet:
             snippet = highlight(self.analyzer, first("title"), compiled.terms, compiled.prefixes)

@@ -1,8 +1,16 @@
-"""A short passage of a hit's text with the matched words marked, computed with the index's
-own analyzer, so that "Mueller" is marked where "Müller" was searched."""
+"""A short passage of a hit's text with the matched words marked, decided by the index's
+own analyzer, so that "Mueller" is marked where "Müller" was searched.
+
+Analysing a whole text costs about a microsecond a word; a page of twenty hits would
+spend milliseconds on it. So a regular expression built from the query's stems first
+finds the words that could match (a stem is a prefix of its folded word, so the word must
+begin with the stem's letters in any of their spellings: "u" as u, ü, ue …), and only
+those few words are analysed to confirm."""
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
 from html import escape
 
 import tantivy
@@ -10,6 +18,35 @@ import tantivy
 WIDTH = 240  # characters of a snippet
 CONTEXT = 60  # characters before the first mark
 SCAN_LIMIT = 50_000  # characters of a long OCR text looked at
+SPELLINGS = {
+    "a": "(?:ae|[aäàáâã])",
+    "o": "(?:oe|[oöòóôõ])",
+    "u": "(?:ue|[uüùúû])",
+    "e": "[eéèêë]",
+    "i": "[iíìîï]",
+    "c": "[cç]",
+    "n": "[nñ]",
+    "y": "[yý]",
+}
+
+
+def _spelled(stem: str) -> str:
+    out, i = [], 0
+    while i < len(stem):
+        if stem.startswith("ss", i):
+            out.append("(?:ss|ß)")
+            i += 2
+            continue
+        out.append(SPELLINGS.get(stem[i], re.escape(stem[i])))
+        i += 1
+    return "".join(out)
+
+
+@lru_cache(maxsize=256)
+def candidates(stems: tuple[str, ...]) -> re.Pattern[str]:
+    """Words that begin like one of the stems, in any spelling."""
+    alternatives = "|".join(_spelled(s) for s in sorted(stems, key=len, reverse=True))
+    return re.compile(rf"(?<![^\W_])(?:{alternatives})[^\W_]*", re.IGNORECASE)
 
 
 def highlight(
@@ -19,12 +56,12 @@ def highlight(
     if not text or not (terms or prefixes):
         return ""
     scanned = text[:SCAN_LIMIT]
-    tokens = analyzer.pre_tokenize(scanned).tokens
-    marks = [
-        (t.char_offset_from, t.char_offset_to)
-        for t in tokens
-        if t.text in terms or (prefixes and t.text.startswith(prefixes))
-    ]
+    pattern = candidates(tuple(sorted(terms | set(prefixes))))
+    marks = []
+    for m in pattern.finditer(scanned):
+        analysed = analyzer.analyze(m.group())
+        if any(a in terms or (prefixes and a.startswith(prefixes)) for a in analysed):
+            marks.append((m.start(), m.end()))
     if not marks:
         return ""
     best, best_count = 0, 0
