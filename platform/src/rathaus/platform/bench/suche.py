@@ -46,7 +46,8 @@ def rows(result: dict[str, Any], table: Table) -> int:
         f"{search['p50_ms']:.1f} / {search['p95_ms']:.1f} / {search['p99_ms']:.1f} ms",
         "p99 ≤ 50 ms at 1.000.000",
         "unit filter, top 20 with snippets, facet counts (Aktenplan, Jahr, Status); "
-        f"max {search['max_ms']:.0f} ms",
+        f"max {search['max_ms']:.0f} ms; load average {result['load_before']:.1f} → "
+        f"{result['load_after']:.1f} on the machine",
     )
     for kind, figures in search["kinds"].items():
         table.add(

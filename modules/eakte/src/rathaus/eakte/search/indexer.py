@@ -137,6 +137,7 @@ class SearchIndexer:
         self._lock = asyncio.Lock()  # one writer
         self._listening = False
         self._ready = False
+        self._stopping = False
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -163,10 +164,12 @@ class SearchIndexer:
         if self._listening:
             event.remove(self.kernel.db.engine.sync_engine, "commit", self._committed)
             self._listening = False
+        # no cancellation: a write in its worker thread would go on beside the closing; the
+        # task ends after its current batch (an unfinished rebuild is simply not committed)
+        self._stopping = True
+        self._wake.set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
             self._task = None
         if self.index is not None:
             async with self._lock:
@@ -180,7 +183,7 @@ class SearchIndexer:
                 await self.rebuild()
             except Exception:  # catching up from watermark 0 replays the whole audit trail
                 log.exception("search index: rebuilding failed")
-        while True:
+        while not self._stopping:
             try:
                 await self.catch_up()
                 self._ready = True
@@ -208,7 +211,7 @@ class SearchIndexer:
                             .limit(AUDIT_BATCH)
                         )
                     ).all()
-                if not rows:
+                if not rows or self._stopping:
                     return done
                 cases = sorted({r.case_id for r in rows if r.case_id and r.action not in READ_ONLY_ACTIONS})
                 entries = await self._entries(cases) if cases else []
@@ -240,6 +243,8 @@ class SearchIndexer:
                         .scalars()
                         .all()
                     )
+                if self._stopping:
+                    return total  # not committed: the next start catches up from watermark 0
                 if not batch:
                     break
                 entries = await self._entries(list(batch))

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 MAX_LENGTH = 500
 MAX_PARTS = 20
-MIN_PREFIX = 2
+MIN_PREFIX = 3
 _PART = re.compile(r'\s*(-?)(?:"([^"]*)("?)|([^\s"]+))')
 
 
