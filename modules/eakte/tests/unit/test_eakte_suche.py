@@ -176,6 +176,8 @@ def test_a_deleted_index_directory_is_made_anew_and_reports_it(tmp_path: Path) -
     again.close()
     (path / "rathaus-state.json").write_text('{"schema": 0, "watermark": 42}')  # an older schema
     assert SearchIndex(path).rebuilt
+    (path / "meta.json").write_text("kaputt")  # a damaged index is made anew too
+    assert SearchIndex(path).rebuilt
     shutil.rmtree(path)
     fresh = SearchIndex(path)
     assert fresh.rebuilt and fresh.watermark == 0 and fresh.search(parse("Müller"), "KVR").total == 0

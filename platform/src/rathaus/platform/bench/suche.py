@@ -49,6 +49,13 @@ def rows(result: dict[str, Any], table: Table) -> int:
         f"max {search['max_ms']:.0f} ms; load average {result['load_before']:.1f} → "
         f"{result['load_after']:.1f} on the machine",
     )
+    if "cpu_p50_ms" in search:
+        table.add(
+            "… CPU time per search p50 / p99",
+            f"{search['cpu_p50_ms']:.1f} / {search['cpu_p99_ms']:.1f} ms",
+            "",
+            "the searching thread's CPU time: the latency without waiting for a core",
+        )
     for kind, figures in search["kinds"].items():
         table.add(
             f"… {kind} queries: p50 / p99",

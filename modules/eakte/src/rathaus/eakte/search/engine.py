@@ -146,16 +146,21 @@ class SearchIndex:
         self.schema = schema()
         self.rebuilt = False  # whether opening found no usable index and made an empty one
         state = self._read_state()
-        if state.get("schema") != SCHEMA_VERSION or not tantivy.Index.exists(str(path)):
+        opened = None
+        if state.get("schema") == SCHEMA_VERSION and tantivy.Index.exists(str(path)):
+            try:
+                opened = tantivy.Index.open(str(path))
+            except ValueError:  # damaged: made anew from the store like a missing one
+                opened = None
+        if opened is None:
             shutil.rmtree(path, ignore_errors=True)
             path.mkdir(parents=True, exist_ok=True)
-            self.index = tantivy.Index(self.schema, path=str(path), reuse=False)
+            opened = tantivy.Index(self.schema, path=str(path), reuse=False)
             self.rebuilt = True
-            self.watermark = 0
+        self.index = opened
+        self.watermark = 0 if self.rebuilt else int(state.get("watermark", 0))
+        if self.rebuilt:
             self._write_state()
-        else:
-            self.index = tantivy.Index.open(str(path))
-            self.watermark = int(state.get("watermark", 0))
         self.index.register_tokenizer(ANALYZER, self.analyzer)
         self._writer: tantivy.IndexWriter | None = None
 
