@@ -19,6 +19,7 @@ from rathaus.eakte import PREFIX
 from rathaus.eakte.commands import reindex
 from rathaus.eakte.search.indexer import SearchIndexer, index_path
 from rathaus.eakte.search.query import parse
+from rathaus.platform.kernel import Settings
 from rathaus.platform.testing import eventually
 
 SONDERNUTZUNG = {
@@ -148,8 +149,11 @@ async def test_the_page_shows_hits_facets_and_errors(office: Any, clerk_of: Any)
 
 
 async def test_the_index_catches_up_after_a_crash_and_is_rebuilt_the_same(
-    office: Any, tmp_path: Path
+    any_database: Settings, office: Any, tmp_path: Path
 ) -> None:
+    """On SQLite and on PostgreSQL (``any_database`` comes first: the office is built on it)."""
+    wanted = "postgresql" if "eakte" in any_database.databases else "sqlite"
+    assert office.eakte.db.url.get_backend_name() == wanted
     first = await office.submit("test-mitzeichnung", SONDERNUTZUNG)
     await office.wait_for("case.opened.v1", first)
     await file(office, first, "BAU-T/31", "Antrag", "Die Anträge der Frau Weiß zur Straße.")
