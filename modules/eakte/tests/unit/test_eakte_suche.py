@@ -5,6 +5,7 @@ exclusions; German messages for what cannot be searched."""
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -181,3 +182,25 @@ def test_a_deleted_index_directory_is_made_anew_and_reports_it(tmp_path: Path) -
     shutil.rmtree(path)
     fresh = SearchIndex(path)
     assert fresh.rebuilt and fresh.watermark == 0 and fresh.search(parse("Müller"), "KVR").total == 0
+
+
+def test_prefix_only_searches_list_the_newest_first_page_by_page(tmp_path: Path) -> None:
+    ix = SearchIndex(tmp_path / "s")
+    days = ["2026-03-01", "2025-12-24", "2026-11-02", "2024-01-15", "2026-07-07"]
+    ix.add(
+        [
+            replace(entry(i + 1, "BAU", f"Baustelle {i}", "Baustellen am Tal"), date=day)
+            for i, day in enumerate(days)
+        ]
+        + [entry(9, "KVR", "Baustelle", "Baustellen am Tal")]
+    )
+    ix.commit(1)
+    first = ix.search(parse("Baust*"), "BAU", limit=2)
+    second = ix.search(parse("Baust*"), "BAU", limit=2, offset=2)
+    last = ix.search(parse("Baust*"), "BAU", limit=2, offset=4)
+    assert first.total == second.total == 5 and dict(first.facets["aktenplan"]) == {"661.20": 5}
+    assert [h.date for h in first.hits + second.hits + last.hits] == sorted(days, reverse=True)
+    assert "<mark>Baustellen</mark>" in first.hits[0].snippet
+    assert {h.key for h in ix.search(parse("Baustelle"), "BAU", limit=10).hits} == {
+        f"dok:{i}" for i in range(1, 6)
+    }

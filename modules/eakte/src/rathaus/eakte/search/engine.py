@@ -29,7 +29,7 @@ import tantivy
 from rathaus.eakte.search.query import Part, Plan, QueryError
 from rathaus.eakte.search.snippet import excerpt, highlight
 
-SCHEMA_VERSION = 2  # raise when the schema or the analyzer changes: the index is rebuilt
+SCHEMA_VERSION = 3  # raise when the schema or the analyzer changes: the index is rebuilt
 ANALYZER = "de_rathaus"
 STATE = "rathaus-state.json"
 FACETS = ("aktenplan", "year", "status")
@@ -52,7 +52,7 @@ def analyzer() -> tantivy.TextAnalyzer:
 def schema() -> tantivy.Schema:
     b = tantivy.SchemaBuilder()
     raw: dict[str, Any] = {"tokenizer_name": "raw", "index_option": "basic"}
-    b.add_text_field("key", stored=True, **raw)  # "dok:<pk>" | "vorgang:<case id>"
+    b.add_text_field("key", stored=True, fast=True, **raw)  # "dok:<pk>" | "vorgang:<case id>"
     b.add_text_field("case_id", stored=True, **raw)
     b.add_text_field("units", **raw)  # who may see it: the responsible unit and the co-signing ones
     b.add_text_field("kind", stored=True, **raw)
@@ -66,6 +66,7 @@ def schema() -> tantivy.Schema:
     for shown in ("aktenzeichen", "akte_titel", "document_type", "date"):
         b.add_text_field(shown, stored=True, **raw)
     b.add_integer_field("pk", stored=True)
+    b.add_integer_field("day", fast=True)  # the date as YYYYMMDD: the order of unscored hits
     return b.build()
 
 
@@ -101,6 +102,8 @@ class Entry:
         for unit in self.units:
             doc.add_text("units", unit)
         doc.add_integer("pk", self.pk)
+        digits = self.date[:10].replace("-", "")
+        doc.add_integer("day", int(digits) if digits.isdigit() else 0)
         return doc
 
 
@@ -134,6 +137,7 @@ class Compiled:
     query: tantivy.Query
     terms: frozenset[str]  # stemmed terms, for highlighting
     prefixes: tuple[str, ...]
+    scored: bool  # False when only prefixes must match: every hit has the same score
 
 
 class SearchIndex:
@@ -240,7 +244,8 @@ class SearchIndex:
                 clauses.append((tantivy.Occur.MustNot if part.excluded else tantivy.Occur.Must, q))
         if not any(occur == tantivy.Occur.Must for occur, _ in clauses):
             raise QueryError("Die Suche enthält kein Wort, nach dem gesucht werden kann.")
-        return Compiled(tantivy.Query.boolean_query(clauses), frozenset(terms), tuple(prefixes))
+        scored = any(p.kind != "prefix" for p in plan.parts if not p.excluded)
+        return Compiled(tantivy.Query.boolean_query(clauses), frozenset(terms), tuple(prefixes), scored)
 
     def _part(self, part: Part, terms: set[str], prefixes: list[str]) -> tantivy.Query | None:
         tokens = self.analyzer.analyze(part.text)
@@ -296,21 +301,51 @@ class SearchIndex:
                 restrict.append((tantivy.Occur.Must, tantivy.Query.term_query(self.schema, name, value)))
         query = tantivy.Query.boolean_query(restrict)
         searcher = self.index.searcher()
+        if facets and not compiled.scored:
+            return self._unscored(searcher, query, compiled, limit, offset)
         # With the facets counted, every hit is visited once there, and each hit has exactly
         # one status: their sum is the total, and the top hits need no count (tantivy can
         # then skip blocks that cannot reach the top).
         found = searcher.search(query, limit=limit, offset=offset, count=not facets)
         hits = [self._hit(searcher.doc(address), float(score), compiled) for score, address in found.hits]
-        counted: dict[str, list[tuple[str, int]]] = {}
         total = int(getattr(found, "count", 0) or 0)
-        if facets:
-            aggs = {name: {"terms": {"field": name, "size": 200}} for name in FACETS}
-            result = searcher.aggregate(query, aggs)
-            for name in FACETS:
-                buckets = result.get(name, {}).get("buckets", [])
-                counted[name] = [(str(b["key"]), int(b["doc_count"])) for b in buckets]
-            total = sum(n for _, n in counted["status"])
-        return Results(total=total, hits=hits, facets=counted)
+        if not facets:
+            return Results(total=total, hits=hits)
+        counted = self._facets(searcher.aggregate(query, self._aggregations()))
+        return Results(total=sum(n for _, n in counted["status"]), hits=hits, facets=counted)
+
+    def _unscored(
+        self, searcher: tantivy.Searcher, query: tantivy.Query, compiled: Compiled, limit: int, offset: int
+    ) -> Results:
+        """Only prefixes: every hit scores the same, so the newest come first, and one pass
+        of the aggregations gives facets, total and the top hits (a prefix that matches
+        many words is the costliest query; it is evaluated once instead of twice)."""
+        aggs = self._aggregations()
+        aggs["top"] = {
+            "top_hits": {"size": limit, "from": offset, "sort": [{"day": "desc"}], "docvalue_fields": ["key"]}
+        }
+        result = searcher.aggregate(query, aggs)
+        hits = []
+        for top in result.get("top", {}).get("hits", []):
+            keys = top.get("docvalue_fields", {}).get("key") or []
+            found = (
+                searcher.search(tantivy.Query.term_query(self.schema, "key", keys[0]), 1) if keys else None
+            )
+            if found is not None and found.hits:
+                hits.append(self._hit(searcher.doc(found.hits[0][1]), 1.0, compiled))
+        counted = self._facets(result)
+        return Results(total=sum(n for _, n in counted["status"]), hits=hits, facets=counted)
+
+    @staticmethod
+    def _aggregations() -> dict[str, Any]:
+        return {name: {"terms": {"field": name, "size": 200}} for name in FACETS}
+
+    @staticmethod
+    def _facets(result: dict[str, Any]) -> dict[str, list[tuple[str, int]]]:
+        return {
+            name: [(str(b["key"]), int(b["doc_count"])) for b in result.get(name, {}).get("buckets", [])]
+            for name in FACETS
+        }
 
     def _hit(self, doc: tantivy.Document, score: float, compiled: Compiled) -> Hit:
         def first(name: str) -> str:
