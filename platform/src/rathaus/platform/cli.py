@@ -144,7 +144,13 @@ def main(argv: list[str] | None = None) -> int:
         default="50,100,200",
         help="offered booking rates per second for the open-loop rows, comma-separated ('' = none)",
     )
-    p_bench.add_argument("--only", action="append", choices=["cases", "ceiling", "http", "bus", "termine"])
+    p_bench.add_argument(
+        "--search-docs", type=int, default=1_000_000, help="documents in the search corpus (default 1000000)"
+    )
+    p_bench.add_argument("--search-queries", type=int, default=2000, help="timed searches (default 2000)")
+    p_bench.add_argument(
+        "--only", action="append", choices=["cases", "ceiling", "http", "bus", "termine", "suche"]
+    )
     p_bench.add_argument("--output", default="BENCHMARKS.md", help="append the table here ('' = do not)")
     p_bench.add_argument(
         "--smoke",
@@ -198,6 +204,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "audit":
             return audit.run(settings, args, sys.stdout, sys.stderr)
+        if args.command == "eakte":
+            print(commands.run_eakte(settings, args))
+            return 0
         if args.command == "bench":
             if args.smoke:
                 from rathaus.platform.bench import smoke

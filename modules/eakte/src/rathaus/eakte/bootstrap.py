@@ -8,6 +8,7 @@ from pathlib import Path
 from rathaus.contracts.eakte.rpc_v1 import AUTHENTICATE_STAFF
 from rathaus.eakte.events import subscribe
 from rathaus.eakte.handlers import EAkte
+from rathaus.eakte.search.indexer import SearchIndexer
 from rathaus.eakte.seed import seed
 from rathaus.eakte.store import metadata
 from rathaus.eakte.web import routes
@@ -18,6 +19,7 @@ HERE = Path(__file__).parent
 
 def bootstrap(kernel: Kernel) -> ModuleApp:
     eakte = EAkte(kernel)
+    search = SearchIndexer(kernel)
     subscribe(kernel.subscriptions, eakte)
     kernel.answer(AUTHENTICATE_STAFF, eakte.authenticate)
 
@@ -39,11 +41,11 @@ def bootstrap(kernel: Kernel) -> ModuleApp:
         await transfer.aclose()
 
     return ModuleApp(
-        routes=routes(eakte),
+        routes=routes(eakte, search),
         templates=HERE / "templates",
         migrations=HERE / "migrations",
         metadata=metadata,
-        on_start=[organisation, start_transfer],
-        on_stop=[stop_transfer],
+        on_start=[organisation, start_transfer, search.start],
+        on_stop=[stop_transfer, search.stop],
         seed=seed_demo,
     )

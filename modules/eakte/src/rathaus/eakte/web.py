@@ -23,18 +23,20 @@ from rathaus.eakte.domain import LIFECYCLE_TEXT, MODES, STATUS_TEXT, DecisionRef
 from rathaus.eakte.domain_gang import STEP_KINDS
 from rathaus.eakte.handlers import EAkte, MessageRefused
 from rathaus.eakte.handlers.common import ACTING_FOR
+from rathaus.eakte.search.indexer import SearchIndexer
 from rathaus.eakte.web_abgabe import routes as records_routes
 from rathaus.eakte.web_aktenplan import routes as plan_routes
 from rathaus.eakte.web_gang import gang_context
 from rathaus.eakte.web_gang import routes as gang_routes
 from rathaus.eakte.web_kasse import routes as fee_routes
 from rathaus.eakte.web_lifecycle import routes as lifecycle_routes
+from rathaus.eakte.web_suche import routes as search_routes
 
 API_CACHE_SECONDS = 30.0
 API_CACHE_KEY = secrets.token_bytes(32)
 
 
-def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
+def routes(eakte: EAkte, search: SearchIndexer) -> list[HTTPRouteHandler]:
     async def member_of(request: Request[Any, Any, Any]) -> Staff | None:
         """The signed-in member; while they work an absent colleague's inbox (Vertretung),
         acting for them with the colleague's unit, and their audit entries say so."""
@@ -338,4 +340,5 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         *lifecycle_routes(eakte, member_of, case_view),
         *plan_routes(eakte, member_of, page),
         *gang_routes(eakte, member_of, page, case_view, api_member),
+        *search_routes(eakte, search, member_of, api_member, page),
     ]

@@ -8,6 +8,8 @@ Sections (all on this machine, on the embedded stack, in one run):
 - ``http``: durable submissions over HTTP (locust) against a bare Litestar endpoint;
 - ``bus``: publish + consume through the kernel against raw nats-py;
 - ``termine``: appointment bookings/s and p99 (hold + book over HTTP, concurrent citizens);
+- ``suche``: the E-Akte's full-text search on a generated corpus (default 1,000,000
+  documents): index build time, size and documents/s, query latency p50/p95/p99;
 - memory: the peak RSS of every process involved.
 
 The figures are printed as one table and appended to BENCHMARKS.md with the date and
@@ -28,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-SECTIONS = ("cases", "ceiling", "http", "bus", "termine")
+SECTIONS = ("cases", "ceiling", "http", "bus", "termine", "suche")
 
 
 def pct(values: Sequence[float], p: float) -> float:
@@ -213,40 +215,53 @@ async def _run(args: Any, out: TextIO) -> Table:
             )
             table.add("bus: raw nats-py publish + consume", f"{b.raw_per_s:.0f} events/s")
             table.add("kernel / raw", f"{b.ratio:.2f}", "≥ 0.7")
-    if "termine" in sections:
-        out.write("appointment bookings …\n")
-        out.flush()
-        from rathaus.platform.bench import appointments
+        if "suche" in sections:
+            out.write(f"search: {args.search_docs} documents …\n")
+            out.flush()
+            from rathaus.platform.bench import suche
 
-        try:
-            rates = tuple(float(r) for r in str(args.booking_rates).split(",") if r.strip())
-            t, offered = await asyncio.to_thread(
-                appointments.run,
-                workdir,
-                users=args.concurrency,
-                seconds=args.booking_duration,
-                rates=rates,
-            )
-        except Exception as exc:
-            table.add("appointment bookings", "failed", "", f"{type(exc).__name__}: {exc}"[:300])
-        else:
-            table.add(
-                f"appointment bookings: hold + book over HTTP ({args.concurrency} concurrent citizens)",
-                f"{t.per_s:.0f} bookings/s, p50 {pct(t.latencies, 50) * 1000:.0f} ms, "
-                f"p99 {pct(t.latencies, 99) * 1000:.0f} ms",
-                "≥ 200 bookings/s, p99 ≤ 100 ms",
-                f"{t.booked} booked, {t.refused} refused, {len(t.errors)} errors"
-                + (f": {t.errors[0]}" if t.errors else ""),
-            )
-            for o in offered:
-                table.add(
-                    f"appointment bookings offered at {o.offered_per_s:.0f}/s (open loop, latency from the due time)",
-                    f"{o.per_s:.0f} bookings/s, p50 {pct(o.latencies, 50) * 1000:.0f} ms, "
-                    f"p99 {pct(o.latencies, 99) * 1000:.0f} ms",
-                    "p99 ≤ 100 ms at 200/s",
-                    f"{o.booked} booked, {o.errors} errors",
+            try:
+                found = await asyncio.to_thread(
+                    suche.run, workdir, docs=args.search_docs, queries=args.search_queries
                 )
-            memory["portal (appointment section)"] = t.rss_kib
+            except Exception as exc:
+                table.add("search", "failed", "", f"{type(exc).__name__}: {exc}"[:300])
+            else:
+                memory["E-Akte search benchmark (corpus, index, queries)"] = suche.rows(found, table)
+        if "termine" in sections:
+            out.write("appointment bookings …\n")
+            out.flush()
+            from rathaus.platform.bench import appointments
+
+            try:
+                rates = tuple(float(r) for r in str(args.booking_rates).split(",") if r.strip())
+                t, offered = await asyncio.to_thread(
+                    appointments.run,
+                    workdir,
+                    users=args.concurrency,
+                    seconds=args.booking_duration,
+                    rates=rates,
+                )
+            except Exception as exc:
+                table.add("appointment bookings", "failed", "", f"{type(exc).__name__}: {exc}"[:300])
+            else:
+                table.add(
+                    f"appointment bookings: hold + book over HTTP ({args.concurrency} concurrent citizens)",
+                    f"{t.per_s:.0f} bookings/s, p50 {pct(t.latencies, 50) * 1000:.0f} ms, "
+                    f"p99 {pct(t.latencies, 99) * 1000:.0f} ms",
+                    "≥ 200 bookings/s, p99 ≤ 100 ms",
+                    f"{t.booked} booked, {t.refused} refused, {len(t.errors)} errors"
+                    + (f": {t.errors[0]}" if t.errors else ""),
+                )
+                for o in offered:
+                    table.add(
+                        f"appointment bookings offered at {o.offered_per_s:.0f}/s (open loop, latency from the due time)",
+                        f"{o.per_s:.0f} bookings/s, p50 {pct(o.latencies, 50) * 1000:.0f} ms, "
+                        f"p99 {pct(o.latencies, 99) * 1000:.0f} ms",
+                        "p99 ≤ 100 ms at 200/s",
+                        f"{o.booked} booked, {o.errors} errors",
+                    )
+                memory["portal (appointment section)"] = t.rss_kib
     memory["rathaus bench (this process: load drivers, ceiling worker, bus)"] = rss_peak_kib(os.getpid())
     for name, kib in memory.items():
         table.add(f"peak RSS: {name}", f"{kib / 1024:.0f} MiB")

@@ -43,8 +43,19 @@ def add_parser(sub: Any) -> None:
     verify.add_argument("--assurance", default="substantiell", choices=["substantiell", "hoch"])
     for p in (citizen, staff, verify):
         p.add_argument("--data-dir")
+    eakte = sub.add_parser("eakte", help="maintenance of the E-Akte")
+    eakte_actions = eakte.add_subparsers(dest="action", required=True)
+    reindex = eakte_actions.add_parser(
+        "reindex", help="build the search index anew from the E-Akte's store (with the module stopped)"
+    )
+    reindex.add_argument("--data-dir")
     for p in (citizen, staff):
         p.add_argument("--password", help="(asked for when not given)")
+
+
+def run_eakte(settings: Settings, args: argparse.Namespace) -> str:
+    """``rathaus eakte reindex``: the E-Akte rebuilds its search index from its own store."""
+    return str(asyncio.run(_run_module_command(settings, "eakte", args.action)))
 
 
 def run(settings: Settings, args: argparse.Namespace) -> str:
