@@ -32,6 +32,7 @@ def bootstrap(kernel: Kernel) -> ModuleApp:
         templates=HERE / "templates",
         migrations=HERE / "migrations",
         metadata=metadata,
-        on_start=[organisation],
+        on_start=[organisation, eakte.start_archive_loop],
+        on_stop=[eakte.stop_archive_loop],
         seed=seed_demo,
     )

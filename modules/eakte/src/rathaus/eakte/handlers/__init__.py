@@ -4,6 +4,7 @@ co-sign, authenticate staff, show the workspace."""
 from __future__ import annotations
 
 from rathaus.eakte.handlers.appointments import AppointmentHandlers
+from rathaus.eakte.handlers.aussonderung import AussonderungHandlers
 from rathaus.eakte.handlers.bekanntgabe import BekanntgabeHandlers
 from rathaus.eakte.handlers.decisions import DecisionHandlers
 from rathaus.eakte.handlers.kasse import ReconciliationHandlers
@@ -20,6 +21,7 @@ class EAkte(
     StaffHandlers,
     WorkspaceQueries,
     BekanntgabeHandlers,
+    AussonderungHandlers,
 ):
     """Every use case of the E-Akte, on one kernel."""
 
