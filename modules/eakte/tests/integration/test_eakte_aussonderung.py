@@ -15,6 +15,13 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from modules.eakte.tests.integration.aussonderung_helpers import (
+    case,
+    closed_case,
+    packages,
+    set_plan,
+    validate_all,
+)
 from rathaus.contracts.platform.v1 import AussonderungDue
 from rathaus.eakte.domain import verify_chain
 from rathaus.eakte.store import audit
@@ -29,8 +36,6 @@ from rathaus.platform.kernel.settings import ArchiveSettings
 from rathaus.platform.runtime.archivpeer import TestArchive, peer_config
 from rathaus.platform.runtime.processes import free_port
 from rathaus.platform.testing import eventually
-
-from .aussonderung_helpers import case, closed_case, packages, set_plan, validate_all
 
 
 @pytest.fixture
