@@ -12,6 +12,7 @@ from temporalio import activity
 from rathaus.contracts.envelope import Event
 from rathaus.contracts.platform.v1 import (
     AppointmentReminderDue,
+    AussonderungDue,
     CaseStatusChanged,
     DecisionDeadlineChanged,
     DecisionOverdue,
@@ -86,6 +87,10 @@ def build_event(command: EmitCommand) -> Event:
         )
     if command.kind == "reminder":
         return AppointmentReminderDue(appointment_id=f["appointment_id"], starts_at=f["starts_at"])
+    if command.kind == "aussonderung_due":
+        return AussonderungDue(
+            day=f["day"], archive=f["archive"], verfahren=f["verfahren"], trigger=f["trigger"]
+        )
     raise ValueError(f"unknown command kind {command.kind!r}")
 
 
