@@ -21,6 +21,7 @@ from rathaus.contracts.eakte.rpc_v1 import StaffCredentials
 from rathaus.eakte import PREFIX
 from rathaus.eakte.domain import MODES, STATUS_TEXT, DecisionRefused, Staff, german_date
 from rathaus.eakte.handlers import EAkte, MessageRefused
+from rathaus.eakte.web_aussonderung import routes as records_routes
 from rathaus.eakte.web_kasse import routes as fee_routes
 
 API_CACHE_SECONDS = 30.0
@@ -302,4 +303,5 @@ def routes(eakte: EAkte) -> list[HTTPRouteHandler]:
         api_cosign_cases,
         api_cosign,
         *fee_routes(eakte, member_of, page),
+        *records_routes(eakte, member_of, page),
     ]

@@ -835,5 +835,8 @@ class AussonderungHandlers(Base):
         for run in runs:
             run["objekte"] = [o for o in objects if o["prozess_id"] == run["prozess_id"]]
             run["nachrichten"] = [m for m in messages if m["prozess_id"] == run["prozess_id"]]
-        attention = [o for o in objects if o["state"] in rules.ATTENTION]
+        latest: dict[str, dict[str, Any]] = {}
+        for obj in objects:  # ordered: a file offered again shows its newest state
+            latest[obj["case_id"]] = obj
+        attention = [o for o in latest.values() if o["state"] in rules.ATTENTION]
         return {"runs": runs, "attention": attention, "refused": refused, "deletions": deletions}
