@@ -7,6 +7,7 @@ ones are destroyed with a deletion log, an unappraised one stays."""
 
 from __future__ import annotations
 
+import zipfile
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -169,15 +170,15 @@ async def test_an_invalid_answer_is_refused_and_nothing_is_destroyed_before_the_
     inbox = office.settings.data_dir / "archiv" / "stadtarchiv" / "vom_archiv"
     pid = run["prozess_id"]
     forged = inbox / f"{pid}_Aussonderung.AussonderungImportBestaetigen.0506.xdomea"
-    import zipfile
-
-    with zipfile.ZipFile(forged, "w") as z:
+    staging = inbox.parent / "forged.tmp"
+    with zipfile.ZipFile(staging, "w") as z:
         z.writestr(
             forged.name.removesuffix(".xdomea") + ".xml",
             '<?xml version="1.0"?><xdomea:Aussonderung.AussonderungImportBestaetigen.0506 '
             'xmlns:xdomea="urn:xoev-de:xdomea:schema:3.0.0"><xdomea:Kopf><xdomea:ProzessID>'
             f"{pid}</xdomea:ProzessID></xdomea:Kopf></xdomea:Aussonderung.AussonderungImportBestaetigen.0506>",
         )
+    staging.replace(forged)  # whole, as a transfer partner writes
 
     async def refused() -> bool:
         return bool(
