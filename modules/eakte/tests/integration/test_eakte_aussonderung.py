@@ -99,6 +99,9 @@ async def test_four_step_and_two_step_deliver_exactly_the_appraised_files(
     offered = {o["aktenzeichen"] for o in state["angeboten"]}
     assert offered == {a["aktenzeichen"], v["aktenzeichen"], b["aktenzeichen"]}  # 0501: not the two-step one
 
+    # no copy of what was handed over stays behind in the E-Akte's staging folder
+    staged = office.settings.data_dir / "aussonderung" / "ausgang"
+    assert not [p for p in staged.iterdir() if p.is_file()]
     # every message, both ways, valid against the XSDs: 0501, 0502, 0503 (x2), 0504, 0505, 0506 (x2), 0507 (x2)
     counts = validate_all(office.settings.data_dir / "archiv")
     assert counts == {"0501": 1, "0502": 1, "0503": 2, "0504": 1, "0505": 1, "0506": 2, "0507": 2}, counts

@@ -122,6 +122,7 @@ class AussonderungHandlers(Base):
 
     async def start_archive_loop(self) -> None:
         self._archive_wake = asyncio.Event()
+        await self.sweep_staging()
         await self.sweep_destroyed_blobs()
         self._archive_task = asyncio.create_task(self._archive_loop(), name="eakte-aussonderung")
 
@@ -411,8 +412,37 @@ class AussonderungHandlers(Base):
                     .where(aussonderung_nachrichten.c.pk == row["pk"])
                     .values(state="gesendet", at=now())
                 )
+            # the staged copy goes: a 0503 holds documents that are to leave the E-Akte
+            await asyncio.to_thread((self.staging() / row["dateiname"]).unlink, True)
             log.info("Aussonderung: %s an das Archiv gesendet", row["dateiname"])
         return len(ready)
+
+    async def sweep_staging(self) -> int:
+        """Remove staged packages that are not waiting to be sent (sent before a crash, or
+        decided in a transaction that did not commit)."""
+        async with self.kernel.transaction() as uow:
+            waiting = set(
+                (
+                    await uow.session.execute(
+                        sa.select(aussonderung_nachrichten.c.dateiname).where(
+                            aussonderung_nachrichten.c.state == "bereit"
+                        )
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        folder = self.staging()
+
+        def sweep() -> int:
+            if not folder.is_dir():
+                return 0
+            stale = [p for p in folder.iterdir() if p.is_file() and p.name not in waiting]
+            for path in stale:
+                path.unlink(missing_ok=True)
+            return len(stale)
+
+        return await asyncio.to_thread(sweep)
 
     # -- receiving ---------------------------------------------------------------------------------
 
