@@ -27,7 +27,8 @@ async def test_up_prints_urls_that_all_answer_and_stops_on_ctrl_c(
     printed = "".join(embedded_platform.output)
     banner = printed[printed.index("Rathaus läuft") :]  # what `rathaus up` prints, not library logs
     urls = re.findall(r"(https?://\S+)", banner)
-    assert len(urls) == 8, printed  # the six of Rathaus, the test payment and identity providers
+    # the six of Rathaus, the test payment and identity providers, the Test-Archiv
+    assert len(urls) == 9, printed
     async with httpx.AsyncClient(timeout=30, follow_redirects=True) as client:
         for url in urls:
             # a page that needs a login answers with the login page
@@ -47,6 +48,7 @@ async def test_up_prints_urls_that_all_answer_and_stops_on_ctrl_c(
         "temporal",
         "payprovider",  # the test payment provider `rathaus up` runs when none is configured
         "idprovider",  # the test identity provider, likewise
+        "archivpeer",  # the Test-Archiv, when no archive is configured
     }
     assert asyncapi["asyncapi"] == "3.0.0"
     nats_url = re.search(r"(nats://\S+)", printed)

@@ -315,7 +315,7 @@ async def test_malformed_or_invalid_messages_are_rejected_and_moved_aside(
     await eventually(moved_aside, timeout=30)
     assert not list(inbox.glob("*.xdomea"))  # nothing left waiting, nothing lost
     assert "kein zip-Container" in (bad / f"{not_zip}.fehler.txt").read_text()
-    assert "Nicht gültig nach xdomea 3.0.0" in (bad / f"{invalid}.fehler.txt").read_text()
+    assert "nicht gültig nach xdomea 3.0.0" in (bad / f"{invalid}.fehler.txt").read_text()
     assert "Prüfsumme" in (bad / f"{name}.fehler.txt").read_text()
     assert (
         sum("rejected and moved to" in r.getMessage() for r in caplog.records if r.levelno == logging.ERROR)

@@ -19,7 +19,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
     settings = load_settings(**overrides)
-    if getattr(args, "port", None) and args.command not in ("payprovider", "idprovider"):
+    if getattr(args, "port", None) and args.command not in ("payprovider", "idprovider", "archivpeer"):
         settings.web.port = args.port
     users = settings.data_dir / "nats" / "users.json"
     if settings.nats.user is None and users.exists():  # the embedded platform's NATS
@@ -83,6 +83,32 @@ async def _abgleich(settings: Settings, day: str) -> int:
     return 0
 
 
+async def _aussonderung(settings: Settings, archive: str, verfahren: str) -> int:
+    """Start the Aussonderung now (the schedule does it every night): the E-Akte offers the
+    files whose retention ended to the archive; the page "Aussonderung" shows the run."""
+    import uuid
+
+    from temporalio.client import Client
+
+    if archive and archive != settings.archive.code:
+        raise RuntimeProblem(
+            f"Archiv {archive!r} ist nicht eingerichtet (eingerichtet: {settings.archive.code!r})."
+        )
+    client = await Client.connect(settings.temporal.address, namespace=settings.temporal.namespace)
+    day: str = await client.execute_workflow(
+        "AussonderungWorkflow",
+        args=[archive, verfahren, "befehl"],
+        id=f"aussonderung-befehl-{uuid.uuid4().hex[:8]}",
+        task_queue=settings.temporal.task_queue,
+        result_type=str,
+    )
+    print(
+        f"Aussonderung {day} angestoßen (Archiv {archive or settings.archive.code}): die E-Akte bietet die "
+        "Vorgänge mit abgelaufener Aufbewahrung an; den Stand zeigt die Seite „Aussonderung“ im Arbeitsplatz."
+    )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="rathaus", description="Rathaus: digital services of a city")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -111,6 +137,22 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_abgleich.add_argument("--tag", default="", help="the day, YYYY-MM-DD (default: yesterday)")
     p_abgleich.add_argument("--data-dir")
+    p_auss = sub.add_parser(
+        "aussonderung", help="offer the files whose retention ended to the archive now (nightly at 03:15)"
+    )
+    p_auss.add_argument("--archiv", default="", help="the archive's code (default: the configured one)")
+    p_auss.add_argument(
+        "--verfahren",
+        default="",
+        choices=["", "auto", "vierstufig", "zweistufig"],
+        help="default: archive.verfahren",
+    )
+    p_auss.add_argument("--data-dir")
+    p_arch = sub.add_parser(
+        "archivpeer", help="run the Test-Archiv alone (xdomea Aussonderung; not a real archive)"
+    )
+    p_arch.add_argument("--port", type=int, help="its port (default archive.port, 8093)")
+    p_arch.add_argument("--data-dir", help="where it keeps what it received (<data-dir>/archivpeer)")
     p_dl = sub.add_parser("deadletters", help="inspect and replay dead letters")
     p_dl.add_argument("action", choices=["list", "replay"])
     p_dl.add_argument("seq", nargs="*", type=int, help="sequence numbers to replay")
@@ -193,6 +235,17 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "abgleich":
             return asyncio.run(_abgleich(settings, args.tag))
+        if args.command == "aussonderung":
+            return asyncio.run(_aussonderung(settings, args.archiv, args.verfahren))
+        if args.command == "archivpeer":
+            from rathaus.platform.runtime.archivpeer import TestArchive, peer_config
+
+            settings.data_dir = settings.data_dir.resolve()
+            archive = TestArchive(
+                settings.data_dir, args.port or settings.archive.port, peer_config(settings)
+            )
+            archive.run(sys.stdout)
+            return 0
         if args.command == "deadletters":
             return asyncio.run(_deadletters(settings, args))
         if args.command == "services":

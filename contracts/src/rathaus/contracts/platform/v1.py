@@ -195,3 +195,24 @@ class DecisionDeadlineChanged(Event, frozen=True, kw_only=True):
     paused: bool
     due_at: str = ""  # ISO datetime; "" while it rests
     at: str
+
+
+# --- records management: Aussonderung when retention ends ------------------------------------
+
+
+@contract(
+    producer="platform",
+    entity="aussonderung",
+    happened="due",
+    version=1,
+    data_class=DataClass.INTERNAL,
+)
+class AussonderungDue(Event, frozen=True, kw_only=True):
+    """Time to offer the files whose retention has ended to the archive (the daily Temporal
+    schedule, or ``rathaus aussonderung``): the E-Akte starts an Aussonderung (xdomea
+    0501/0503) with the files due on ``day``. No personal data."""
+
+    day: str  # ISO date: files whose Aufbewahrungsende lies before it are due
+    archive: str = ""  # the archive's code; "" = the configured one
+    verfahren: str = ""  # auto | vierstufig | zweistufig; "" = the configured one
+    trigger: str = "zeitplan"  # zeitplan | befehl

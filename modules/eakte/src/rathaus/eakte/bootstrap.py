@@ -45,7 +45,7 @@ def bootstrap(kernel: Kernel) -> ModuleApp:
         templates=HERE / "templates",
         migrations=HERE / "migrations",
         metadata=metadata,
-        on_start=[organisation, start_transfer, search.start],
-        on_stop=[stop_transfer, search.stop],
+        on_start=[organisation, start_transfer, search.start, eakte.start_archive_loop],
+        on_stop=[eakte.stop_archive_loop, stop_transfer, search.stop],
         seed=seed_demo,
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rathaus.contracts.input.v1 import DocumentRouted, ReplyRouted
 from rathaus.contracts.output.v1 import BekanntgabeDetermined, DecisionDelivered
 from rathaus.contracts.platform.v1 import (
+    AussonderungDue,
     DecisionDeadlineChanged,
     DecisionOverdue,
     DocumentsOverdue,
@@ -42,3 +43,4 @@ def subscribe(subs: Subscriptions, eakte: EAkte) -> None:
     subs.on(BekanntgabeDetermined)(eakte.bekanntgabe_determined)
     subs.on(portal_v1.RetrievalRecorded)(eakte.retrieval_recorded)
     subs.on(WiedervorlageDue)(eakte.wiedervorlage_due)
+    subs.on(AussonderungDue)(eakte.aussonderung_due)

@@ -26,6 +26,7 @@ from rathaus.eakte.handlers.common import ACTING_FOR
 from rathaus.eakte.search.indexer import SearchIndexer
 from rathaus.eakte.web_abgabe import routes as records_routes
 from rathaus.eakte.web_aktenplan import routes as plan_routes
+from rathaus.eakte.web_aussonderung import routes as disposal_routes
 from rathaus.eakte.web_gang import gang_context
 from rathaus.eakte.web_gang import routes as gang_routes
 from rathaus.eakte.web_kasse import routes as fee_routes
@@ -341,4 +342,5 @@ def routes(eakte: EAkte, search: SearchIndexer) -> list[HTTPRouteHandler]:
         *plan_routes(eakte, member_of, page),
         *gang_routes(eakte, member_of, page, case_view, api_member),
         *search_routes(eakte, search, member_of, api_member, page),
+        *disposal_routes(eakte, member_of, page),
     ]

@@ -3,6 +3,7 @@ S3-compatible storage in production). Events carry a :class:`BlobRef`, never byt
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from pathlib import Path
 from urllib.parse import urlparse
@@ -46,3 +47,9 @@ class BlobStore:
         if hashlib.sha256(data).hexdigest() != ref.sha256:
             raise BlobIntegrityError(ref.key)
         return data
+
+    async def delete(self, key: str) -> None:
+        """Remove the bytes under a key (records destroyed after their retention); a key
+        already gone is fine."""
+        with contextlib.suppress(FileNotFoundError):
+            await obstore.delete_async(self.store, key)

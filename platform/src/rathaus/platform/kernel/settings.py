@@ -109,6 +109,38 @@ class PaymentSettings(BaseModel):
     name: str = "xbezahldienste"
 
 
+class ArchiveSettings(BaseModel):
+    """The archive files are offered to when their retention ends (Aussonderung, xdomea
+    0501–0507). Messages go through a transfer directory (``outbox``: to the archive,
+    ``inbox``: from it) or an HTTP endpoint (``url``). With neither set, ``rathaus up`` runs
+    the embedded Test-Archiv on ``port`` over ``<data_dir>/archiv/<code>``."""
+
+    code: str = "stadtarchiv"  # the archive's key in the xdomea header (Behördenschlüssel)
+    name: str = "Stadtarchiv"
+    outbox: Path | None = None  # transfer directory: messages to the archive
+    inbox: Path | None = None  # transfer directory: messages from the archive
+    url: str | None = None  # HTTP endpoint instead of a transfer directory
+    user: str | None = None
+    password: str | None = None
+    port: int = 8093  # the embedded Test-Archiv's port
+    test_archive: bool = True  # False: never run the Test-Archiv
+    poll_seconds: float = 30.0  # how often the transfer directory / endpoint is read
+    # auto: files the plan marks A go straight to the archive (two-step, 0503 -> 0506), the
+    # others are offered first (four-step, 0501 -> 0502 -> 0503 -> 0506); or only one way
+    verfahren: str = "auto"
+    # the sending authority in the xdomea header
+    behoerde_code: str = "09162000"
+    behoerde_name: str = "Landeshauptstadt München"
+
+    def configured(self) -> bool:
+        return bool(self.url or self.outbox or self.inbox)
+
+    def transfer(self, data_dir: Path) -> tuple[Path, Path]:
+        """(outbox, inbox) of the transfer directory; the Test-Archiv's by default."""
+        base = data_dir / "archiv" / self.code
+        return (self.outbox or base / "an_archiv", self.inbox or base / "vom_archiv")
+
+
 # how identity providers name assurance levels -> Rathaus's levels (niedrig is BundID's "basis")
 DEFAULT_LEVELS: dict[str, str] = {
     "STORK-QAA-Level-1": "niedrig",
@@ -238,6 +270,7 @@ class Settings(BaseSettings):
     smtp: SmtpSettings = Field(default_factory=SmtpSettings)
     payment: PaymentSettings = Field(default_factory=PaymentSettings)
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
+    archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
     sessions: SessionSettings = Field(default_factory=SessionSettings)
     # module name -> SQLAlchemy URL; a module without an entry gets a SQLite file
     databases: dict[str, str] = Field(default_factory=dict)

@@ -12,6 +12,7 @@ from temporalio import activity
 from rathaus.contracts.envelope import Event
 from rathaus.contracts.platform.v1 import (
     AppointmentReminderDue,
+    AussonderungDue,
     CaseStatusChanged,
     DecisionDeadlineChanged,
     DecisionOverdue,
@@ -89,6 +90,10 @@ def build_event(command: EmitCommand) -> Event:
         return AppointmentReminderDue(appointment_id=f["appointment_id"], starts_at=f["starts_at"])
     if command.kind == "wiedervorlage":
         return WiedervorlageDue(wiedervorlage_id=f["wiedervorlage_id"], case_id=command.case_id, day=f["day"])
+    if command.kind == "aussonderung_due":
+        return AussonderungDue(
+            day=f["day"], archive=f["archive"], verfahren=f["verfahren"], trigger=f["trigger"]
+        )
     raise ValueError(f"unknown command kind {command.kind!r}")
 
 

@@ -17,6 +17,8 @@ from temporalio.worker import Worker
 
 from rathaus.platform.kernel import Kernel, ModuleApp
 from rathaus.platform.orchestration.activities import CaseActivities
+from rathaus.platform.orchestration.aussonderung import AUSSONDERUNG_AT, AussonderungWorkflow
+from rathaus.platform.orchestration.aussonderung import SCHEDULE_ID as AUSSONDERUNG_SCHEDULE
 from rathaus.platform.orchestration.bridge import Bridge
 from rathaus.platform.orchestration.payments import PaymentActivities
 from rathaus.platform.orchestration.timers import (
@@ -31,7 +33,7 @@ RECONCILE_AT = "30 2 * * *"  # every night at 02:30 Munich time, for the day bef
 
 
 async def ensure_schedule(client: Client, task_queue: str) -> None:
-    """The daily reconciliation's schedule, created once per Temporal namespace."""
+    """The nightly schedules (reconciliation, Aussonderung), created once per Temporal namespace."""
     with contextlib.suppress(ScheduleAlreadyRunningError):
         await client.create_schedule(
             SCHEDULE_ID,
@@ -40,6 +42,20 @@ async def ensure_schedule(client: Client, task_queue: str) -> None:
                     "ReconciliationWorkflow", "", id="zahlungsabgleich", task_queue=task_queue
                 ),
                 spec=ScheduleSpec(cron_expressions=[RECONCILE_AT], time_zone_name="Europe/Berlin"),
+            ),
+        )
+    # the nightly Aussonderung: files whose retention ended are offered to the archive
+    with contextlib.suppress(ScheduleAlreadyRunningError):
+        await client.create_schedule(
+            AUSSONDERUNG_SCHEDULE,
+            Schedule(
+                action=ScheduleActionStartWorkflow(
+                    "AussonderungWorkflow",
+                    args=["", "", "zeitplan"],
+                    id="aussonderung",
+                    task_queue=task_queue,
+                ),
+                spec=ScheduleSpec(cron_expressions=[AUSSONDERUNG_AT], time_zone_name="Europe/Berlin"),
             ),
         )
 
@@ -61,7 +77,13 @@ def bootstrap(kernel: Kernel) -> ModuleApp:
         worker = Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[CaseWorkflow, AppointmentWorkflow, ReconciliationWorkflow, WiedervorlageWorkflow],
+            workflows=[
+                CaseWorkflow,
+                AppointmentWorkflow,
+                ReconciliationWorkflow,
+                WiedervorlageWorkflow,
+                AussonderungWorkflow,
+            ],
             activities=[
                 activities.emit_case_event,
                 payments.start_payment,

@@ -27,6 +27,7 @@ class EmbeddedPlatform:
         self.payment_url = f"http://127.0.0.1:{self.payment_port}"
         self.identity_port = free_port()  # the embedded test identity provider
         self.identity_url = f"http://127.0.0.1:{self.identity_port}"
+        self.archive_port = free_port()  # the embedded Test-Archiv
         self.deadline_scale = 1.0
         self.extra_env: dict[str, str] = {}  # further RATHAUS_* settings, e.g. procedure directories
         self.base_url = f"http://127.0.0.1:{self.web_port}"
@@ -46,6 +47,7 @@ class EmbeddedPlatform:
                 "RATHAUS_SMTP__PORT": str(self.smtp_port),
                 "RATHAUS_PAYMENT__PORT": str(self.payment_port),
                 "RATHAUS_IDENTITY__PORT": str(self.identity_port),
+                "RATHAUS_ARCHIVE__PORT": str(self.archive_port),
                 "RATHAUS_DEADLINE_SCALE": str(self.deadline_scale),
                 **self.extra_env,
             }

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 
 from rathaus.platform.kernel.settings import COMPONENTS, MODULE_NAMES, Settings
 from rathaus.platform.runtime import natsauth
+from rathaus.platform.runtime.archivpeer import TestArchive, peer_config
 from rathaus.platform.runtime.idprovider import TestIdentityProvider, use_test_idp
 from rathaus.platform.runtime.mailsink import MailSink
 from rathaus.platform.runtime.payprovider import TestPaymentProvider, use_test_provider
@@ -183,6 +184,9 @@ def up(settings: Settings, out: TextIO) -> None:
         wants_idp = not settings.identity.providers and settings.identity.test_provider
         if wants_idp:
             require_free(settings.identity.port, "the test identity provider")
+        wants_archive = not settings.archive.configured() and settings.archive.test_archive
+        if wants_archive:
+            require_free(settings.archive.port, "the test archive")
         temporal_port = int(settings.temporal.address.rsplit(":", 1)[1])
         nats = nats_server(data_dir, settings.nats.port, config=natsauth.write_config(data_dir))
         users = natsauth.credentials(data_dir)
@@ -205,7 +209,12 @@ def up(settings: Settings, out: TextIO) -> None:
             idprovider = TestIdentityProvider(data_dir, settings.identity.port)
             for url in portal_urls(settings):
                 idprovider.allow_portal(url)
+        archive = None
+        if wants_archive:  # never when a real archive is configured
+            archive = TestArchive(data_dir, settings.archive.port, peer_config(settings))
         try:
+            if archive is not None:
+                archive.start()
             if payprovider is not None:
                 payprovider.start()
                 use_test_provider(settings, payprovider)
@@ -222,6 +231,8 @@ def up(settings: Settings, out: TextIO) -> None:
                     platform.extra_health["payprovider"] = payprovider.health
                 if idprovider is not None:
                     platform.extra_health["idprovider"] = idprovider.health
+                if archive is not None:
+                    platform.extra_health["archivpeer"] = archive.health
 
                 def ready() -> None:
                     out.write(f"Rathaus läuft (data dir {data_dir}).\n")
@@ -237,6 +248,8 @@ def up(settings: Settings, out: TextIO) -> None:
                         out.write(f"  {'Zahlungsanbieter (Test)':34} {payprovider.base_url}\n")
                     if idprovider is not None:
                         out.write(f"  {'Identitätsanbieter (Test)':34} {idprovider.base_url}\n")
+                    if archive is not None:
+                        out.write(f"  {'Archiv (Test-Archiv)':34} {archive.base_url}\n")
                     accounts = data_dir / "demo-zugaenge.txt"
                     if accounts.exists():
                         out.write(f"Demo-Zugänge (aus {accounts}):\n")
@@ -257,6 +270,9 @@ def up(settings: Settings, out: TextIO) -> None:
                 payprovider.stop()
             if idprovider is not None:
                 idprovider.stop()
+            if archive is not None:
+                archive.stop()
+                archive.peer.close()
     out.write("Rathaus beendet.\n")
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from rathaus.eakte.handlers.abgabe import AbgabeHandlers
 from rathaus.eakte.handlers.aktenplan import AktenplanHandlers, PlanRefused
 from rathaus.eakte.handlers.appointments import AppointmentHandlers
+from rathaus.eakte.handlers.aussonderung import AussonderungHandlers
 from rathaus.eakte.handlers.bekanntgabe import BekanntgabeHandlers
 from rathaus.eakte.handlers.datenschutz import DatenschutzHandlers
 from rathaus.eakte.handlers.decisions import DecisionHandlers
@@ -34,6 +35,7 @@ class EAkte(
     DatenschutzHandlers,
     LifecycleHandlers,
     AktenplanHandlers,
+    AussonderungHandlers,
 ):
     """Every use case of the E-Akte, on one kernel."""
 

@@ -363,7 +363,7 @@ class AbgabeHandlers(CaseHandlers):
             elif isinstance(message, messages.EmpfangBestaetigung):
                 await self._received(item.partner, message)
             else:
-                await self._confirmed(item.partner, message)
+                await self._abgabe_confirmed(item.partner, message)
         except (XdomeaInvalid, AbgabeRefused) as problem:
             await self._reject(item, str(problem))
             return
@@ -713,7 +713,7 @@ class AbgabeHandlers(CaseHandlers):
                 {"prozess_id": row["prozess_id"], "partner": partner.code},
             )
 
-    async def _confirmed(self, partner: PartnerAuthority, message: messages.ImportBestaetigung) -> None:
+    async def _abgabe_confirmed(self, partner: PartnerAuthority, message: messages.ImportBestaetigung) -> None:
         async with self.kernel.db.session() as s:
             row = await self._outgoing(s, partner, message.kopf.prozess_id)
             if row["status"] not in RUNNING:

@@ -335,7 +335,7 @@ class GangHandlers(DecisionHandlers):
 
     # -- the originator's controls --------------------------------------------------------------
 
-    async def _own_case(self, s: Any, member: Staff, case_id: str) -> dict[str, Any]:
+    async def _route_case(self, s: Any, member: Staff, case_id: str) -> dict[str, Any]:
         row = await self.case_row(s, case_id)
         if row is None or row["unit"] != member.unit or (member.acting_for and row["persoenlich"]):
             raise PermissionError(case_id)
@@ -347,7 +347,7 @@ class GangHandlers(DecisionHandlers):
         """The responsible unit skips a step of its running route (with a reason)."""
         async with self.kernel.transaction() as uow:
             s = uow.session
-            case = await self._own_case(s, member, case_id)
+            case = await self._route_case(s, member, case_id)
             row = await self._step_row(s, case_id, pk)
             route = await running_route(s, case_id)
             if row is None or route is None or row["verfuegung_id"] != route["verfuegung_id"]:
@@ -370,7 +370,7 @@ class GangHandlers(DecisionHandlers):
         """The responsible unit withdraws its running route: its documents are free again."""
         async with self.kernel.transaction() as uow:
             s = uow.session
-            await self._own_case(s, member, case_id)
+            await self._route_case(s, member, case_id)
             route = await running_route(s, case_id)
             if route is None:
                 raise RouteRefused("Für diesen Vorgang läuft kein Geschäftsgang.")
@@ -384,7 +384,7 @@ class GangHandlers(DecisionHandlers):
             raise PermissionError(case_id)
         async with self.kernel.transaction() as uow:
             s = uow.session
-            await self._own_case(s, member, case_id)
+            await self._route_case(s, member, case_id)
             await s.execute(
                 vorgaenge.update().where(vorgaenge.c.case_id == case_id).values(persoenlich=personal)
             )

@@ -60,17 +60,17 @@ async def changed_once(session: AsyncSession, statement: Any) -> None:
 
 
 class LifecycleHandlers(CaseHandlers):
-    async def _own_case(self, session: AsyncSession, member: Staff, case_id: str) -> dict[str, Any]:
+    async def _lifecycle_case(self, session: AsyncSession, member: Staff, case_id: str) -> dict[str, Any]:
         row = await self.case_row(session, case_id)
-        if row is None or row["unit"] != member.unit:
-            raise PermissionError(case_id)
+        if row is None or row["unit"] != member.unit or (member.acting_for and row["persoenlich"]):
+            raise PermissionError(case_id)  # a deputy never works a case marked personal
         return row
 
     async def close_case(self, member: Staff, case_id: str, day: str = "", bewertung: str = "") -> None:
         """zdA verfügen; raises LifecycleRefused, PermissionError (not the member's unit's case)."""
         async with self.kernel.transaction() as uow:
             s = uow.session
-            row = await self._own_case(s, member, case_id)
+            row = await self._lifecycle_case(s, member, case_id)
             decided_at = (
                 await s.execute(sa.select(decisions.c.decided_at).where(decisions.c.case_id == case_id))
             ).scalar()
@@ -119,7 +119,7 @@ class LifecycleHandlers(CaseHandlers):
         """zdA (or a Stornierung) aufheben: Leitung only, with a reason; retention cleared."""
         async with self.kernel.transaction() as uow:
             s = uow.session
-            row = await self._own_case(s, member, case_id)
+            row = await self._lifecycle_case(s, member, case_id)
             reason = check_reopen(role=member.role, lifecycle=row["lifecycle"], reason=reason)
             await changed_once(
                 s,
@@ -154,7 +154,7 @@ class LifecycleHandlers(CaseHandlers):
         Stornierung; it is never offered to the archive (lifecycle "storniert", not "zda")."""
         async with self.kernel.transaction() as uow:
             s = uow.session
-            row = await self._own_case(s, member, case_id)
+            row = await self._lifecycle_case(s, member, case_id)
             decided = (
                 await s.execute(sa.select(decisions.c.case_id).where(decisions.c.case_id == case_id))
             ).first() is not None
@@ -199,7 +199,7 @@ class LifecycleHandlers(CaseHandlers):
         finds the case. Returns the new Aktenzeichen."""
         async with self.kernel.transaction() as uow:
             s = uow.session
-            row = await self._own_case(s, member, case_id)
+            row = await self._lifecycle_case(s, member, case_id)
             target = target.strip()
             unit = check_umschreiben(
                 role=member.role,
@@ -258,7 +258,7 @@ class LifecycleHandlers(CaseHandlers):
             raise LifecycleRefused("Das erledigen Sachbearbeitung oder Leitung.")
         async with self.kernel.transaction() as uow:
             s = uow.session
-            row = await self._own_case(s, member, case_id)
+            row = await self._lifecycle_case(s, member, case_id)
             if not row["eingang_nach_abschluss"]:
                 return
             await s.execute(

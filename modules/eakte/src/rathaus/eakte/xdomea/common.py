@@ -90,11 +90,12 @@ def validate(xml: bytes) -> ET.Element:
     try:
         resource = xmlschema.XMLResource(xml, defuse="always", allow="none")
     except Exception as problem:
-        raise XdomeaInvalid(f"Kein lesbares XML: {problem}") from None
+        raise XdomeaInvalid(f"Die Nachricht ist kein wohlgeformtes XML ({problem}).") from None
     error = next(schema().iter_errors(resource), None)
     if error is not None:
-        where = error.path or ""
-        raise XdomeaInvalid(f"Nicht gültig nach xdomea 3.0.0 ({where}): {error.reason}")
+        where = re.sub(r"\{[^}]*\}", "", error.path or "?")
+        reason = (error.reason or "ungültig").splitlines()[0][:300]
+        raise XdomeaInvalid(f"Die Nachricht ist nicht gültig nach xdomea 3.0.0 ({where}: {reason}).")
     root: ET.Element = resource.root
     return root
 
