@@ -713,7 +713,9 @@ class AbgabeHandlers(CaseHandlers):
                 {"prozess_id": row["prozess_id"], "partner": partner.code},
             )
 
-    async def _abgabe_confirmed(self, partner: PartnerAuthority, message: messages.ImportBestaetigung) -> None:
+    async def _abgabe_confirmed(
+        self, partner: PartnerAuthority, message: messages.ImportBestaetigung
+    ) -> None:
         async with self.kernel.db.session() as s:
             row = await self._outgoing(s, partner, message.kopf.prozess_id)
             if row["status"] not in RUNNING:
