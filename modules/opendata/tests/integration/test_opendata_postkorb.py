@@ -71,7 +71,8 @@ def requested(case_id: str, request_id: str, service: str, at: str, deadline: st
     )
 
 
-def replied(case_id: str, request_id: str, at: str) -> ReplyFiled:
+def replied(case_id: str, request_id: str, at: str, filed_at: str = "") -> ReplyFiled:
+    """A reply the citizen sent ``at`` (filed then, or later at ``filed_at``)."""
     return ReplyFiled(
         case_id=case_id,
         reply_id=str(uuid.uuid4()),
@@ -79,7 +80,8 @@ def replied(case_id: str, request_id: str, at: str) -> ReplyFiled:
         documents_filed=2,
         requested=2,
         complete=True,
-        filed_at=at,
+        filed_at=filed_at or at,
+        received_at=at,
     )
 
 
@@ -182,7 +184,9 @@ async def test_postkorb_counted_once_in_any_order_and_published_protected(
     # replies and lapses first, then the requests: the facts wait for their other half
     await emit(
         "eakte",
-        *(replied(c, requests[c], f"2026-11-{7 + i:02d}T09:00:00+00:00") for i, c in enumerate(in_time)),
+        *(replied(c, requests[c], f"2026-11-{7 + i:02d}T09:00:00+00:00") for i, c in enumerate(in_time[:3])),
+        # sent in time, filed only after the deadline (input management was down): in time
+        replied(in_time[3], requests[in_time[3]], "2026-11-10T09:00:00+00:00", "2026-11-21T09:00:00+00:00"),
         *(replied(c, requests[c], "2026-11-20T23:30:00+00:00") for c in late),  # 00:30 in Munich
         *(replied(c, requests[c], "2026-12-02T09:00:00+00:00") for c in hund),
         replied(str(uuid.uuid4()), "", "2026-11-10T09:00:00+00:00"),  # a reply to a plain message

@@ -168,6 +168,7 @@ class ReplyFiled(Event, frozen=True, kw_only=True):
     requested: int  # documents the Nachforderung asked for (0 when none)
     complete: bool  # at least as many documents arrived as were asked for
     filed_at: str
+    received_at: str = ""  # when the citizen sent it (what a deadline is judged by); "" before 2026-11-30
 
 
 # --- Wiedervorlage (follow-up): a Temporal timer per follow-up, no note, no names ---------

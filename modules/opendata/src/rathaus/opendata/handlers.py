@@ -180,8 +180,9 @@ class OpenData:
         """A reply to a Nachforderung answers it (a reply to a plain message counts nowhere)."""
         if not event.request_id:
             return
-        moment(event.filed_at, "Antwort")
-        if await store.record_reply(uow.session, event.request_id, event.case_id, event.filed_at):
+        sent = event.received_at or event.filed_at  # a deadline is kept by sending in time
+        moment(sent, "Antwort")
+        if await store.record_reply(uow.session, event.request_id, event.case_id, sent):
             await store.touch(uow.session, POSTKORB_ID, now())
 
     async def on_documents_overdue(self, event: DocumentsOverdue, uow: UnitOfWork) -> None:

@@ -351,6 +351,7 @@ class PostkorbHandlers(CaseHandlers):
                 requested=asked,
                 complete=len(event.documents) >= asked,
                 filed_at=filed,
+                received_at=event.received_at,
             ),
             subject=event.case_id,
         )
