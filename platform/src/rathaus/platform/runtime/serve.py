@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from rathaus.platform.kernel.settings import COMPONENTS, MODULE_NAMES, Settings
 from rathaus.platform.runtime import natsauth
 from rathaus.platform.runtime.idprovider import TestIdentityProvider, use_test_idp
+from rathaus.platform.runtime.integrator_service import IntegratorService
 from rathaus.platform.runtime.mailsink import MailSink
 from rathaus.platform.runtime.payprovider import TestPaymentProvider, use_test_provider
 from rathaus.platform.runtime.platform import Gateway, Platform
@@ -222,6 +223,9 @@ def up(settings: Settings, out: TextIO) -> None:
                     platform.extra_health["payprovider"] = payprovider.health
                 if idprovider is not None:
                     platform.extra_health["idprovider"] = idprovider.health
+                integrators = IntegratorService(settings)  # durable consumers, webhooks
+                platform.services.append(integrators)
+                platform.extra_health["integratoren"] = integrators.health
 
                 def ready() -> None:
                     out.write(f"Rathaus läuft (data dir {data_dir}).\n")
