@@ -1,16 +1,19 @@
 """Fixtures of the platform's integration tests.
 
-``embedded_nats``, what the integrator tests share: the embedded platform's nats-server (its configuration
-written by natsauth, as `rathaus up` does), the `rathaus integrators` command as a real
-process, and the events 200 cases produce, published as the modules publish them."""
+``embedded_nats`` and ``webhook_receiver``, what the integrator tests share: the embedded
+platform's nats-server (its configuration written by natsauth, as `rathaus up` does), the
+`rathaus integrators` command as a real process, the events of N cases published as the
+modules publish them, and an integrator's HTTP endpoint that checks each delivery."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,12 +21,19 @@ from typing import Any
 import msgspec
 import nats as nats_py
 import pytest
+import uvicorn
 
 from rathaus.contracts.catalogue import by_subject
 from rathaus.contracts.envelope import DataClass, encode_event, new_event
 from rathaus.platform.kernel.bus import stream_name
 from rathaus.platform.runtime import natsauth
 from rathaus.platform.runtime.processes import ChildProcess, free_port, nats_server
+from rathaus.platform.runtime.webhooks import (
+    SIGNATURE_HEADER,
+    InvalidWebhook,
+    ReplayedWebhook,
+    verify_webhook,
+)
 
 # one case's way through the city, in the order the modules publish (P = personal)
 CASE_PATH = [
@@ -169,3 +179,77 @@ async def publish_cases(login: dict[str, Any], cases: int) -> list[Published]:
     finally:
         await nc.close()
     return published
+
+
+class Receiver:
+    """An integrator's HTTP endpoint doing what the README says: verify, drop repeats."""
+
+    def __init__(self, port: int, secret: str) -> None:
+        self.port, self.secret = port, secret
+        self.url = f"http://127.0.0.1:{port}/ereignisse"
+        self.events: list[dict[str, Any]] = []  # accepted, in arrival order
+        self.raw: list[tuple[bytes, str]] = []  # (body, signature) of each accepted delivery
+        self.refused = 0
+        self.repeated = 0
+        self.seen: set[str] = set()
+        self.content_types: set[str] = set()
+        self.server: uvicorn.Server | None = None
+        self.thread: threading.Thread | None = None
+
+    async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b""
+        while True:
+            message = await receive()
+            body += message.get("body", b"")
+            if not message.get("more_body"):
+                break
+        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
+        status = 204
+        try:
+            event = verify_webhook(
+                self.secret, headers.get(SIGNATURE_HEADER.lower(), ""), body, seen=self.seen
+            )
+            self.events.append(event)
+            self.raw.append((body, headers[SIGNATURE_HEADER.lower()]))
+            self.content_types.add(headers["content-type"])
+        except ReplayedWebhook:
+            self.repeated += 1  # answered 2xx, not applied again
+            status = 200
+        except InvalidWebhook:
+            self.refused += 1
+            status = 400
+        await send({"type": "http.response.start", "status": status, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    def start(self) -> None:
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", interface="asgi3"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            assert time.monotonic() < deadline, "receiver did not start"
+            time.sleep(0.02)  # polling the server's start, not waiting for a result
+
+    def stop(self) -> None:
+        if self.server is not None and self.thread is not None:
+            self.server.should_exit = True
+            self.thread.join(15)
+
+
+@pytest.fixture
+def webhook_receiver() -> Iterator[Callable[[int, str], Receiver]]:
+    """Make receivers (stopped at the end): ``webhook_receiver(port, secret)``, not yet started."""
+    made: list[Receiver] = []
+
+    def make(port: int, secret: str) -> Receiver:
+        made.append(Receiver(port, secret))
+        return made[-1]
+
+    yield make
+    for receiver in made:
+        receiver.stop()

@@ -5,14 +5,11 @@ loses nothing, and a delivery given up after the retry period is parked and rede
 
 from __future__ import annotations
 
-import threading
-import time
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-import uvicorn
 
 from rathaus.platform.kernel.settings import NatsSettings, Settings, TemporalSettings
 from rathaus.platform.runtime.integrator_service import IntegratorService
@@ -21,73 +18,12 @@ from rathaus.platform.runtime.webhooks import (
     SIGNATURE_HEADER,
     DeliveryStore,
     InvalidWebhook,
-    ReplayedWebhook,
     verify_webhook,
 )
 from rathaus.platform.testing import eventually
 
 CASES = 60
 FAST = ["--backoff-first", "0.05", "--backoff-max", "0.4"]
-
-
-class Receiver:
-    """An integrator's HTTP endpoint doing what the README says: verify, drop repeats."""
-
-    def __init__(self, port: int, secret: str) -> None:
-        self.port, self.secret = port, secret
-        self.url = f"http://127.0.0.1:{port}/ereignisse"
-        self.events: list[dict[str, Any]] = []  # accepted, in arrival order
-        self.raw: list[tuple[bytes, str]] = []  # (body, signature) of each accepted delivery
-        self.refused = 0
-        self.repeated = 0
-        self.seen: set[str] = set()
-        self.content_types: set[str] = set()
-        self.server: uvicorn.Server | None = None
-        self.thread: threading.Thread | None = None
-
-    async def app(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            return
-        body = b""
-        while True:
-            message = await receive()
-            body += message.get("body", b"")
-            if not message.get("more_body"):
-                break
-        headers = {k.decode().lower(): v.decode() for k, v in scope["headers"]}
-        status = 204
-        try:
-            event = verify_webhook(
-                self.secret, headers.get(SIGNATURE_HEADER.lower(), ""), body, seen=self.seen
-            )
-            self.events.append(event)
-            self.raw.append((body, headers[SIGNATURE_HEADER.lower()]))
-            self.content_types.add(headers["content-type"])
-        except ReplayedWebhook:
-            self.repeated += 1  # answered 2xx, not applied again
-            status = 200
-        except InvalidWebhook:
-            self.refused += 1
-            status = 400
-        await send({"type": "http.response.start", "status": status, "headers": []})
-        await send({"type": "http.response.body", "body": b""})
-
-    def start(self) -> None:
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off", interface="asgi3"
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.thread.start()
-        deadline = time.monotonic() + 20
-        while not self.server.started:
-            assert time.monotonic() < deadline, "receiver did not start"
-            time.sleep(0.02)  # polling the server's start, not waiting for a result
-
-    def stop(self) -> None:
-        if self.server is not None and self.thread is not None:
-            self.server.should_exit = True
-            self.thread.join(15)
 
 
 def service_settings(embedded_nats: Any) -> Settings:
@@ -102,7 +38,9 @@ def service_settings(embedded_nats: Any) -> Settings:
     )
 
 
-async def test_a_receiver_that_was_down_gets_every_event_signed_and_in_order(embedded_nats: Any) -> None:
+async def test_a_receiver_that_was_down_gets_every_event_signed_and_in_order(
+    embedded_nats: Any, webhook_receiver: Any
+) -> None:
     port = free_port()
     out = embedded_nats.rathaus(
         "add",
@@ -114,7 +52,7 @@ async def test_a_receiver_that_was_down_gets_every_event_signed_and_in_order(emb
         *FAST,
     )
     secret = embedded_nats.secret_from(out, "Signaturschlüssel")
-    receiver = Receiver(port, secret)  # down: nothing listens on its port yet
+    receiver = webhook_receiver(port, secret)  # down: nothing listens on its port yet
     store = DeliveryStore.of(embedded_nats.data_dir)
     service = IntegratorService(service_settings(embedded_nats), poll_seconds=0.2)
     await service.start()
@@ -185,13 +123,15 @@ async def test_a_receiver_that_was_down_gets_every_event_signed_and_in_order(emb
         store.close()
 
 
-async def test_a_delivery_given_up_is_parked_listed_and_redelivered(embedded_nats: Any) -> None:
+async def test_a_delivery_given_up_is_parked_listed_and_redelivered(
+    embedded_nats: Any, webhook_receiver: Any
+) -> None:
     port = free_port()
     service = IntegratorService(service_settings(embedded_nats), poll_seconds=0.2)
     embedded_nats.rathaus("add", "platzhalter", "--subjects", "rathaus.eakte.>")  # streams exist
     await service.start()
     store = DeliveryStore.of(embedded_nats.data_dir)
-    receiver: Receiver | None = None
+    receiver: Any = None
     try:
         out = embedded_nats.rathaus(
             "add",
@@ -220,7 +160,7 @@ async def test_a_delivery_given_up_is_parked_listed_and_redelivered(embedded_nat
             assert letter.finished_at is not None and letter.first_attempt_at is not None
             assert letter.finished_at - letter.first_attempt_at >= 0.0005 * 3600
 
-        receiver = Receiver(port, secret)
+        receiver = webhook_receiver(port, secret)
         receiver.start()
         assert "3 Zustellungen werden erneut versucht" in embedded_nats.rathaus(
             "redeliver", "archiv", "--all"
@@ -236,7 +176,9 @@ async def test_a_delivery_given_up_is_parked_listed_and_redelivered(embedded_nat
         assert "zugestellt 3, ausstehend 0, geparkt 0" in listing
 
         # replay: the consumer is repositioned and the events are sent again (same ids)
-        since = datetime.fromtimestamp(min(d.received_at for d in store.listing("archiv", "delivered")) - 60, UTC)
+        since = datetime.fromtimestamp(
+            min(d.received_at for d in store.listing("archiv", "delivered")) - 60, UTC
+        )
         out = embedded_nats.rathaus("replay", "archiv", "--since", since.isoformat())
         assert "3 bereits zugestellte oder geparkte Ereignisse werden erneut gesendet" in out
 

@@ -56,6 +56,8 @@ class Platform:
         # further parts of this process (e.g. the integrators' webhook deliverer): objects with
         # ``async start()`` and ``async stop()``, started after the modules, stopped before them
         self.services: list[Any] = []
+        # further ASGI apps of the gateway by URL prefix (e.g. /integratoren), before the modules
+        self.extra_apps: dict[str, Any] = {}
 
     async def start(self) -> None:
         """Start every module; on a fresh data dir, seed the demo city first."""
@@ -122,6 +124,10 @@ class Gateway:
         if path == "/asyncapi.json":
             await _json(send, self.platform.asyncapi(), 200)
             return
+        for prefix, app in self.platform.extra_apps.items():
+            if path.startswith(prefix + "/"):
+                await app(scope, receive, send)
+                return
         for prefix, app in self.routes:
             if not prefix or path == prefix or path.startswith(prefix + "/"):
                 await app(scope, receive, send)

@@ -24,6 +24,7 @@ from rathaus.platform.runtime.mailsink import MailSink
 from rathaus.platform.runtime.payprovider import TestPaymentProvider, use_test_provider
 from rathaus.platform.runtime.platform import Gateway, Platform
 from rathaus.platform.runtime.processes import RuntimeProblem, nats_server, require_free, temporal_server
+from rathaus.platform.runtime.webhooks import delivery_app
 
 log = logging.getLogger("rathaus.runtime")
 
@@ -226,6 +227,7 @@ def up(settings: Settings, out: TextIO) -> None:
                 integrators = IntegratorService(settings)  # durable consumers, webhooks
                 platform.services.append(integrators)
                 platform.extra_health["integratoren"] = integrators.health
+                platform.extra_apps["/integratoren"] = delivery_app(data_dir)
 
                 def ready() -> None:
                     out.write(f"Rathaus läuft (data dir {data_dir}).\n")
