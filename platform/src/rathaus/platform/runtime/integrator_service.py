@@ -45,7 +45,10 @@ class IntegratorService:
         registry = Registry.load(self.settings.data_dir)
         js = self.nc.jetstream()
         for integrator in registry.integrators.values():  # new contract versions since last time
-            await reconcile(js, integrator)
+            try:
+                await reconcile(js, integrator)
+            except Exception:  # one integrator's consumers must not keep the city from starting
+                log.exception("consumers of integrator %s not brought up to date", integrator.name)
         await self._follow(registry)
         self.task = asyncio.create_task(self._watch(), name="integrators")
 
