@@ -14,12 +14,8 @@ import httpx
 from rathaus.platform.kernel.settings import NatsSettings, Settings, TemporalSettings
 from rathaus.platform.runtime.integrator_service import IntegratorService
 from rathaus.platform.runtime.processes import free_port
-from rathaus.platform.runtime.webhooks import (
-    SIGNATURE_HEADER,
-    DeliveryStore,
-    InvalidWebhook,
-    verify_webhook,
-)
+from rathaus.platform.runtime.webhook_store import DeliveryStore
+from rathaus.platform.runtime.webhooks import SIGNATURE_HEADER, InvalidWebhook, verify_webhook
 from rathaus.platform.testing import eventually
 
 CASES = 60

@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 
 from rathaus.platform.runtime.integrators import Registry, WebhookTarget, new_integrator
-from rathaus.platform.runtime.webhooks import DeliveryStore, Incoming, delivery_app
+from rathaus.platform.runtime.webhook_store import DeliveryStore, Incoming
+from rathaus.platform.runtime.webhook_view import delivery_app
 
 
 def _setup(data_dir: Path) -> tuple[str, str]:

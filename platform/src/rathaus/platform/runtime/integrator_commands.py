@@ -32,7 +32,7 @@ from rathaus.platform.runtime.integrators import (
     reload_nats,
     remove_consumers,
 )
-from rathaus.platform.runtime.webhooks import DeliveryStore
+from rathaus.platform.runtime.webhook_store import DeliveryStore
 
 
 def add_parser(sub: Any) -> None:

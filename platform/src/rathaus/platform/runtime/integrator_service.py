@@ -15,7 +15,8 @@ from nats.aio.client import Client
 
 from rathaus.platform.kernel.settings import Settings
 from rathaus.platform.runtime.integrators import Integrator, Registry, reconcile, registry_path
-from rathaus.platform.runtime.webhooks import DeliveryStore, WebhookDeliverer
+from rathaus.platform.runtime.webhook_store import DeliveryStore
+from rathaus.platform.runtime.webhooks import WebhookDeliverer
 
 log = logging.getLogger("rathaus.integrators")
 

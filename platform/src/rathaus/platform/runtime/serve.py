@@ -24,7 +24,7 @@ from rathaus.platform.runtime.mailsink import MailSink
 from rathaus.platform.runtime.payprovider import TestPaymentProvider, use_test_provider
 from rathaus.platform.runtime.platform import Gateway, Platform
 from rathaus.platform.runtime.processes import RuntimeProblem, nats_server, require_free, temporal_server
-from rathaus.platform.runtime.webhooks import delivery_app
+from rathaus.platform.runtime.webhook_view import delivery_app
 
 log = logging.getLogger("rathaus.runtime")
 
