@@ -96,12 +96,12 @@ async def _connect(settings: Settings) -> Client | None:
                 settings.nats.servers(),
                 user=settings.nats.user,
                 password=settings.nats.password,
-                connect_timeout=2,
+                connect_timeout=5,
                 max_reconnect_attempts=0,
                 allow_reconnect=False,
                 error_cb=quiet,
             ),
-            5,
+            10,
         )
     except Exception:  # not running: the registry is applied at the next start
         return None

@@ -13,6 +13,7 @@ from typing import Any
 import nats
 from nats.aio.client import Client
 
+from rathaus.platform.kernel.bus import ensure_streams
 from rathaus.platform.kernel.settings import Settings
 from rathaus.platform.runtime.integrators import Integrator, Registry, reconcile, registry_path
 from rathaus.platform.runtime.webhook_store import DeliveryStore
@@ -45,6 +46,7 @@ class IntegratorService:
         self.store.prune(time.time())
         registry = Registry.load(self.settings.data_dir)
         js = self.nc.jetstream()
+        await ensure_streams(js, self.settings.nats.replicas)  # the modules do too; whoever is first
         for integrator in registry.integrators.values():  # new contract versions since last time
             try:
                 await reconcile(js, integrator)
@@ -92,7 +94,12 @@ class IntegratorService:
             if name in self.deliverers:
                 continue
             # `integrators add` creates the consumers; here again in case NATS was away then
-            streams = await reconcile(js, integrator)
+            try:
+                streams = await reconcile(js, integrator)
+            except Exception:
+                log.exception("consumers of webhook integrator %s not ready; trying again", name)
+                self.seen_mtime = None  # the next look at the registry tries again
+                continue
             deliverer = WebhookDeliverer(js, self.store, integrator, sorted(streams))
             deliverer.start()
             self.deliverers[name] = (integrator, deliverer)

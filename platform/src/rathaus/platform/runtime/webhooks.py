@@ -175,10 +175,11 @@ class WebhookDeliverer:
     async def _dispatch(self) -> None:
         while True:
             self.wake.clear()
+            heads = await asyncio.to_thread(self.store.heads, self.integrator.name)
             now = time.time()
             next_due = now + 1.0  # at least once a second: `redeliver` from the CLI is seen
             free = self.target.parallel - len(self.in_flight)
-            for delivery_id, case, due in self.store.heads(self.integrator.name):
+            for delivery_id, case, due in heads:
                 if case in self.in_flight:
                     continue
                 if due > now:
@@ -199,6 +200,8 @@ class WebhookDeliverer:
 
     async def _deliver(self, delivery_id: int) -> None:
         delivery = self.store.load(delivery_id)
+        if delivery.status != "pending":  # the heads were read just before it was delivered
+            return
         body = delivery.body or b""
         started = time.time()
         status_code: int | None = None
