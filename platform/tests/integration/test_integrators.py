@@ -18,7 +18,7 @@ from nats.js.errors import NotFoundError
 
 from rathaus.contracts.catalogue import contracts
 from rathaus.contracts.envelope import DataClass
-from rathaus.platform.runtime.integrators import allowed_subjects, subject_matches
+from rathaus.platform.runtime.integrators import Registry, allowed_subjects, reconcile, subject_matches
 from rathaus.platform.testing import eventually
 
 CASES = 200
@@ -262,3 +262,25 @@ async def test_cli_refuses_bad_input_in_german(embedded_nats: Any) -> None:
     with pytest.raises(NotFoundError):  # its consumer went with it
         await nc.jetstream().consumer_info("RATHAUS_EAKTE", "integrator-neugier")
     await nc.close()
+
+
+async def test_consumer_filters_follow_the_catalogue_and_keep_their_place(embedded_nats: Any) -> None:
+    """At every `rathaus up` the filters are recomputed (a new contract version becomes
+    readable); the consumer keeps its position. Here an outdated filter stands for the
+    catalogue of an older release."""
+    embedded_nats.rathaus("add", "presse", "--subjects", "rathaus.platform.case.>")
+    nc = await nats_py.connect(**embedded_nats.platform_login())
+    js = nc.jetstream()
+    try:
+        config = (await js.consumer_info("RATHAUS_PLATFORM", "integrator-presse")).config
+        config.filter_subjects = ["rathaus.platform.case.opened-long-ago.v1"]
+        await js.add_consumer("RATHAUS_PLATFORM", config)  # as an older release left it
+        await embedded_nats.publish_cases(2)
+        assert (await js.consumer_info("RATHAUS_PLATFORM", "integrator-presse")).num_pending == 0
+
+        await reconcile(js, Registry.load(embedded_nats.data_dir).get("presse"))
+        info = await js.consumer_info("RATHAUS_PLATFORM", "integrator-presse")
+        assert info.config.filter_subjects == ["rathaus.platform.case.status-changed.v1"]
+        assert info.num_pending == 2 * 3  # three status changes per case, none skipped
+    finally:
+        await nc.close()

@@ -18,7 +18,7 @@ from rathaus.platform.runtime.webhook_store import DeliveryStore
 from rathaus.platform.runtime.webhooks import SIGNATURE_HEADER, InvalidWebhook, verify_webhook
 from rathaus.platform.testing import eventually
 
-CASES = 60
+CASES = 200
 FAST = ["--backoff-first", "0.05", "--backoff-max", "0.4"]
 
 
