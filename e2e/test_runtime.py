@@ -49,6 +49,7 @@ async def test_up_prints_urls_that_all_answer_and_stops_on_ctrl_c(
         "payprovider",  # the test payment provider `rathaus up` runs when none is configured
         "idprovider",  # the test identity provider, likewise
         "archivpeer",  # the Test-Archiv, when no archive is configured
+        "integratoren",  # durable integrator consumers and webhook deliveries
     }
     assert asyncapi["asyncapi"] == "3.0.0"
     nats_url = re.search(r"(nats://\S+)", printed)

@@ -199,10 +199,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="a short bus and HTTP run; fails when a ratio is below its floor (bench/floors.toml)",
     )
-    from rathaus.platform.runtime import audit, commands
+    from rathaus.platform.runtime import audit, commands, integrator_commands
 
     commands.add_parser(sub)
     audit.add_parser(sub)
+    integrator_commands.add_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic", "faststream", "faststream.access.nats"):
@@ -252,6 +253,8 @@ def main(argv: list[str] | None = None) -> int:
             from rathaus.platform.runtime.services import run_services
 
             return run_services(settings, args, sys.stdout, sys.stderr)
+        if args.command == "integrators":
+            return integrator_commands.run(settings, args, sys.stdout)
         if args.command == "users":
             print(commands.run(settings, args))
             return 0

@@ -9,6 +9,7 @@ messages) are denied, so a subscription to ``rathaus.>`` never delivers them.
 from __future__ import annotations
 
 import json
+import os
 import secrets
 from pathlib import Path
 
@@ -39,9 +40,15 @@ def denied_for_integrators() -> list[str]:
 
 
 def write_config(data_dir: Path) -> Path:
-    """The nats-server configuration with both users; rewritten at every start."""
+    """The nats-server configuration with both users and one user per NATS integrator
+    (``rathaus integrators add``); rewritten at every start and by ``rathaus integrators``,
+    which then asks the running server to reload it."""
+    from rathaus.platform.runtime.integrators import nats_users
+
     users = credentials(data_dir)
     config = {
+        # what the command line (processes.nats_server) also says: a reload compares these
+        "server_name": "rathaus",
         "authorization": {
             "users": [
                 {"user": PLATFORM_USER, "password": users[PLATFORM_USER]},
@@ -53,10 +60,15 @@ def write_config(data_dir: Path) -> Path:
                         "subscribe": {"allow": ["rathaus.>"], "deny": denied_for_integrators()},
                     },
                 },
+                *nats_users(data_dir),
             ]
-        }
+        },
     }
     path = data_dir / "nats" / "nats.conf"
-    path.write_text(json.dumps(config, indent=2))  # nats-server reads JSON as its config syntax
-    path.chmod(0o600)
+    temporary = path.with_suffix(".tmp")
+    # 0600 from the start, and replaced in one step: a reload never reads half a file
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(json.dumps(config, indent=2))  # nats-server reads JSON as its config syntax
+    temporary.replace(path)
     return path

@@ -53,6 +53,11 @@ class Platform:
         self.modules = [load_module(name, settings, blobs) for name in modules]
         self.extra_health: dict[str, Any] = {}
         self.seed_on_start = False  # set by `rathaus up` for a data dir that holds no data yet
+        # further parts of this process (e.g. the integrators' webhook deliverer): objects with
+        # ``async start()`` and ``async stop()``, started after the modules, stopped before them
+        self.services: list[Any] = []
+        # further ASGI apps of the gateway by URL prefix (e.g. /integratoren), before the modules
+        self.extra_apps: dict[str, Any] = {}
 
     async def start(self) -> None:
         """Start every module; on a fresh data dir, seed the demo city first."""
@@ -65,8 +70,15 @@ class Platform:
             log.info("module %s started", module.name)
         if seed:
             marker.write_text("demo data seeded\n")
+        for service in self.services:
+            await service.start()
 
     async def stop(self) -> None:
+        for service in reversed(self.services):
+            try:
+                await service.stop()
+            except Exception:
+                log.exception("%s did not stop cleanly", type(service).__name__)
         for module in reversed(self.modules):
             try:
                 await module.kernel.stop(module.app)
@@ -112,6 +124,10 @@ class Gateway:
         if path == "/asyncapi.json":
             await _json(send, self.platform.asyncapi(), 200)
             return
+        for prefix, app in self.platform.extra_apps.items():
+            if path.startswith(prefix + "/"):
+                await app(scope, receive, send)
+                return
         for prefix, app in self.routes:
             if not prefix or path == prefix or path.startswith(prefix + "/"):
                 await app(scope, receive, send)

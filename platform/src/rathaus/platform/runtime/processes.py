@@ -117,6 +117,7 @@ def _die_with_parent() -> None:
 
 
 def nats_server(data_dir: Path, port: int, *, config: Path | None = None) -> ChildProcess:
+    (data_dir / "nats").mkdir(parents=True, exist_ok=True)
     args = [
         find_binary("nats-server"),
         "-js",
@@ -128,6 +129,8 @@ def nats_server(data_dir: Path, port: int, *, config: Path | None = None) -> Chi
         str(port),
         "-n",
         "rathaus",
+        "-P",  # the pid file: `rathaus integrators` signals a configuration reload through it
+        str(data_dir / "nats" / "nats-server.pid"),
     ]
     if config is not None:
         args += ["-c", str(config)]

@@ -20,10 +20,12 @@ from rathaus.platform.kernel.settings import COMPONENTS, MODULE_NAMES, Settings
 from rathaus.platform.runtime import natsauth
 from rathaus.platform.runtime.archivpeer import TestArchive, peer_config
 from rathaus.platform.runtime.idprovider import TestIdentityProvider, use_test_idp
+from rathaus.platform.runtime.integrator_service import IntegratorService
 from rathaus.platform.runtime.mailsink import MailSink
 from rathaus.platform.runtime.payprovider import TestPaymentProvider, use_test_provider
 from rathaus.platform.runtime.platform import Gateway, Platform
 from rathaus.platform.runtime.processes import RuntimeProblem, nats_server, require_free, temporal_server
+from rathaus.platform.runtime.webhook_view import delivery_app
 
 log = logging.getLogger("rathaus.runtime")
 
@@ -233,6 +235,10 @@ def up(settings: Settings, out: TextIO) -> None:
                     platform.extra_health["idprovider"] = idprovider.health
                 if archive is not None:
                     platform.extra_health["archivpeer"] = archive.health
+                integrators = IntegratorService(settings)  # durable consumers, webhooks
+                platform.services.append(integrators)
+                platform.extra_health["integratoren"] = integrators.health
+                platform.extra_apps["/integratoren"] = delivery_app(data_dir)
 
                 def ready() -> None:
                     out.write(f"Rathaus läuft (data dir {data_dir}).\n")
