@@ -388,7 +388,9 @@ def dokument(parent: ET.Element, name: str, doc: Dokument) -> None:
     _erweiterung(element, doc.felder)
 
 
-def vorgang(parent: ET.Element, name: str, obj: Vorgang) -> None:
+def _file_head(parent: ET.Element, name: str, obj: Vorgang | Akte) -> ET.Element:
+    """What an Akte and a Vorgang begin with, in the schema's order: identification,
+    metadata, Aussonderung, type."""
     element = _el(parent, name)
     _el(_el(element, "Identifikation"), "ID", obj.id)
     _metadaten(
@@ -403,9 +405,18 @@ def vorgang(parent: ET.Element, name: str, obj: Vorgang) -> None:
     _aussonderung(element, obj.aussonderung)
     if obj.typ:
         _el(element, "Typ", obj.typ)
-    if obj.zda:
+    return element
+
+
+def _zda(element: ET.Element, day: date | None) -> None:
+    if day:
         _el(element, "ZdA", "true")
-        _el(element, "ZdADatum", obj.zda.isoformat())
+        _el(element, "ZdADatum", day.isoformat())
+
+
+def vorgang(parent: ET.Element, name: str, obj: Vorgang) -> None:
+    element = _file_head(parent, name, obj)
+    _zda(element, obj.zda)
     _laufzeit(element, obj.beginn, obj.ende)
     for doc in obj.dokumente:
         dokument(element, "Dokument", doc)
@@ -413,20 +424,7 @@ def vorgang(parent: ET.Element, name: str, obj: Vorgang) -> None:
 
 
 def akte(parent: ET.Element, name: str, obj: Akte) -> None:
-    element = _el(parent, name)
-    _el(_el(element, "Identifikation"), "ID", obj.id)
-    _metadaten(
-        element,
-        obj.betreff,
-        obj.kennzeichen,
-        obj.medium,
-        federfuehrung=obj.federfuehrung,
-        aktenplan=obj.aktenplan,
-        aktenplan_titel=obj.aktenplan_titel,
-    )
-    _aussonderung(element, obj.aussonderung)
-    if obj.typ:
-        _el(element, "Typ", obj.typ)
+    element = _file_head(parent, name, obj)
     _laufzeit(element, obj.beginn, obj.ende)
     if obj.vorgaenge or obj.dokumente:
         inhalt = _el(element, "Akteninhalt")  # the schema's order: Dokument, then Vorgang
@@ -434,9 +432,7 @@ def akte(parent: ET.Element, name: str, obj: Akte) -> None:
             dokument(inhalt, "Dokument", doc)
         for v in obj.vorgaenge:
             vorgang(inhalt, "Vorgang", v)
-    if obj.zda:
-        _el(element, "ZdA", "true")
-        _el(element, "ZdADatum", obj.zda.isoformat())
+    _zda(element, obj.zda)
     _erweiterung(element, obj.felder)
 
 
