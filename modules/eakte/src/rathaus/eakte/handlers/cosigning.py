@@ -33,9 +33,8 @@ from rathaus.eakte.domain_gang import (
 from rathaus.eakte.handlers.closed import lifecycle_of
 from rathaus.eakte.handlers.common import now, record
 from rathaus.eakte.handlers.fees import FeeHandlers
-from rathaus.eakte.handlers.locks import case_lock
+from rathaus.eakte.handlers.locks import check_workable
 from rathaus.eakte.handlers.routes import advance_route, as_step, create_route, routes_of, running_route
-from rathaus.eakte.records import check_writable
 from rathaus.eakte.store import beteiligungen
 from rathaus.eakte.store_gang import verfuegungen
 from rathaus.platform.kernel import UnitOfWork
@@ -113,10 +112,8 @@ class CosignHandlers(FeeHandlers):
             ]
             if not mine:
                 raise PermissionError(case_id)
-            if locked := await case_lock(s, case_id):
-                raise DecisionRefused(locked)
+            await check_workable(s, case_id, await lifecycle_of(s, case_id) or "")
             current = mine[-1]
-            check_writable(await lifecycle_of(s, case_id) or "")
             if current["state"] == FUTURE:
                 raise DecisionRefused("Ihre Mitzeichnung ist noch nicht an der Reihe.")
             taken = await self.taken(s, case_id)

@@ -28,8 +28,7 @@ from rathaus.eakte.domain import (
 from rathaus.eakte.handlers.closed import arrived_after_close
 from rathaus.eakte.handlers.common import now, record
 from rathaus.eakte.handlers.cosigning import CosignHandlers
-from rathaus.eakte.handlers.locks import case_lock
-from rathaus.eakte.records import check_writable
+from rathaus.eakte.handlers.locks import check_workable
 from rathaus.eakte.store import decisions, vorgaenge
 from rathaus.platform.kernel import UnitOfWork
 from rathaus.platform.kernel.calendar import is_holiday
@@ -184,9 +183,7 @@ class DecisionHandlers(CosignHandlers):
                 row = await self.case_row(s, case_id)
                 if row is None or row["unit"] != member.unit or (member.acting_for and row["persoenlich"]):
                     raise PermissionError(case_id)
-                check_writable(row["lifecycle"])
-                if locked := await case_lock(s, case_id):
-                    raise DecisionRefused(locked)
+                await check_workable(s, case_id, row["lifecycle"])
                 try:
                     definition = self.definition(row)
                 except ProcedureChanged as changed:

@@ -32,7 +32,7 @@ from rathaus.eakte.domain_gang import (
 )
 from rathaus.eakte.handlers.common import now, record
 from rathaus.eakte.handlers.decisions import DecisionHandlers
-from rathaus.eakte.handlers.locks import case_lock
+from rathaus.eakte.handlers.locks import check_workable
 from rathaus.eakte.handlers.routes import advance_route, as_step, create_route, end_route, running_route
 from rathaus.eakte.records import check_writable
 from rathaus.eakte.store import beteiligungen, documents, staff, vorgaenge
@@ -115,9 +115,7 @@ class GangHandlers(DecisionHandlers):
             row = await self.case_row(s, case_id)
             if row is None or row["unit"] != member.unit or (member.acting_for and row["persoenlich"]):
                 raise PermissionError(case_id)
-            check_writable(row["lifecycle"])  # a closed, cancelled or handed-over case takes no route
-            if locked := await case_lock(s, case_id):
-                raise RouteRefused(locked)
+            await check_workable(s, case_id, row["lifecycle"], RouteRefused)
             try:
                 definition = self.definition(row)
             except ProcedureChanged as changed:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rathaus.eakte.domain import DecisionRefused
+from rathaus.eakte.records import check_writable
 from rathaus.eakte.store_abgabe import abgaben, datenschutz
 
 OUT = "ausgehend"
@@ -53,3 +55,13 @@ async def case_lock(session: AsyncSession, case_id: str) -> str:
     if state == DELETED:
         return "Die personenbezogenen Daten dieses Vorgangs wurden gelöscht."
     return ""
+
+
+async def check_workable(
+    session: AsyncSession, case_id: str, lifecycle: str, refused: type[DecisionRefused] = DecisionRefused
+) -> None:
+    """Staff may change the case: it is open (its records lifecycle) and neither handed over
+    nor restricted. Raises LifecycleRefused, or ``refused`` with the lock's reason."""
+    check_writable(lifecycle)
+    if locked := await case_lock(session, case_id):
+        raise refused(locked)
