@@ -45,15 +45,15 @@ def test_bench_bus_section_prints_figures(tmp_path: Path) -> None:
 async def test_the_smoke_guard_fails_on_a_deliberately_slowed_kernel(monkeypatch: pytest.MonkeyPatch) -> None:
     """`rathaus bench --smoke` (run by make test) holds the bus ratio against its floor; a
     kernel whose consumer costs a few milliseconds more per event falls below it."""
-    original = EventConsumer.handle
+    original = EventConsumer._run_handler
 
-    async def slowed(self: EventConsumer, body: bytes, message: Any) -> None:
+    async def slowed(self: EventConsumer, delivery: Any, uow: Any) -> None:
         busy_until = time.perf_counter() + 0.01  # the deliberate slowdown: 10 ms of CPU per event
         while time.perf_counter() < busy_until:
             pass
-        await original(self, body, message)
+        await original(self, delivery, uow)
 
-    monkeypatch.setattr(EventConsumer, "handle", slowed)
+    monkeypatch.setattr(EventConsumer, "_run_handler", slowed)
     floor = smoke.floors()["bus"]
     check = await smoke.bus_check(floor, messages=200)
     out = io.StringIO()

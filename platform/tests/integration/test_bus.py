@@ -37,6 +37,7 @@ class Consumer:
     def __init__(self, settings: Settings) -> None:
         self.kernel = Kernel("eakte", settings)
         self.broken = False
+        self.poison: set[int] = set()  # values of n whose handler always fails
         self.unavailable = 0  # deliveries that find what the handler needs away (Temporal down)
         self.conflicts = 0  # deliveries that hit a duplicate key of the handler's own table
         self.calls = 0
@@ -44,7 +45,7 @@ class Consumer:
         @self.kernel.subscriptions.on(ProbeSent)
         async def on_probe(event: ProbeSent, uow: UnitOfWork) -> None:
             self.calls += 1
-            if self.broken:
+            if self.broken or event.n in self.poison:
                 raise RuntimeError("the handler's cause is not fixed yet")
             if self.unavailable:
                 self.unavailable -= 1
@@ -154,6 +155,64 @@ async def test_poison_message_is_dead_lettered_then_replayed_once(
     assert await consumer.rows() == [(poison.id, 13)]
     assert await list_dead_letters(nc, "eakte") == []
     await nc.close()
+
+
+async def test_a_poison_message_inside_a_batch_is_dead_lettered_alone_and_the_rest_applied_once(
+    settings: Settings,
+) -> None:
+    """Twenty events wait in the stream before the consumer starts, so its first fetch takes
+    them as one batch; the eleventh always fails. The batch's transaction fails and is rolled
+    back, its events are applied one by one: nineteen once each, the poison retried alone
+    and parked after max_deliver. A batch without poison is then applied in one transaction."""
+    producer = Kernel("portal", settings)
+    consumer = Consumer(settings)
+    consumer.poison = {10}
+    app = ModuleApp()
+    await producer.start(app)
+    nc = await nats.connect(settings.nats.url)
+    js = nc.jetstream()
+    try:
+        async with producer.transaction() as uow:
+            for n in range(20):
+                await uow.emit(ProbeSent(n=n), subject=f"case-{n}")
+
+        async def all_in_the_stream() -> bool:
+            return (await js.stream_info(stream_name("platform"))).state.messages == 20
+
+        await eventually(all_in_the_stream)
+        async with consumer.kernel.db.engine.begin() as conn:
+            await conn.run_sync(applied_md.create_all)
+        await consumer.kernel.start(app)
+
+        async def settled() -> bool:
+            return consumer.kernel.consumer.dead_lettered == 1 and len(await consumer.rows()) == 19
+
+        await eventually(settled, timeout=30)
+        (letter,) = await list_dead_letters(nc, "eakte")
+        assert letter.deliveries == settings.nats.max_deliver
+        rows = await consumer.rows()
+        assert sorted(n for _, n in rows) == [n for n in range(20) if n != 10]
+        assert len({event_id for event_id, _ in rows}) == 19
+        assert consumer.kernel.consumer.handled == 19
+        # the batch was tried and rolled back (the ten events before the poison and the poison
+        # ran), then every event alone, then the poison's redeliveries alone
+        assert consumer.calls == 11 + 20 + (settings.nats.max_deliver - 1)
+
+        batches = consumer.kernel.consumer.batches
+        async with producer.transaction() as uow:
+            for n in range(20, 30):
+                await uow.emit(ProbeSent(n=n), subject=f"case-{n}")
+
+        async def ten_more() -> bool:
+            return len(await consumer.rows()) == 29
+
+        await eventually(ten_more)
+        assert consumer.kernel.consumer.batches > batches
+        assert consumer.kernel.consumer.dead_lettered == 1
+    finally:
+        await nc.close()
+        await consumer.kernel.stop(app)
+        await producer.stop(app)
 
 
 async def test_malformed_envelope_goes_to_dead_letters_without_retries(

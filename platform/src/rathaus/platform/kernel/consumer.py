@@ -1,27 +1,34 @@
-"""Idempotent consumers with bounded retries and a dead-letter stream.
+"""Idempotent consumers with bounded retries, batches and a dead-letter stream.
 
 Each module has one durable pull consumer per producer stream, filtered to the
-subjects it handles, plus one on its replay subject. A message is handled in one
-transaction that also records its event id, then acked; a message whose handler
-keeps failing goes to ``rathaus.deadletter.<module>.<subject>`` after
-``max_deliver`` attempts; an envelope that cannot be decoded goes there at once. A
-handler that raises ``RetryLater`` (what it needs is away) is retried without limit.
+subjects it handles, plus one on its replay subject. A fetched batch of messages is
+applied in one transaction that records all their event ids in one statement, then
+acked; when that transaction fails, the batch is applied again one message at a time,
+so a poison message is isolated: each message in its own transaction, retried, and
+after ``max_deliver`` attempts parked in ``rathaus.deadletter.<module>.<subject>``
+alone while the rest are applied once. An envelope that cannot be decoded goes there
+at once. A handler that raises ``RetryLater`` (what it needs is away) is retried
+without limit. A handler registered with ``batch=False`` is always applied alone.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 import msgspec
-from faststream.middlewares import AckPolicy
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
-from faststream.nats.annotations import NatsMessage
+from nats.aio.msg import Msg
+from nats.errors import TimeoutError as NatsTimeoutError
+from nats.js.api import AckPolicy, ConsumerConfig
+from nats.js.client import JetStreamContext
 from opentelemetry import trace
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
@@ -48,13 +55,23 @@ class Subscriptions:
     def __init__(self, module: str) -> None:
         self.module = module
         self.handlers: dict[str, tuple[type[Event], Handler]] = {}
+        self.alone: set[str] = set()  # event types whose handler is never batched
 
-    def on(self, struct: type[E]) -> Callable[[Callable[[E, UnitOfWork], Awaitable[None]]], Any]:
+    def on(
+        self, struct: type[E], *, batch: bool = True
+    ) -> Callable[[Callable[[E, UnitOfWork], Awaitable[None]]], Any]:
+        """Register a handler. ``batch=False``: the handler does something outside the
+        transaction that must not be repeated when a batch is applied again one by one
+        (a handler that calls out must be idempotent in any case: a transaction can
+        fail after the call)."""
+
         def register(handler: Callable[[E, UnitOfWork], Awaitable[None]]) -> Any:
             meta = struct.__contract__
             if meta.type in self.handlers:
                 raise ValueError(f"{self.module} already handles {meta.type}")
             self.handlers[meta.type] = (struct, handler)
+            if not batch:
+                self.alone.add(meta.type)
             return handler
 
         return register
@@ -67,12 +84,16 @@ class Subscriptions:
         return {k: sorted(v) for k, v in out.items()}
 
 
-async def _raw_body(message: Any) -> bytes:
-    # the envelope is decoded by the kernel, against the registered contract
-    return bytes(message.body)
-
-
+# nats-py's fetch returns what is there at once, but once its lingering request got a
+# first message it waits for a full batch or the timeout: with 1 s, every hop of a case
+# at light load waited up to a second. A short timeout bounds that wait; an idle
+# consumer polls a few times a second instead of once.
 FETCH_TIMEOUT = 0.2  # seconds
+BATCH_SIZE = 32
+# a batch's transaction holds the module's writer: past this much time the events applied
+# so far are committed and the rest go into a new transaction, so a batch of slow handlers
+# does not keep a request waiting for the whole batch
+BATCH_BUDGET = 0.05  # seconds
 
 
 def _insert_for(dialect: str) -> Any:
@@ -97,62 +118,116 @@ class RetryLater(Exception):
     message's fault, so it is retried for as long as that lasts and never dead-lettered."""
 
 
+@dataclass
+class _Delivery:
+    """A fetched message, decoded against its contract."""
+
+    raw: Msg
+    envelope: CloudEvent
+    payload: Event
+    handler: Handler
+    deliveries: int
+
+
 class EventConsumer:
     def __init__(
         self,
         subscriptions: Subscriptions,
-        broker: NatsBroker,
         transactions: Transactions,
         *,
         max_deliver: int,
         ack_wait: float,
         tracer: trace.Tracer | None = None,
+        batch_size: int = BATCH_SIZE,
     ) -> None:
         self.subs = subscriptions
         self.module = subscriptions.module
-        self.broker = broker
         self.transactions = transactions
         self.max_deliver = max_deliver
         self.ack_wait = ack_wait
         self.tracer = tracer or trace.get_tracer("rathaus.consumer")
+        self.batch_size = batch_size
         self.handled = 0
         self.dead_lettered = 0
+        self.batches = 0  # transactions that applied more than one event
+        self._js: JetStreamContext | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._subs: list[JetStreamContext.PullSubscription] = []
+        self._running = False
 
-    def attach(self) -> None:
-        """Declare the module's durable consumers on the broker (before it starts)."""
-        for producer, subjects in self.subs.subjects_by_producer().items():
-            self._subscribe(stream_name(producer), self.module, subjects)
+    def plan(self) -> list[tuple[str, str, list[str]]]:
+        """The module's durable consumers: (stream, durable name, filter subjects)."""
+        plan = [
+            (stream_name(producer), self.module, subjects)
+            for producer, subjects in self.subs.subjects_by_producer().items()
+        ]
         if self.subs.handlers:
-            self._subscribe(DEADLETTER_STREAM, f"{self.module}-replay", [f"{REPLAY_PREFIX}.{self.module}.>"])
+            plan.append((DEADLETTER_STREAM, f"{self.module}-replay", [f"{REPLAY_PREFIX}.{self.module}.>"]))
+        return plan
 
-    def _subscribe(self, stream: str, durable: str, subjects: list[str]) -> None:
-        config = ConsumerConfig(
-            durable_name=durable,
-            filter_subjects=subjects,
-            ack_wait=self.ack_wait,
-            max_ack_pending=256,
-        )
+    async def start(self, js: JetStreamContext) -> None:
+        """Create or update the durable consumers and start pulling from them."""
+        self._js = js
+        self._running = True
+        for stream, durable, subjects in self.plan():
+            config = ConsumerConfig(
+                name=durable,
+                durable_name=durable,
+                filter_subjects=subjects,
+                ack_policy=AckPolicy.EXPLICIT,
+                ack_wait=self.ack_wait,
+                max_ack_pending=256,
+            )
+            # create, or update one that a former version declared with other subjects
+            await js.add_consumer(stream, config=config)
+            sub = await js.pull_subscribe_bind(durable=durable, stream=stream)
+            self._subs.append(sub)
+            self._tasks.append(asyncio.create_task(self._pull(sub), name=f"consume-{self.module}-{stream}"))
 
-        async def on_message(body: bytes, message: NatsMessage) -> None:
-            await self.handle(body, message)
+    async def stop(self) -> None:
+        """Finish the batch at hand, then stop pulling (a fetch ends within its timeout)."""
+        self._running = False
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        for sub in self._subs:  # the inboxes only: the durable consumers stay
+            with contextlib.suppress(Exception):  # a connection already closed
+                await sub.unsubscribe()
+        self._subs.clear()
 
-        self.broker.subscriber(
-            "",
-            stream=JStream(stream, declare=False),
-            durable=durable,
-            config=config,
-            # nats-py's fetch returns what is there at once, but once its lingering request
-            # got a first message it waits for a full batch or the timeout: with 1 s, every
-            # hop of a case at light load waited up to a second. A short timeout bounds
-            # that wait; an idle consumer polls a few times a second instead of once.
-            pull_sub=PullSub(batch_size=32, timeout=FETCH_TIMEOUT),
-            ack_policy=AckPolicy.MANUAL,
-            decoder=_raw_body,
-            title=f"{self.module}:{stream}",
-        )(on_message)
+    async def _pull(self, sub: JetStreamContext.PullSubscription) -> None:
+        while self._running:
+            try:
+                messages = await sub.fetch(self.batch_size, timeout=FETCH_TIMEOUT)
+            except (NatsTimeoutError, TimeoutError):
+                continue
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the connection is being re-established, the server away
+                if not self._running:
+                    return
+                log.warning("%s: fetching failed, trying again: %s", self.module, exc)
+                await asyncio.sleep(0.5)  # a back-off while the connection recovers
+                continue
+            await self.handle_batch(messages)
 
-    async def handle(self, body: bytes, message: Any) -> None:
-        raw = message.raw_message
+    async def handle_batch(self, messages: Sequence[Msg]) -> None:
+        """Apply fetched messages: together where they may be, each alone where not."""
+        together: list[_Delivery] = []
+        for raw in messages:
+            delivery = await self._decode(raw)
+            if delivery is None:
+                continue
+            # a message delivered again failed before: alone it fails without the others
+            if delivery.deliveries > 1 or delivery.envelope.type in self.subs.alone:
+                await self._apply_together(together)
+                together = []
+                await self.handle_one(delivery)
+            else:
+                together.append(delivery)
+        await self._apply_together(together)
+
+    async def _decode(self, raw: Msg) -> _Delivery | None:
         deliveries = raw.metadata.num_delivered if raw.metadata else 1
         try:
             envelope = decode_event(raw.data)
@@ -160,34 +235,101 @@ class EventConsumer:
             payload = envelope.payload()
         except (msgspec.ValidationError, msgspec.DecodeError, UnknownContractError, PermanentError) as exc:
             await self._dead_letter(raw, exc, deliveries)
-            return
+            return None
+        return _Delivery(raw, envelope, payload, handler, deliveries)
+
+    async def _apply_together(self, group: list[_Delivery]) -> None:
+        while len(group) > 1:
+            try:
+                done, applied = await self._apply_batch(group)
+            except Exception as exc:  # any failure: the messages are tried one by one
+                log.info(
+                    "%s: a batch of %d failed (%s); applying its events one by one",
+                    self.module,
+                    len(group),
+                    type(exc).__name__,
+                )
+                break
+            for delivery in group[:done]:
+                await delivery.raw.ack()
+            self.handled += applied
+            group = group[done:]
+        for delivery in group:
+            await self.handle_one(delivery)
+
+    async def _apply_batch(self, group: list[_Delivery]) -> tuple[int, int]:
+        """Apply events of ``group`` in one transaction, as many as fit in the time budget.
+
+        Returns how many were taken (committed, to be acked) and how many of them were new.
+        """
+        deadline = time.perf_counter() + BATCH_BUDGET
+        unique: dict[str, _Delivery] = {}
+        for delivery in group:
+            unique.setdefault(delivery.envelope.id, delivery)  # the same event twice in one fetch
+        async with self.transactions.batch() as batch:
+            session = batch.session
+            insert = _insert_for(session.bind.dialect.name)
+            now = time.time()
+            # one statement records every event id and tells which were there already
+            recorded = await session.execute(
+                insert(processed_table)
+                .values([{"consumer": self.module, "event_id": i, "processed_at": now} for i in unique])
+                .on_conflict_do_nothing()
+                .returning(processed_table.c.event_id)
+            )
+            new = set(recorded.scalars().all())
+            taken = applied = 0
+            for delivery in group:
+                taken += 1
+                if delivery.envelope.id in new:
+                    new.discard(delivery.envelope.id)
+                    await self._run_handler(delivery, batch.unit(delivery.envelope))
+                    applied += 1
+                if time.perf_counter() > deadline and taken < len(group):
+                    break
+            if taken < len(group):  # ids recorded for events left for the next transaction
+                rest = {d.envelope.id for d in group[taken:]} - {d.envelope.id for d in group[:taken]}
+                await session.execute(
+                    processed_table.delete().where(
+                        processed_table.c.consumer == self.module,
+                        processed_table.c.event_id.in_(sorted(rest)),
+                        processed_table.c.processed_at == now,
+                    )
+                )
+        self.batches += 1
+        return taken, applied
+
+    async def _run_handler(self, delivery: _Delivery, uow: UnitOfWork) -> None:
+        """One event's handler, in the trace the message carries."""
+        envelope = delivery.envelope
         with (
-            case_context(envelope.subject),
+            case_context(envelope.subject, parent=dict(delivery.raw.headers or {})),
             self.tracer.start_as_current_span(
                 f"{self.module} handle {envelope.type}",
                 attributes={"rathaus.module": self.module, "cloudevents.event_id": envelope.id},
             ),
         ):
-            try:
-                applied = await self._apply(envelope, payload, handler)
-            except RetryLater as exc:
-                log.warning(
-                    "%s cannot handle %s yet (delivery %d), retrying: %s",
-                    self.module,
-                    envelope.type,
-                    deliveries,
-                    exc,
-                )
-                await message.nack(delay=min(0.2 * 2 ** min(deliveries, 6), 10.0))
-                return
-            except Exception as exc:
-                log.warning("%s failed on %s (delivery %d): %s", self.module, envelope.type, deliveries, exc)
-                if deliveries >= self.max_deliver:
-                    await self._dead_letter(raw, exc, deliveries)
-                else:
-                    await message.nack(delay=min(0.2 * 2**deliveries, 10.0))
-                return
-        await message.ack()
+            await delivery.handler(delivery.payload, uow)
+
+    async def handle_one(self, delivery: _Delivery) -> None:
+        """Apply one message in its own transaction: ack, retry later, or park it."""
+        raw, envelope, deliveries = delivery.raw, delivery.envelope, delivery.deliveries
+        try:
+            applied = await self._apply(delivery)
+        except RetryLater as exc:
+            log.warning(
+                "%s cannot handle %s yet (delivery %d), retrying: %s", self.module, envelope.type, deliveries, exc
+            )
+            await raw.nak(delay=min(0.2 * 2 ** min(deliveries, 6), 10.0))
+            return
+        except Exception as exc:
+            log.warning("%s failed on %s (delivery %d): %s", self.module, envelope.type, deliveries, exc)
+            if deliveries >= self.max_deliver:
+                await self._dead_letter(raw, exc, deliveries)
+            else:
+                await raw.nak(delay=min(0.2 * 2**deliveries, 10.0))
+            return
+        await raw.ack()
         if applied:
             self.handled += 1
 
@@ -197,8 +339,9 @@ class EventConsumer:
         except KeyError:
             raise PermanentError(f"{self.module} has no handler for {envelope.type}") from None
 
-    async def _apply(self, envelope: CloudEvent, payload: Event, handler: Handler) -> bool:
+    async def _apply(self, delivery: _Delivery) -> bool:
         """Run the handler once per event id; False when it had already been applied."""
+        envelope = delivery.envelope
         try:
             async with self.transactions(envelope) as uow:
                 # one statement records the event id and tells whether it was there already
@@ -215,7 +358,7 @@ class EventConsumer:
                     return False
                 # an IntegrityError of the handler's own is a failure like any other: retried,
                 # then dead-lettered, never taken for a duplicate delivery
-                await handler(payload, uow)
+                await self._run_handler(delivery, uow)
         except _AlreadyApplied:
             # a concurrent delivery of the same event won the race; ours is a duplicate
             return False
@@ -240,9 +383,10 @@ class EventConsumer:
             "Rathaus-Deliveries": str(deliveries),
             "Rathaus-Failed-At": str(time.time()),
         }
-        await self.broker.publish(
-            raw.data,
+        assert self._js is not None, "the consumer has not been started"
+        await self._js.publish(
             f"{DEADLETTER_PREFIX}.{self.module}.{original.removeprefix('rathaus.')}",
+            raw.data,
             headers=headers,
             stream=DEADLETTER_STREAM,
             timeout=5.0,

@@ -87,7 +87,6 @@ class Kernel:
         self.transaction = Transactions(self.db, self.relay.wake)
         self.consumer = EventConsumer(
             self.subscriptions,
-            self.broker,
             self.transaction,
             max_deliver=settings.nats.max_deliver,
             ack_wait=settings.nats.ack_wait_seconds,
@@ -127,10 +126,11 @@ class Kernel:
             raise ProcedureChanged("\n".join(changed))
         if seed and app.seed is not None:
             await app.seed()
-        self.consumer.attach()
         await self.broker.connect()
-        await ensure_streams(self.broker.connection.jetstream(), self.settings.nats.replicas)
+        js = self.broker.connection.jetstream()
+        await ensure_streams(js, self.settings.nats.replicas)
         await self.broker.start()
+        await self.consumer.start(js)
         await self.outbox_storage.release_own_leases(self.worker_id)
         await self.outbox_storage.purge_sent()
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"relay-{self.module}")
@@ -139,6 +139,7 @@ class Kernel:
             await hook()
 
     async def stop(self, app: ModuleApp) -> None:
+        await self.consumer.stop()  # first: the handlers may need what the hooks close
         for hook in app.on_stop:
             await hook()
         self.relay.stop()

@@ -29,6 +29,19 @@ class UnitOfWork:
         return event
 
 
+class Batch:
+    """One transaction shared by the handlers of several events, each with its own unit."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.units: list[UnitOfWork] = []
+
+    def unit(self, envelope: CloudEvent) -> UnitOfWork:
+        unit = UnitOfWork(self.session, envelope)
+        self.units.append(unit)
+        return unit
+
+
 class Transactions:
     """Opens units of work on a module's database and wakes the relay after commits."""
 
@@ -42,4 +55,13 @@ class Transactions:
             uow = UnitOfWork(session, envelope)
             yield uow
         if uow.emitted:
+            self.wake()
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[Batch]:
+        """One transaction for a batch of events (see the consumer)."""
+        async with self.db.session() as session:
+            batch = Batch(session)
+            yield batch
+        if any(unit.emitted for unit in batch.units):
             self.wake()
