@@ -318,7 +318,11 @@ class EventConsumer:
             applied = await self._apply(delivery)
         except RetryLater as exc:
             log.warning(
-                "%s cannot handle %s yet (delivery %d), retrying: %s", self.module, envelope.type, deliveries, exc
+                "%s cannot handle %s yet (delivery %d), retrying: %s",
+                self.module,
+                envelope.type,
+                deliveries,
+                exc,
             )
             await raw.nak(delay=min(0.2 * 2 ** min(deliveries, 6), 10.0))
             return
