@@ -90,7 +90,7 @@ RETRYABLE = (
 
 
 async def publish_retrying(
-    broker: NatsBroker,
+    js: JetStreamContext,
     payload: bytes,
     subject: str,
     *,
@@ -100,7 +100,8 @@ async def publish_retrying(
     timeout: float = 5.0,
     on_retry: Callable[[BaseException], None] | None = None,
 ) -> None:
-    """Publish to JetStream; while the cluster recovers, try again for ``retry_for`` seconds.
+    """Publish to JetStream and wait for its ack; while the cluster recovers, try again for
+    ``retry_for`` seconds.
 
     nats-py gives up at once on a publish that meets no responder (the stream's leader is
     being elected, 4–9 s after a node died) and never repeats one that timed out. The
@@ -111,7 +112,7 @@ async def publish_retrying(
     pause = 0.1
     while True:
         try:
-            await broker.publish(payload, subject, headers=headers, stream=stream, timeout=timeout)
+            await js.publish(subject, payload, timeout=timeout, stream=stream, headers=headers)
             return
         except RETRYABLE as exc:
             if time.monotonic() + pause > deadline:

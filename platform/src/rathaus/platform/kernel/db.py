@@ -4,6 +4,7 @@ in production; Alembic migrations per module, applied on start."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -23,7 +24,7 @@ KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
 class Database:
     """A module's database: engine, sessions and migrations."""
 
-    def __init__(self, url: str, *, module: str) -> None:
+    def __init__(self, url: str, *, module: str, power_safe: bool = True) -> None:
         self.module = module
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
@@ -49,10 +50,19 @@ class Database:
         self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
+        # SQLite commits with synchronous=NORMAL (no fsync of its own); a power-safe
+        # database fsyncs its write-ahead log after each commit, once for all waiting ones
+        self.wal_sync: WalSync | None = None
+        if self.is_sqlite and self.url.database and power_safe:
+            self.wal_sync = WalSync(Path(f"{self.url.database}-wal"))
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
+    async def session(self, *, durable: bool = True) -> AsyncIterator[AsyncSession]:
         """A session in one transaction: committed on success, rolled back on error.
+
+        On a power-safe SQLite database the block returns once the commit is on disk
+        (:class:`WalSync`); ``durable=False`` for bookkeeping that may be lost in a power
+        loss because it is redone (the outbox relay's leases and sent marks).
 
         On SQLite every transaction takes the write lock (BEGIN IMMEDIATE), so only one runs
         at a time anyway. Within a process they queue on an asyncio lock, which hands over
@@ -67,6 +77,8 @@ class Database:
             return
         async with self._writer_lock(), self.sessions() as session, session.begin():
             yield session
+        if durable and self.wal_sync is not None:
+            await self.wal_sync()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncSession]:
@@ -104,6 +116,65 @@ class Database:
         await self.engine.dispose()
         if self.read_engine is not self.engine:
             await self.read_engine.dispose()
+
+
+class WalSync:
+    """Group commit for SQLite: the write-ahead log fsynced once for every commit waiting.
+
+    With ``synchronous=FULL`` SQLite fsyncs the log in each COMMIT, on the event loop's
+    thread: about 0.3 ms on this machine's disk, one after another. Here a commit takes
+    ``synchronous=NORMAL``'s path (the frames appended, no fsync), then waits for the next
+    fsync of the log, which runs in a thread and covers every commit made before it began;
+    the commits arriving meanwhile share the following one. A commit is thus on disk
+    before its caller goes on (the answer to a citizen, the ack of an event), as with FULL,
+    while the loop keeps serving and one fsync serves many commits. Linux flushes a file's
+    pages whichever descriptor wrote them, so the log is opened by name for each fsync.
+    """
+
+    def __init__(self, wal: Path) -> None:
+        self.wal = wal
+        self._waiting: list[asyncio.Future[None]] = []
+        self._running = False
+        self._task: asyncio.Task[None] | None = None
+        self.syncs = 0  # fsyncs done, against the commits that waited for them
+        self.commits = 0
+
+    async def __call__(self) -> None:
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append(future)
+        self.commits += 1
+        if not self._running:
+            self._running = True
+            self._task = asyncio.create_task(self._run())  # ends when nobody waits; errors go to the waiters
+        await future
+
+    async def _run(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    await asyncio.to_thread(self._fsync)
+                except Exception as error:  # a disk failing: every waiting commit hears it
+                    for future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                else:
+                    self.syncs += 1
+                    for future in batch:
+                        if not future.done():
+                            future.set_result(None)
+        finally:
+            self._running = False
+
+    def _fsync(self) -> None:
+        try:
+            fd = os.open(self.wal, os.O_RDONLY)
+        except FileNotFoundError:  # no log: what was committed was checkpointed (and synced)
+            return
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def alembic_config(location: Path, version_table: str, metadata: MetaData | None) -> Config:

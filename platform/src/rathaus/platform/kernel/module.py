@@ -15,7 +15,8 @@ from typing import Any, TypeVar
 import msgspec
 from faststream.nats import NatsBroker
 from litestar.types import ControllerRouterHandler
-from opentelemetry import context, propagate
+from nats.js.client import JetStreamContext
+from opentelemetry import context, propagate, trace
 from sqlalchemy import MetaData
 from txoutbox import OutboxMessage
 
@@ -73,7 +74,11 @@ class Kernel:
             sample_ratio=settings.telemetry.sample_ratio,
         )
         self.tracer = self.provider.get_tracer(f"rathaus.{module}")
-        self.db = Database(settings.database_url(module), module=module)
+        self.db = Database(
+            settings.database_url(module),
+            module=module,
+            power_safe=settings.sqlite_power_safe.get(module, True),
+        )
         if settings.telemetry.sql_spans:
             instrument_engine(self.db, self.provider)
         self.blobs = blobs or BlobStore(settings.blob_location())
@@ -94,18 +99,24 @@ class Kernel:
         )
         self._relay_task: asyncio.Task[None] | None = None
         self._mail_task: asyncio.Task[None] | None = None
+        self._js: JetStreamContext | None = None
         self.publish_retries = 0  # publishes tried again while the cluster recovered
 
     async def _publish(self, message: OutboxMessage) -> None:
+        """The relay's publish: straight to JetStream (the broker's connection), in a span
+        that continues the trace the event was staged in and that its consumers continue."""
         headers = dict(message.headers)
         token = context.attach(propagate.extract(headers))
         try:
-            with self.tracer.start_as_current_span(f"{self.module} publish {message.topic}"):
+            with self.tracer.start_as_current_span(
+                f"{self.module} publish {message.topic}", kind=trace.SpanKind.PRODUCER
+            ):
+                propagate.inject(headers)
                 await publish_retrying(
-                    self.broker,
+                    self._js or self.broker.connection.jetstream(),
                     message.payload,
                     message.topic,
-                    headers={k: v for k, v in headers.items() if k != "traceparent"},
+                    headers=headers,
                     stream=stream_name(message.topic.split(".")[1]),
                     retry_for=self.settings.nats.publish_retry_seconds,
                     on_retry=self._count_publish_retry,
@@ -127,7 +138,7 @@ class Kernel:
         if seed and app.seed is not None:
             await app.seed()
         await self.broker.connect()
-        js = self.broker.connection.jetstream()
+        js = self._js = self.broker.connection.jetstream()
         await ensure_streams(js, self.settings.nats.replicas)
         await self.broker.start()
         await self.consumer.start(js)

@@ -274,6 +274,14 @@ class Settings(BaseSettings):
     sessions: SessionSettings = Field(default_factory=SessionSettings)
     # module name -> SQLAlchemy URL; a module without an entry gets a SQLite file
     databases: dict[str, str] = Field(default_factory=dict)
+    # SQLite: must a commit survive a power loss before the caller goes on? Yes (the default)
+    # where someone was told it happened: a citizen's submission, booking or reply, a
+    # clerk's decision, an incoming item, a delivery date, a consent log entry, and every
+    # consumed event (its ack follows the commit). Open data is not: its tables are monthly
+    # counts derived from the events, and a power loss that drops its last transaction (the
+    # events of a few milliseconds, already acked) moves a published sum by those events,
+    # which is tolerable for statistics; it skips the fsync. See db.WalSync.
+    sqlite_power_safe: dict[str, bool] = Field(default_factory=lambda: {"opendata": False})
     # file://… (default: <data_dir>/blobs) or s3://bucket/prefix
     blob_url: str | None = None
     # OTLP/HTTP endpoint of a collector; without one, spans go to <data_dir>/telemetry
