@@ -7,6 +7,7 @@ import msgspec
 
 from rathaus.contracts.broker.v1 import AddressQuery
 from rathaus.contracts.common import Person
+from rathaus.contracts.envelope import DataClass, Event, contract
 from rathaus.contracts.rpc import rpc
 
 
@@ -50,3 +51,33 @@ class AddressFacts(msgspec.Struct, frozen=True, kw_only=True):
 LOOKUP_ADDRESS = rpc(
     module="broker", operation="address.lookup", version=2, request=AddressQuery, response=AddressFacts
 )
+
+
+class DirectoryEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One address of the street directory, keyed as rathaus.contracts.addresses keys it."""
+
+    street_key: str
+    house_number: str  # house_key() of the number, e.g. "12a"
+    postal_code: str
+    attributes: dict[str, str]  # "stadtbezirk", "parkzone" ("" for none), …
+
+
+@contract(
+    producer="broker",
+    entity="street-directory",
+    happened="published",
+    version=1,
+    data_class=DataClass.PUBLIC,
+)
+class StreetDirectoryPublished(Event, frozen=True, kw_only=True):
+    """An edition of the city's street directory (public data), in parts that fit a message.
+
+    Published by the data broker when the directory it holds has changed (at start, after
+    a yearly update). Whoever looks addresses up keeps the newest complete edition: all
+    ``parts`` of one ``edition`` (the digest of its entries) arrived."""
+
+    edition: str
+    part: int  # 1 … parts
+    parts: int
+    entries: list[DirectoryEntry]
+    published_at: str  # ISO datetime: a later edition replaces an earlier one, never the reverse

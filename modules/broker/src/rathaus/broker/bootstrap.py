@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from rathaus.broker.directory import publish_street_directory
 from rathaus.broker.handlers import Broker
 from rathaus.broker.seed import seed_registers, seed_street_directory
 from rathaus.broker.store import metadata
@@ -31,11 +32,14 @@ def bootstrap(kernel: Kernel) -> ModuleApp:
         async with kernel.db.session() as session:
             await seed_street_directory(session)
 
+    async def publish_directory() -> None:
+        await publish_street_directory(kernel)
+
     return ModuleApp(
         routes=routes(broker),
         templates=HERE / "templates",
         migrations=HERE / "migrations",
         metadata=metadata,
         seed=seed,
-        on_start=[complete_street_directory],
+        on_start=[complete_street_directory, publish_directory],
     )

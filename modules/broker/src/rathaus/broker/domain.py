@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import unicodedata
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
+
+# the directory's keys are the contract's (the portal keys its copy alike)
+from rathaus.contracts.addresses import ADDRESS_UNKNOWN
+from rathaus.contracts.addresses import house_key as house_key
+from rathaus.contracts.addresses import normalise as normalise
+from rathaus.contracts.addresses import street_key as street_key
 
 ASSURANCE_ORDER = {"niedrig": 0, "substantiell": 1, "hoch": 2}
 MIN_ASSURANCE = "substantiell"
@@ -61,29 +66,7 @@ MSG_NO_PURPOSE = "Ohne Zweck und Rechtsgrundlage werden keine Registerdaten übe
 MSG_NOTHING_ASKED = "Es wurden keine Registerdaten angefragt."
 MSG_UNKNOWN_REGISTER = "Das Register „{register}“ ist nicht angebunden."
 MSG_UNKNOWN_ATTRIBUTE = "Die Angabe „{attribute}“ führt das {register} nicht."
-MSG_ADDRESS_UNKNOWN = (
-    "Diese Anschrift steht nicht im Straßenverzeichnis der Stadt. Bitte prüfen Sie Straße, "
-    "Hausnummer und Postleitzahl."
-)
-
-
-def normalise(value: str) -> str:
-    """Compare names the way a register clerk would: case, accents and spaces aside."""
-    folded = unicodedata.normalize("NFKC", value).casefold().strip()
-    return " ".join(folded.split())
-
-
-def street_key(street: str) -> str:
-    """A street as the directory files it: "Zenettistr. " and "zenettistraße" are one street."""
-    key = normalise(street).replace("-", " ")
-    for short in ("str.", "str"):
-        if key.endswith(short):
-            key = key.removesuffix(short) + "straße"
-    return key.replace("strasse", "straße").replace(" ", "")
-
-
-def house_key(house_number: str) -> str:
-    return normalise(house_number).replace(" ", "")
+MSG_ADDRESS_UNKNOWN = ADDRESS_UNKNOWN
 
 
 def assurance_sufficient(level: str) -> bool:

@@ -52,6 +52,16 @@ strassen = sa.Table(
     sa.Column("parkzone", sa.String(80), nullable=False),
 )
 
+# the editions of the street directory published as events (broker_0005)
+directory_editions = sa.Table(
+    "directory_editions",
+    metadata,
+    sa.Column("edition", sa.String(64), primary_key=True),  # digest of its entries
+    sa.Column("entries", sa.Integer, nullable=False),
+    sa.Column("parts", sa.Integer, nullable=False),
+    sa.Column("published_at", sa.Float, nullable=False),
+)
+
 transparency_log = sa.Table(
     "transparency_log",
     metadata,

@@ -13,6 +13,7 @@ from rathaus.portal.store import metadata
 from rathaus.portal.store_appointments import appointments as _appointment_tables  # noqa: F401 - on metadata
 from rathaus.portal.store_passkeys import passkeys as _passkey_tables  # noqa: F401 - on metadata
 from rathaus.portal.store_postkorb import nachrichten as _postkorb_tables  # noqa: F401 - on metadata
+from rathaus.portal.store_strassen import strassenverzeichnis as _strassen_tables  # noqa: F401 - on metadata
 from rathaus.portal.web import routes
 
 HERE = Path(__file__).parent

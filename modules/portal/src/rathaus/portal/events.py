@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rathaus.contracts.broker.v2 import StreetDirectoryPublished
 from rathaus.contracts.eakte.v1 import CaseOpened, MessageSent, ReplyFiled
 from rathaus.contracts.output.v1 import BekanntgabeDetermined, DecisionDelivered
 from rathaus.contracts.platform.v1 import (
@@ -28,3 +29,4 @@ def subscribe(subs: Subscriptions, portal: Portal) -> None:
     subs.on(ReplyFiled)(portal.on_reply_filed)
     subs.on(DocumentsOverdue)(portal.on_documents_overdue)
     subs.on(BekanntgabeDetermined)(portal.on_bekanntgabe)
+    subs.on(StreetDirectoryPublished)(portal.on_street_directory)

@@ -24,8 +24,9 @@ from rathaus.platform.kernel.procedures.pins import pin
 from rathaus.platform.kernel.rpc import RpcFailed
 from rathaus.platform.kernel.telemetry import case_context
 from rathaus.portal.domain import Account, address_key, check_upload, initial_values, safe_filename
-from rathaus.portal.handlers.base import Base, now
+from rathaus.portal.handlers.base import now
 from rathaus.portal.handlers.organisations import ActingFor
+from rathaus.portal.handlers.strassen import StreetDirectory
 from rathaus.portal.store import applications, drafts
 
 MSG_BROKER_DOWN = (
@@ -68,7 +69,7 @@ def account_sources(account: Account | None) -> dict[str, list[str]]:
     }
 
 
-class Forms(Base):
+class Forms(StreetDirectory):
     # -- drafts ----------------------------------------------------------------------------
 
     def definition_of(self, draft: dict[str, Any]) -> Definition:
@@ -240,6 +241,11 @@ class Forms(Base):
         cached = values.get(PLACE)
         if isinstance(cached, dict) and cached.get("key") == key and cached.get("checked"):
             return cached
+        local = await self.directory_facts(str(parts[0]), str(parts[1]), str(parts[2]))
+        if local is not None:  # the portal's copy of the directory (see handlers/strassen)
+            answer = {"key": key, "checked": True, **local}
+            values[PLACE] = answer
+            return answer
         try:
             facts = await self.kernel.ask(
                 LOOKUP_ADDRESS,
