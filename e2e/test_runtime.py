@@ -52,6 +52,15 @@ async def test_up_prints_urls_that_all_answer_and_stops_on_ctrl_c(
         "integratoren",  # durable integrator consumers and webhook deliveries
     }
     assert asyncapi["asyncapi"] == "3.0.0"
+    # both cores: the E-Akte and the case workflows run in a second
+    # process behind the same origin; their consumers are in the AsyncAPI document too
+    assert {
+        "portal_receives_eakte_case_opened_v1",
+        "eakte_receives_portal_application_submitted_v2",
+    } <= set(asyncapi["operations"]), sorted(asyncapi["operations"])[:20]
+    assert embedded_platform.proc is not None
+    second = [pid for pid, cmd in _children(embedded_platform.proc.pid) if "serve eakte,orchestration" in cmd]
+    assert len(second) == 1, _children(embedded_platform.proc.pid)
     nats_url = re.search(r"(nats://\S+)", printed)
     assert nats_url is not None and nats_url.group(1) == embedded_platform.nats_url
     nc = await nats.connect(**embedded_platform.nats_credentials())
@@ -61,6 +70,20 @@ async def test_up_prints_urls_that_all_answer_and_stops_on_ctrl_c(
         await nats.connect(embedded_platform.nats_url, allow_reconnect=False, connect_timeout=2)
     assert embedded_platform.stop() == 0
     assert "Rathaus beendet." in "".join(embedded_platform.output)
+    assert not Path(f"/proc/{second[0]}").exists()  # stopped with it, not left behind
+
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    """The direct child processes of ``pid`` with their command lines."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            try:
+                cmd = Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except FileNotFoundError:
+                continue
+            out.append((int(child), cmd))
+    return out
 
 
 def test_a_taken_port_is_one_clear_line(tmp_path: Path) -> None:

@@ -116,7 +116,9 @@ def main(argv: list[str] | None = None) -> int:
     p_up.add_argument("--data-dir", help="where all data lives (default ./.rathaus)")
     p_up.add_argument("--port", type=int, help="web port (default 8000)")
     p_serve = sub.add_parser("serve", help="run one module against configured NATS, Temporal, database")
-    p_serve.add_argument("module", choices=COMPONENTS)
+    p_serve.add_argument(
+        "module", help=f"one of {', '.join(COMPONENTS)}, or several with commas (eakte,output) in one process"
+    )
     p_serve.add_argument("--data-dir")
     p_serve.add_argument("--port", type=int)
     p_pay = sub.add_parser(

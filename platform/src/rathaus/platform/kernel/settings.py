@@ -55,6 +55,9 @@ class WebSettings(BaseModel):
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = None  # the URL citizens reach, when behind a proxy
+    # `rathaus up`: 2 runs the E-Akte and the case workflows (Temporal worker) in a second
+    # process behind the same origin (both cores); 1 keeps every module in one process
+    processes: int = Field(default=2, ge=1, le=2)
 
 
 class SessionTimeouts(BaseModel):

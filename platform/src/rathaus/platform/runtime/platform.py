@@ -10,6 +10,7 @@ from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import msgspec
 from litestar import Litestar
 
@@ -20,6 +21,21 @@ from rathaus.platform.kernel.settings import COMPONENTS, Settings
 from rathaus.platform.kernel.web import create_module_app
 
 log = logging.getLogger("rathaus.runtime")
+
+# headers of one connection, not of the request: never passed on (RFC 9110, 7.6.1)
+HOP_BY_HOP = {
+    b"connection",
+    b"keep-alive",
+    b"proxy-authenticate",
+    b"proxy-authorization",
+    b"te",
+    b"trailer",
+    b"transfer-encoding",
+    b"upgrade",
+}
+MSG_OTHER_PROCESS_AWAY = (
+    "Dieser Teil von Rathaus ist gerade nicht erreichbar. Bitte versuchen Sie es gleich noch einmal."
+)
 
 
 @dataclass
@@ -32,8 +48,17 @@ class LoadedModule:
     web: Litestar
 
 
+def module_package(name: str) -> str:
+    return "rathaus.platform.orchestration" if name == "orchestration" else f"rathaus.{name}"
+
+
+def module_prefix(name: str) -> str:
+    """The URL prefix of a module's pages and API (its package's ``PREFIX``)."""
+    return str(importlib.import_module(module_package(name)).PREFIX)
+
+
 def load_module(name: str, settings: Settings, blobs: BlobStore) -> LoadedModule:
-    package = "rathaus.platform.orchestration" if name == "orchestration" else f"rathaus.{name}"
+    package = module_package(name)
     face = importlib.import_module(package)
     bootstrap = importlib.import_module(f"{package}.bootstrap")
     kernel = Kernel(name, settings, blobs)
@@ -58,12 +83,17 @@ class Platform:
         self.services: list[Any] = []
         # further ASGI apps of the gateway by URL prefix (e.g. /integratoren), before the modules
         self.extra_apps: dict[str, Any] = {}
+        # modules another process of the same platform runs (`rathaus up` on two cores):
+        # URL prefix -> that process's base URL; the gateway passes their requests on and
+        # merges their health and AsyncAPI operations into its own
+        self.remote: dict[str, str] = {}
 
     async def start(self) -> None:
         """Start every module; on a fresh data dir, seed the demo city first."""
-        # one marker for the whole platform; in the distributed shape one per module process
-        alone = len(self.modules) == 1
-        marker = self.settings.data_dir / (f"seeded-{self.modules[0].name}" if alone else "seeded")
+        # one marker for the whole platform; one per module process in the distributed shape
+        # and per group of modules when `rathaus up` runs them in two processes
+        names = tuple(m.name for m in self.modules)
+        marker = self.settings.data_dir / ("seeded" if names == COMPONENTS else f"seeded-{'+'.join(names)}")
         seed = self.seed_on_start and not marker.exists()
         for module in self.modules:
             await module.kernel.start(module.app, seed=seed)
@@ -97,11 +127,31 @@ class Platform:
             components[module.name] = state
         for name, check in self.extra_health.items():
             components[name] = await check()
+        for base in dict.fromkeys(self.remote.values()):
+            components.update(await _remote_health(base))
         return {"ok": all(c.get("ok") for c in components.values()), "components": components}
 
-    def asyncapi(self) -> dict[str, Any]:
+    async def asyncapi(self) -> dict[str, Any]:
         consumers = {m.name: list(m.kernel.subscriptions.handlers) for m in self.modules}
-        return asyncapi.build(consumers, nats_url=self.settings.nats.url)
+        document = asyncapi.build(consumers, nats_url=self.settings.nats.url)
+        for base in dict.fromkeys(self.remote.values()):
+            try:
+                async with httpx.AsyncClient(timeout=5) as client:
+                    theirs = (await client.get(f"{base}/asyncapi.json")).json()
+                document["operations"].update(theirs.get("operations", {}))
+            except (httpx.HTTPError, ValueError) as exc:
+                log.warning("AsyncAPI of %s not reachable: %s", base, exc)
+        return document
+
+
+async def _remote_health(base: str) -> dict[str, Any]:
+    """The components of another process of the platform, as its /health reports them."""
+    try:
+        async with httpx.AsyncClient(timeout=6) as client:
+            body = (await client.get(f"{base}/health")).json()
+        return dict(body["components"])
+    except (httpx.HTTPError, ValueError, KeyError) as exc:
+        return {base: {"ok": False, "error": f"nicht erreichbar: {type(exc).__name__}"}}
 
 
 class Gateway:
@@ -111,6 +161,7 @@ class Gateway:
         self.platform = platform
         self.routes = sorted(((m.prefix, m.web) for m in platform.modules), key=lambda r: -len(r[0]))
         self._stack: AsyncExitStack | None = None
+        self._client: httpx.AsyncClient | None = None
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -122,11 +173,15 @@ class Gateway:
             await _json(send, body, 200 if body["ok"] else 503)
             return
         if path == "/asyncapi.json":
-            await _json(send, self.platform.asyncapi(), 200)
+            await _json(send, await self.platform.asyncapi(), 200)
             return
         for prefix, app in self.platform.extra_apps.items():
             if path.startswith(prefix + "/"):
                 await app(scope, receive, send)
+                return
+        for prefix, base in self.platform.remote.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                await self._pass_on(base, scope, receive, send)
                 return
         for prefix, app in self.routes:
             if not prefix or path == prefix or path.startswith(prefix + "/"):
@@ -134,12 +189,67 @@ class Gateway:
                 return
         await _json(send, {"status_code": 404, "detail": "Not Found"}, 404)
 
+    async def _pass_on(self, base: str, scope: Any, receive: Any, send: Any) -> None:
+        """A request for a module of the other process: passed on as it came (streamed both
+        ways, redirects and cookies untouched), with the client's address in
+        X-Forwarded-For, which that process trusts from the loopback only."""
+        if scope["type"] != "http":
+            return
+        assert self._client is not None, "the gateway has not started"
+        raw_path = scope.get("raw_path") or scope["path"].encode()
+        query = scope.get("query_string") or b""
+        url = base + raw_path.decode("latin-1") + (("?" + query.decode("latin-1")) if query else "")
+        headers = [(k, v) for k, v in scope["headers"] if k.lower() not in HOP_BY_HOP]
+        client = scope.get("client")
+        if client:
+            headers.append((b"x-forwarded-for", client[0].encode()))
+        headers.append((b"x-forwarded-proto", scope.get("scheme", "http").encode()))
+
+        async def body() -> Any:
+            while True:
+                message = await receive()
+                if message["type"] != "http.request":
+                    return
+                if message.get("body"):
+                    yield message["body"]
+                if not message.get("more_body"):
+                    return
+
+        has_body = any(k.lower() in (b"content-length", b"transfer-encoding") for k, _ in scope["headers"])
+        request = self._client.build_request(
+            scope["method"], url, headers=headers, content=body() if has_body else None
+        )
+        try:
+            response = await self._client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            log.warning("%s not reachable for %s: %s", base, scope["path"], exc)
+            await _json(send, {"status_code": 502, "detail": MSG_OTHER_PROCESS_AWAY}, 502)
+            return
+        try:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": response.status_code,
+                    "headers": [(k, v) for k, v in response.headers.raw if k.lower() not in HOP_BY_HOP],
+                }
+            )
+            async for chunk in response.aiter_raw():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        finally:
+            await response.aclose()
+
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 try:
                     self._stack = AsyncExitStack()
+                    if self.platform.remote:
+                        # long enough for an upload or a large download; no pool limit to wait on
+                        self._client = await self._stack.enter_async_context(
+                            httpx.AsyncClient(timeout=httpx.Timeout(300, connect=5), limits=httpx.Limits())
+                        )
                     await self.platform.start()
                     self._stack.push_async_callback(self.platform.stop)
                     for _, app in self.routes:

@@ -108,12 +108,33 @@ class ChildProcess:
             self.proc.wait()
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: ask Linux for SIGTERM when the parent process dies."""
+def _die_with_parent(sig: int = signal.SIGTERM) -> None:
+    """In the child before exec: ask Linux for ``sig`` when the parent process dies."""
     import ctypes
 
     pr_set_pdeathsig = 1
-    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, sig)
+
+
+def _killed_with_parent() -> None:
+    """A module process of `rathaus up`: gone at once when the platform is killed, as in a
+    power cut (nothing of it may outlive the process that owns its ports and data)."""
+    _die_with_parent(signal.SIGKILL)
+
+
+def module_process(
+    modules: tuple[str, ...], data_dir: Path, port: int, env: dict[str, str]
+) -> subprocess.Popen[bytes]:
+    """`rathaus serve a,b,c` as a child of `rathaus up`: its own session (a Ctrl-C reaches
+    the platform, which stops it in order), its output in the platform's own."""
+    rathaus = str(Path(sys.executable).parent / "rathaus")
+    return subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
+        [rathaus, "serve", ",".join(modules), "--data-dir", str(data_dir), "--port", str(port)],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=_killed_with_parent,
+    )
 
 
 def nats_server(data_dir: Path, port: int, *, config: Path | None = None) -> ChildProcess:

@@ -1,0 +1,46 @@
+"""`rathaus up` on two cores: which modules run where, and the second process gets exactly
+the settings the first runs with (the embedded servers' addresses and credentials)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from rathaus.platform.kernel.settings import COMPONENTS, Settings
+from rathaus.platform.runtime.serve import child_env, split_modules
+
+
+def test_every_module_runs_once_in_one_of_the_two_processes() -> None:
+    first, second = split_modules(Settings(seed_demo=False))
+    assert second and set(first) | set(second) == set(COMPONENTS) and not set(first) & set(second)
+    assert "portal" in first and "orchestration" in second
+    alone, none = split_modules(Settings(seed_demo=False, web={"processes": 1}))
+    assert alone == COMPONENTS and none == ()
+
+
+def test_the_second_process_gets_the_settings_this_one_runs_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings(
+        data_dir=tmp_path / "rathaus",
+        seed_demo=False,
+        deadline_scale=0.01,
+        databases={"eakte": "postgresql+asyncpg://rathaus@db/eakte"},
+        procedure_dirs=[tmp_path / "verfahren"],
+        payment={"url": "http://127.0.0.1:9991", "user": "kasse", "password": "geheim"},
+        sqlite_power_safe={"opendata": False, "broker": False},
+    )
+    settings.nats.user, settings.nats.password = "rathaus", "nats-geheim"  # as `rathaus up` sets them
+    settings.smtp.host = "127.0.0.1"
+    env = child_env(settings, 4711)
+    for key in list(os.environ):
+        if key.startswith("RATHAUS_"):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        if key.startswith("RATHAUS_"):
+            monkeypatch.setenv(key, value)
+    child = Settings()
+    assert (child.web.host, child.web.port, child.web.processes) == ("127.0.0.1", 4711, 1)
+    assert child.model_dump(exclude={"web"}) == settings.model_dump(exclude={"web"})
