@@ -60,3 +60,35 @@ async def test_the_smoke_guard_fails_on_a_deliberately_slowed_kernel(monkeypatch
     assert not check.ok and check.ratio < floor
     assert smoke.report([check], out) == 1
     assert "BELOW" in out.getvalue() and "below the floor" in out.getvalue()
+
+
+def test_bench_ocr_section_times_input_management_against_raw_tesseract() -> None:
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "rathaus"),
+            "bench",
+            "--only",
+            "ocr",
+            "--ocr-pages",
+            "1",
+            "--output",
+            "",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    module = re.search(
+        r"\| OCR: input management reads scanned pages .*\| ([\d.]+) pages/s \| +\| (\d+) characters",
+        result.stdout,
+    )
+    raw = re.search(
+        r"\| OCR: raw tesserocr on the same pages \| ([\d.]+) pages/s \| +\| (\d+) characters", result.stdout
+    )
+    ratio = re.search(r"\| OCR: input management / raw \| ([\d.]+) \| ≥ 0.9 \|", result.stdout)
+    assert module and raw and ratio, result.stdout
+    assert float(module.group(1)) > 0 and float(raw.group(1)) > 0
+    # both read the letter: hundreds of characters, not an empty page
+    assert int(module.group(2)) > 500 and int(raw.group(2)) > 500

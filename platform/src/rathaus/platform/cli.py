@@ -180,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
         "--http-duration", type=float, default=30.0, help="seconds per HTTP run (default 30)"
     )
     p_bench.add_argument("--messages", type=int, default=5000, help="events in the bus run (default 5000)")
+    p_bench.add_argument("--ocr-pages", type=int, default=8, help="scanned pages in the OCR run (default 8)")
     p_bench.add_argument(
         "--booking-duration", type=float, default=10.0, help="seconds of appointment bookings (default 10)"
     )
@@ -193,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_bench.add_argument("--search-queries", type=int, default=2000, help="timed searches (default 2000)")
     p_bench.add_argument(
-        "--only", action="append", choices=["cases", "ceiling", "http", "bus", "termine", "suche"]
+        "--only", action="append", choices=["cases", "ceiling", "http", "bus", "ocr", "termine", "suche"]
     )
     p_bench.add_argument("--output", default="BENCHMARKS.md", help="append the table here ('' = do not)")
     p_bench.add_argument(

@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-SECTIONS = ("cases", "ceiling", "http", "bus", "termine", "suche")
+SECTIONS = ("cases", "ceiling", "http", "bus", "ocr", "termine", "suche")
 
 
 def pct(values: Sequence[float], p: float) -> float:
@@ -220,6 +220,15 @@ async def _run(args: Any, out: TextIO) -> Table:
             )
             table.add("bus: raw nats-py publish + consume", f"{b.raw_per_s:.0f} events/s")
             table.add("kernel / raw", f"{b.ratio:.2f}", "≥ 0.7")
+        if "ocr" in sections:
+            out.write("OCR …\n")
+            out.flush()
+            from rathaus.platform.bench import ocr
+
+            try:
+                ocr.rows(await asyncio.to_thread(ocr.run, args.ocr_pages), table)
+            except Exception as exc:
+                table.add("OCR", "failed", "", f"{type(exc).__name__}: {exc}"[:300])
         if "suche" in sections:
             out.write(f"search: {args.search_docs} documents …\n")
             out.flush()
