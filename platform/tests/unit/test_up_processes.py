@@ -43,4 +43,6 @@ def test_the_second_process_gets_the_settings_this_one_runs_with(
             monkeypatch.setenv(key, value)
     child = Settings()
     assert (child.web.host, child.web.port, child.web.processes) == ("127.0.0.1", 4711, 1)
+    # what it links citizens to (the payment provider's way back, e-mails) is this process's origin
+    assert child.web.public_url == f"http://{settings.web.host}:{settings.web.port}"
     assert child.model_dump(exclude={"web"}) == settings.model_dump(exclude={"web"})

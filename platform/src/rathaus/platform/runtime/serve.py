@@ -21,6 +21,7 @@ from typing import Any, TextIO
 import uvicorn
 from sqlalchemy.engine import make_url
 
+from rathaus.platform.kernel.mail import portal_url
 from rathaus.platform.kernel.settings import COMPONENTS, MODULE_NAMES, Settings
 from rathaus.platform.runtime import natsauth
 from rathaus.platform.runtime.archivpeer import TestArchive, peer_config
@@ -366,7 +367,15 @@ def child_env(settings: Settings, port: int) -> dict[str, str]:
     on a port of the loopback."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RATHAUS_")}
     data = settings.model_dump(mode="json", exclude_none=True)
-    data["web"] = {**data["web"], "host": "127.0.0.1", "port": port, "processes": 1}
+    # its own port on the loopback; links it builds for citizens (the payment provider's way
+    # back, e-mails) lead to the origin the browser uses, this process's
+    data["web"] = {
+        **data["web"],
+        "host": "127.0.0.1",
+        "port": port,
+        "processes": 1,
+        "public_url": portal_url(settings),
+    }
     for key, value in data.items():
         env[f"RATHAUS_{key.upper()}"] = value if isinstance(value, str) else json.dumps(value)
     env["RATHAUS_CONFIG"] = os.devnull  # nothing from a rathaus.toml beside what this process read
