@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
+from typing import Any
 from unittest.mock import AsyncMock
 
 import nats
@@ -230,6 +231,36 @@ async def test_malformed_envelope_goes_to_dead_letters_without_retries(
     assert letter.deliveries == 1 and "Object missing required field" in letter.error
     await nc.close()
     assert consumer.calls == 0
+
+
+async def test_a_batch_that_cannot_be_finished_does_not_stop_the_consumer(
+    pair: tuple[Kernel, Consumer], settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """NATS refuses the dead letter of a malformed message once (it is away for a moment):
+    the consumer logs it, the message comes again after ack_wait, and events after it are
+    still applied."""
+    producer, consumer = pair
+    real = consumer.kernel.consumer._dead_letter
+    refused: list[int] = []
+
+    async def away_once(raw: Any, exc: BaseException, deliveries: int) -> None:
+        if not refused:
+            refused.append(deliveries)
+            raise nats.errors.NoRespondersError
+        await real(raw, exc, deliveries)
+
+    monkeypatch.setattr(consumer.kernel.consumer, "_dead_letter", away_once)
+    nc = await nats.connect(settings.nats.url)
+    await nc.jetstream().publish(ProbeSent.__contract__.subject, b"{not a cloudevent")
+    async with producer.transaction() as uow:
+        sent = await uow.emit(ProbeSent(n=31), subject=str(uuid.uuid4()))
+
+    async def applied_and_parked() -> bool:
+        return (sent.id, 31) in await consumer.rows() and len(await list_dead_letters(nc, "eakte")) == 1
+
+    await eventually(applied_and_parked, timeout=60)
+    await nc.close()
+    assert refused == [1]
 
 
 async def test_spans_of_a_case_carry_its_id_across_producer_and_consumer(

@@ -209,7 +209,12 @@ class EventConsumer:
                 log.warning("%s: fetching failed, trying again: %s", self.module, exc)
                 await asyncio.sleep(0.5)  # a back-off while the connection recovers
                 continue
-            await self.handle_batch(messages)
+            try:
+                await self.handle_batch(messages)
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # an ack or a dead letter that NATS did not take: redelivered later
+                log.exception("%s: a fetched batch was not finished; its messages come again", self.module)
 
     async def handle_batch(self, messages: Sequence[Msg]) -> None:
         """Apply fetched messages: together where they may be, each alone where not."""
