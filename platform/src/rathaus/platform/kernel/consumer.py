@@ -30,13 +30,13 @@ from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.client import JetStreamContext
 from opentelemetry import trace
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import CursorResult
 from sqlalchemy.exc import IntegrityError
 
 from rathaus.contracts import CloudEvent, Event, decode_event
 from rathaus.contracts.envelope import UnknownContractError
 from rathaus.platform.kernel.bus import DEADLETTER_PREFIX, DEADLETTER_STREAM, REPLAY_PREFIX, stream_name
+from rathaus.platform.kernel.db import dialect_insert
 from rathaus.platform.kernel.outbox import processed_table
 from rathaus.platform.kernel.telemetry import case_context
 from rathaus.platform.kernel.uow import Transactions, UnitOfWork
@@ -94,15 +94,6 @@ BATCH_SIZE = 32
 # so far are committed and the rest go into a new transaction, so a batch of slow handlers
 # does not keep a request waiting for the whole batch
 BATCH_BUDGET = 0.05  # seconds
-
-
-def _insert_for(dialect: str) -> Any:
-    """``INSERT … ON CONFLICT DO NOTHING`` of the database at hand (SQLite or PostgreSQL)."""
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert as pg_insert
-
-        return pg_insert
-    return sqlite_insert
 
 
 class _AlreadyApplied(Exception):
@@ -273,7 +264,7 @@ class EventConsumer:
             unique.setdefault(delivery.envelope.id, delivery)  # the same event twice in one fetch
         async with self.transactions.batch() as batch:
             session = batch.session
-            insert = _insert_for(session.bind.dialect.name)
+            insert = dialect_insert(session)
             now = time.time()
             # one statement records every event id and tells which were there already
             recorded = await session.execute(
@@ -354,7 +345,7 @@ class EventConsumer:
         try:
             async with self.transactions(envelope) as uow:
                 # one statement records the event id and tells whether it was there already
-                insert = _insert_for(uow.session.bind.dialect.name)
+                insert = dialect_insert(uow.session)
                 try:
                     recorded = await uow.session.execute(
                         insert(processed_table)

@@ -177,6 +177,18 @@ class WalSync:
             os.close(fd)
 
 
+def dialect_insert(session: AsyncSession) -> Any:
+    """``insert`` of the session's database (SQLite or PostgreSQL): the one that offers
+    ``on_conflict_do_nothing`` and ``returning`` for it."""
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert
+
+
 def alembic_config(location: Path, version_table: str, metadata: MetaData | None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(location))

@@ -12,11 +12,10 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from rathaus.contracts.addresses import ADDRESS_UNKNOWN, house_key, street_key
 from rathaus.contracts.broker.v2 import StreetDirectoryPublished
+from rathaus.platform.kernel.db import dialect_insert
 from rathaus.platform.kernel.uow import UnitOfWork
 from rathaus.portal.handlers.base import Base
 from rathaus.portal.store_strassen import (
@@ -34,7 +33,7 @@ class StreetDirectory(Base):
         than the one in use, answer from it and drop the older ones. Parts may come in any
         order and more than once."""
         s = uow.session
-        insert = pg_insert if s.bind.dialect.name == "postgresql" else sqlite_insert
+        insert = dialect_insert(s)
         if event.entries:
             await s.execute(
                 insert(strassenverzeichnis).on_conflict_do_nothing(),
