@@ -104,8 +104,10 @@ async def check_end_states(
     data_dir: Path,
     nats_options: dict[str, Any],
     temporal_address: str,
+    others: int = 0,
 ) -> list[str]:
-    """Assert that every case ended once; returns the lines of the summary."""
+    """Assert that every case ended once; returns the lines of the summary. ``others``: cases
+    outside ``case_ids`` that went their own way meanwhile (the platform-wide counts include them)."""
     cases = set(case_ids)
     n = len(cases)
     nc = await nats.connect(**nats_options, allow_reconnect=False, connect_timeout=5)
@@ -180,14 +182,14 @@ async def check_end_states(
         ).fetchone()
         (facts,) = opendata.execute("select count(*) from faelle").fetchone()
         (version,) = opendata.execute("select version from datensaetze where id = ?", (DATASET,)).fetchone()
-    assert (opened, granted, facts) == (n, n, n), (
+    assert (opened, granted, facts) == (n, n, n + others), (
         f"open-data facts: {opened} opened, {granted} granted, {facts} rows"
     )
-    assert version == 2 * n, f"the dataset changed {version} times, not twice per case ({2 * n})"
+    assert version == 2 * (n + others), f"the dataset changed {version} times, not twice per case"
 
     with read_only(db / "output.sqlite") as output:
         (sealed,) = output.execute("select count(*) from bescheide where sha256 is not null").fetchone()
-    assert sealed == n, f"{sealed} Bescheide rendered for {n} cases"
+    assert sealed == n + others, f"{sealed} Bescheide rendered for {n + others} cases"
 
     applied = 0
     for module in COMPONENT_DBS:
@@ -206,12 +208,13 @@ async def check_end_states(
         async for wf in temporal.list_workflows("WorkflowType='CaseWorkflow'"):
             runs[wf.id] += 1
             completed += wf.status == WorkflowExecutionStatus.COMPLETED
-        return completed >= n
+        return completed >= n + others
 
     with contextlib.suppress(AssertionError):  # not caught up in time: the asserts below say how
         await eventually(listed_complete, timeout=30, interval=0.5)
-    assert set(runs) == cases and set(runs.values()) == {1}, f"workflow runs: {runs}"
-    assert completed == n, f"{completed} of {n} workflows completed"
+    assert cases <= set(runs) and len(runs) == n + others, f"workflow runs: {runs}"
+    assert set(runs.values()) == {1}, f"workflow runs: {runs}"
+    assert completed == n + others, f"{completed} of {n + others} workflows completed"
 
     return [
         f"{n} cases, every one 'zugestellt', none lost",

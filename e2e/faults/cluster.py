@@ -1,6 +1,6 @@
 """The distributed shape on one host: nats-server, the Temporal dev server, a mail sink and
-one ``rathaus serve <component>`` process per component, all on one data directory, each
-of which the fault suite can SIGKILL, restart, stop and continue."""
+one ``rathaus serve <component>`` process per component (or several replicas of each), all on
+one data directory, each of which the fault suite can SIGKILL, restart, stop and continue."""
 
 from __future__ import annotations
 
@@ -116,9 +116,10 @@ class ServeProcess:
 
 
 class Distributed:
-    """Every component in its own process against one NATS, one Temporal, one data dir."""
+    """Every component in its own process against one NATS, one Temporal, one data dir;
+    ``replicas`` processes of each (``RATHAUS_REPLICA`` 0, 1, …), each on its own port."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, replicas: int = 1) -> None:
         self.root = root
         self.data_dir = root / "data"
         self.nats_port, self.temporal_port, self.smtp_port = free_port(), free_port(), free_port()
@@ -138,13 +139,30 @@ class Distributed:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RATHAUS_")}
         env["RATHAUS_CONFIG"] = str(self.config)
         self.env = env
-        self.processes = {
-            c: ServeProcess(c, free_port(), env, root / "logs" / f"{c}.log") for c in COMPONENTS
+        self.replicas = {
+            c: [
+                ServeProcess(
+                    c,
+                    free_port(),
+                    {**env, "RATHAUS_REPLICA": str(i)},
+                    root / "logs" / (f"{c}.log" if i == 0 else f"{c}-{i}.log"),
+                )
+                for i in range(replicas)
+            ]
+            for c in COMPONENTS
         }
+        self.processes = {c: r[0] for c, r in self.replicas.items()}  # the first replica of each
 
     @property
     def eakte_url(self) -> str:
         return f"http://127.0.0.1:{self.processes['eakte'].port}"
+
+    def urls(self, component: str) -> list[str]:
+        """The base URL of every replica of a component."""
+        return [f"http://127.0.0.1:{p.port}" for p in self.replicas[component]]
+
+    def every_process(self) -> list[ServeProcess]:
+        return [p for replicas in self.replicas.values() for p in replicas]
 
     def settings(self) -> Settings:
         """What ``rathaus.toml`` below says, for the test's own kernels."""
@@ -202,10 +220,10 @@ port = {self.payment_port}
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
         )  # fmt: skip
-        for process in self.processes.values():  # in parallel: imports take a while
+        for process in self.every_process():  # in parallel: imports take a while
             process.launch()
         assert staff.wait(120) == 0, staff.stdout.read() if staff.stdout else b""
-        for process in self.processes.values():
+        for process in self.every_process():
             await process.wait_ready()
 
     async def restart(self, component: str) -> None:
@@ -231,7 +249,7 @@ port = {self.payment_port}
         return int(info.delivered.consumer_seq or 0) if info.delivered else 0
 
     def stop(self) -> None:
-        for process in self.processes.values():
+        for process in self.every_process():
             process.stop()
         self.temporal.stop()
         self.nats.stop()
@@ -241,7 +259,7 @@ port = {self.payment_port}
 
     def logs(self) -> str:
         return "\n".join(
-            f"--- {c} ---\n{p.log_tail()}" for c, p in self.processes.items() if p.log_path.exists()
+            f"--- {p.log_path.stem} ---\n{p.log_tail()}" for p in self.every_process() if p.log_path.exists()
         )
 
 

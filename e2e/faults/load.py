@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -94,8 +95,12 @@ class Decider:
     """A clerk of KVR-III/12 on the workspace API: decides every case that waits for a
     decision. A 409 means decided already (an answer lost in a crash): done."""
 
-    def __init__(self, base_url: str, username: str, password: str) -> None:
-        self.client = httpx.AsyncClient(base_url=base_url, auth=(username, password), timeout=10)
+    def __init__(
+        self, base_url: str, username: str, password: str, transport: httpx.AsyncBaseTransport | None = None
+    ) -> None:
+        self.client = httpx.AsyncClient(
+            base_url=base_url, auth=(username, password), timeout=10, transport=transport
+        )
         self.decided: set[str] = set()
         self.conflicts = 0
         self.paused = False
@@ -144,6 +149,38 @@ class Decider:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await self.client.aclose()
+
+
+class EitherReplica(httpx.AsyncBaseTransport):
+    """What a load balancer in front of a module's replicas does: each request goes to the
+    next replica in turn; a replica that refuses the connection (killed, not back yet) is
+    passed over for that request. A refused connection sent nothing, so trying the next
+    replica cannot apply a request twice."""
+
+    def __init__(self, base_urls: list[str]) -> None:
+        self.targets = [httpx.URL(u) for u in base_urls]
+        self.answered_by: Counter[str] = Counter()  # base URL -> requests it answered
+        self._turn = itertools.count()
+        self._http = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        first = next(self._turn)
+        for k in range(len(self.targets)):
+            target = self.targets[(first + k) % len(self.targets)]
+            request.url = request.url.copy_with(scheme=target.scheme, host=target.host, port=target.port)
+            request.headers["Host"] = request.url.netloc.decode()
+            try:
+                response = await self._http.handle_async_request(request)
+            except httpx.ConnectError:
+                if k == len(self.targets) - 1:
+                    raise
+                continue
+            self.answered_by[str(target)] += 1
+            return response
+        raise httpx.ConnectError("no replica", request=request)
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
 
 
 class StatusWatch:

@@ -152,12 +152,13 @@ class SqlAlchemyOutboxStorage:
         if not ids:
             return
         t = outbox_table
-        # sent rows stay a while: their event ids keep deterministic emits idempotent
+        # sent rows stay a while: their event ids keep deterministic emits idempotent, and
+        # ``leased_by`` says which relay (module@host#replica) published each
         async with self.db.session(durable=False) as session:
             await session.execute(
                 t.update()
                 .where(t.c.id.in_(list(ids)), t.c.leased_by == worker_id)
-                .values(status="sent", leased_by=None, lease_until=None)
+                .values(status="sent", lease_until=None)
             )
 
     async def nack(self, message_id: MessageId, *, worker_id: str, error: str, retry_at: datetime) -> None:
@@ -202,7 +203,7 @@ class SqlAlchemyOutboxStorage:
         async with self.db.session(durable=False) as session:
             await session.execute(
                 outbox_table.update()
-                .where(outbox_table.c.leased_by == worker_id)
+                .where(outbox_table.c.leased_by == worker_id, outbox_table.c.status == "pending")
                 .values(leased_by=None, lease_until=None)
             )
 
