@@ -10,7 +10,6 @@ from __future__ import annotations
 import copy
 import functools
 import json
-import os
 import re
 import subprocess
 import sys
@@ -20,12 +19,13 @@ from typing import Any
 
 import pytest
 import yaml
-from pydantic import BaseModel
 
 from infra.tests.kustomize import Unsupported, render
-from rathaus.platform.kernel.settings import COMPONENTS, MODULE_NAMES, Settings
+from rathaus.platform.cli import main
+from rathaus.platform.kernel.settings import COMPONENTS, MODULE_NAMES
 from rathaus.platform.runtime import natsauth
 from rathaus.platform.runtime.platform import module_prefix
+from rathaus.platform.testing import settings_from_env
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -130,31 +130,15 @@ def test_every_yaml_file_passes_yamllint(tmp_path: Path) -> None:
 # --- the settings named are ones Settings reads --------------------------------------
 
 
-def setting_path(name: str) -> list[str]:
-    """RATHAUS_NATS__URL -> ["nats", "url"], checked field by field against Settings (which
-    ignores unknown variables: a typo would pass unnoticed at run time)."""
-    assert name.startswith("RATHAUS_"), name
-    keys = name.removeprefix("RATHAUS_").lower().split("__")
-    model: Any = Settings
-    for i, key in enumerate(keys):
-        assert isinstance(model, type) and issubclass(model, BaseModel), f"{name}: {key} is not nested"
-        assert key in model.model_fields, f"{name}: Settings has no {'.'.join(keys[: i + 1])}"
-        annotation = model.model_fields[key].annotation
-        if keys[:1] == ["databases"] and i == 0:
-            assert len(keys) == 2 and keys[1] in MODULE_NAMES, name
-            return keys
-        model = annotation
-    return keys
-
-
-def load(env: dict[str, str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Settings:
-    for key in [k for k in os.environ if k.startswith("RATHAUS_")]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("RATHAUS_CONFIG", str(tmp_path / "none.toml"))
-    for key, value in env.items():
-        setting_path(key)
-        monkeypatch.setenv(key, value)
-    return Settings()
+def test_a_variable_settings_would_ignore_is_caught(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for typo in (
+        "RATHAUS_NATS__URLS",
+        "RATHAUS_DATABASE__PORTAL",
+        "RATHAUS_DATABASES__RATHAUS",
+        "RATHAUS_WEB_PORT",
+    ):
+        with pytest.raises(AssertionError, match=typo):
+            settings_from_env({typo: "x"}, monkeypatch, tmp_path / "none.toml")
 
 
 def interpolate(value: str) -> str:
@@ -174,7 +158,7 @@ def test_compose_gives_every_module_settings_it_really_reads(
     assert set(services) == set(COMPONENTS)
     for name, service in services.items():
         env = {k: interpolate(str(v)) for k, v in service["environment"].items() if k.startswith("RATHAUS_")}
-        settings = load(env, monkeypatch, tmp_path)
+        settings = settings_from_env(env, monkeypatch, tmp_path / "none.toml")
         assert settings.nats.servers() == ["nats://nats-1:4222", "nats://nats-2:4222", "nats://nats-3:4222"]
         assert settings.nats.replicas == 3 and settings.nats.user == "rathaus" and settings.nats.password
         assert settings.temporal.address == "temporal:7233"
@@ -213,7 +197,7 @@ def test_kubernetes_gives_every_module_settings_it_really_reads(
                 env[item["name"]] = interpolate(item.get("value", "secret"))
             else:  # a helper variable the URLs reference as $(NAME), defined before them
                 assert item["name"] == "POSTGRES_PASSWORD", item
-        settings = load(env, monkeypatch, tmp_path)
+        settings = settings_from_env(env, monkeypatch, tmp_path / "none.toml")
         assert settings.nats.replicas == 3 and settings.nats.password, module
         assert settings.temporal.address == "temporal-frontend:7233" and settings.web.port == 8000
         cluster = next(r for r in rendered() if r["kind"] == "Cluster")["metadata"]["name"]
@@ -413,7 +397,7 @@ def test_the_containerfile_pins_its_base_images() -> None:
         assert name and re.fullmatch(r"\d+(\.\d+)+(-[a-z0-9-]+)?", tag), image
 
 
-def test_the_containerfile_runs_a_real_command_as_a_non_root_user() -> None:
+def test_the_containerfile_runs_a_real_command_as_a_non_root_user(capsys: pytest.CaptureFixture[str]) -> None:
     ops = instructions()
     entrypoint = json.loads(next(args for op, args in ops if op == "ENTRYPOINT"))
     command = json.loads(next(args for op, args in ops if op == "CMD"))
@@ -422,8 +406,9 @@ def test_the_containerfile_runs_a_real_command_as_a_non_root_user() -> None:
     ]
     assert entrypoint == ["rathaus"] and "rathaus" in scripts
     assert command[:2] == ["serve", "portal"] and command[2:] == ["--port", "8000"]
-    result = run(BIN / "rathaus", "serve", "--help")
-    assert result.returncode == 0 and "orchestration" in result.stdout
+    with pytest.raises(SystemExit) as exit_code:
+        main(["serve", "--help"])  # the image's command line, parsed by the real CLI
+    assert exit_code.value.code == 0 and "orchestration" in capsys.readouterr().out
     user = [args for op, args in ops if op == "USER"]
     assert user == ["10001:10001"]
     assert "EXPOSE" in dict(ops) and dict(ops)["EXPOSE"] == "8000"
