@@ -6,7 +6,12 @@ in containers are skipped, saying why, while the others keep their local process
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -134,3 +139,96 @@ def test_nats_knows_the_users_the_tests_connect_as(tmp_path: Path) -> None:
         assert users[user]["password"] == credentials["password"]
     assert users["integrator"]["permissions"]["subscribe"]["deny"] == natsauth.denied_for_integrators()
     assert "--config" in platform.plan.nats_command() and "--jetstream" in platform.plan.nats_command()
+
+
+@pytest.mark.e2e
+async def test_the_containers_configuration_carries_a_case_as_local_processes(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """What the containers run, rehearsed without an engine: the same commands and the same
+    environment (nats-server with the plan's options and users, the Temporal dev server,
+    PostgreSQL with infra/postgres/init-databases.sql, the payment provider on all
+    interfaces, `rathaus serve` with every module and --seed-demo), only the containers'
+    host names and data dir replaced by local ones. A Hundesteuer with its fee paid on the
+    provider's page goes from the JSON API to its Bescheid in the Postkorb."""
+    import asyncpg
+    import httpx
+    from sqlalchemy.engine import make_url
+
+    from e2e.city import City
+    from e2e.test_services import EXPECTED, carry
+    from rathaus.platform.runtime.processes import find_binary, free_port
+    from rathaus.platform.testing import eventually
+
+    data = tmp_path / "rathaus"
+    data.mkdir()
+    plan = ContainerPlan(data)
+    pg = make_url(postgres_url)
+    connection = await asyncpg.connect(host=pg.host, port=pg.port, user=pg.username, database=pg.database)
+    try:
+        sql = (Path(__file__).parents[1] / "infra/postgres/init-databases.sql").read_text(encoding="utf-8")
+        for statement in (s.strip() for s in sql.split(";")):
+            body = "\n".join(line for line in statement.splitlines() if not line.startswith("--"))
+            if body.strip():
+                await connection.execute(body)
+    finally:
+        await connection.close()
+    nats_port, temporal_port = free_port(), free_port()
+    local = {
+        "/data": str(tmp_path / "nats-store"),
+        "4222": str(nats_port),
+        "/etc/nats/nats.conf": str(plan.nats_config()),
+        "7233": str(temporal_port),
+        "0.0.0.0": "127.0.0.1",
+        DATA: str(data),
+    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RATHAUS_")}
+    for key, value in plan.rathaus_env().items():
+        value = value.replace(DATA, str(data)).replace("nats://nats:4222", f"nats://127.0.0.1:{nats_port}")
+        value = value.replace("temporal:7233", f"127.0.0.1:{temporal_port}")
+        env[key] = value.replace("@postgres:5432/", f"@{pg.host}:{pg.port}/")
+    env["RATHAUS_WEB__HOST"] = "127.0.0.1"
+    rathaus = str(Path(sys.executable).parent / "rathaus")
+    commands = [
+        ([find_binary("nats-server"), *plan.nats_command()], None),
+        ([find_binary("temporal"), *plan.temporal_command()], None),
+        ([rathaus, *plan.payprovider_command()], None),
+        ([rathaus, *plan.rathaus_command()], env),
+    ]
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for command, environment in commands:
+            # the payment provider keeps 0.0.0.0 (what the containers use); Temporal's --ip is local
+            args = [a if a == "0.0.0.0" and "payprovider" in command else local.get(a, a) for a in command]
+            log = (tmp_path / f"{Path(args[0]).name}-{len(processes)}.log").open("wb")
+            processes.append(
+                subprocess.Popen(
+                    args, stdout=log, stderr=subprocess.STDOUT, env=environment, start_new_session=True
+                )
+            )
+
+        async def healthy() -> bool:
+            assert all(p.poll() is None for p in processes), sorted(tmp_path.glob("*.log"))
+            try:
+                async with httpx.AsyncClient(timeout=5) as http:
+                    return (await http.get(f"{plan.base_url}/health")).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        await eventually(healthy, timeout=240, interval=0.5)
+        platform: Any = ContainerPlatform(data)
+        platform.plan = plan
+        platform.nats_url = f"nats://127.0.0.1:{nats_port}"
+        async with City(platform) as c:
+            text, aktenzeichen = await carry(c, "hundesteuer")
+        assert all(word in text for word in EXPECTED["hundesteuer"][0]), text[:2000]
+        assert aktenzeichen in text
+    finally:
+        for process in reversed(processes):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
