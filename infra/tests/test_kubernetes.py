@@ -155,10 +155,13 @@ def test_the_secrets_the_manifests_need_are_documented() -> None:
         container = deployment["spec"]["template"]["spec"]["containers"][0]
         names |= {e["secretRef"]["name"] for e in container["envFrom"] if "secretRef" in e}
         names |= {e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"] if "valueFrom" in e}
+        volumes = deployment["spec"]["template"]["spec"]["volumes"]
+        names |= {v["secret"]["secretName"] for v in volumes if "secret" in v}
     cluster = next(r for r in rendered() if r["kind"] == "Cluster")
     names.add(cluster["spec"]["bootstrap"]["initdb"]["secret"]["name"])
     assert not [r for r in rendered() if r["kind"] == "Secret"]
     readme = (INFRA / "README.md").read_text(encoding="utf-8")
+    assert {"rathaus-siegel", "rathaus-portal-saml", "rathaus-s3", "rathaus-postgres-app"} <= names
     for name in names:
         assert f"kubectl -n rathaus create secret generic {name} " in readme, name
 
@@ -181,3 +184,30 @@ def test_temporal_uses_postgresql() -> None:
             and sql["existingSecret"] == cluster["spec"]["bootstrap"]["initdb"]["secret"]["name"]
         )
     assert not any(values[name]["enabled"] for name in ("cassandra", "mysql", "postgresql", "elasticsearch"))
+
+
+def test_the_keys_every_replica_shares_come_from_secrets_under_the_names_the_code_reads(
+    tmp_path: Path,
+) -> None:
+    """The seal (output) and the SAML key (portal) are made in the data dir when missing: on
+    an emptyDir that would be a new key per pod. Each is mounted from a Secret at the path,
+    and under the file names, the code reads."""
+    from rathaus.output.render import Seal
+    from rathaus.portal.handlers.identity_saml import sp_key
+
+    Seal(tmp_path / "output" / "siegel")
+    sp_key(tmp_path)
+    expected = {
+        "output": ("output/siegel", "rathaus-siegel"),
+        "portal": ("portal-saml", "rathaus-portal-saml"),
+    }
+    readme = (INFRA / "README.md").read_text(encoding="utf-8")
+    for module, (folder, secret) in expected.items():
+        files = sorted(p.name for p in (tmp_path / folder).iterdir())
+        pod = deployments()[module]["spec"]["template"]["spec"]
+        (volume,) = [v for v in pod["volumes"] if v.get("secret", {}).get("secretName") == secret]
+        assert sorted(item["path"] for item in volume["secret"]["items"]) == files
+        (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == volume["name"]]
+        assert mount["mountPath"] == f"/var/lib/rathaus/{folder}" and mount["readOnly"]
+        (command,) = [line for line in readme.splitlines() if f"create secret generic {secret} " in line]
+        assert all(f"--from-file={f}" in command.split() for f in files), command
