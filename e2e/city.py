@@ -16,7 +16,9 @@ from typing import Any
 
 import httpx
 import pypdfium2
+import pytest
 
+from e2e.containers import BACKEND_ENV, ContainerPlatform, backend, docker_problem
 from rathaus.platform.bench.cases import citizen_session
 from rathaus.platform.kernel.procedures import Definition, Procedures
 from rathaus.platform.runtime.payprovider.controls import choose
@@ -35,10 +37,24 @@ DOWNLOAD = re.compile(r'href="(/postkorb/[0-9a-f-]+/herunterladen)"[^>]*>Beschei
 
 
 def started(
-    tmp_path_factory: Any, *, deadline_scale: float = 1.0, env: dict[str, str] | None = None
+    tmp_path_factory: Any,
+    *,
+    deadline_scale: float = 1.0,
+    env: dict[str, str] | None = None,
+    containers: bool = False,
 ) -> Iterator[EmbeddedPlatform]:
-    """``rathaus up`` on a fresh data dir for a module's tests (yield from it in a fixture)."""
-    platform = EmbeddedPlatform(tmp_path_factory.mktemp("stadt") / "rathaus")
+    """``rathaus up`` on a fresh data dir for a module's tests (yield from it in a fixture).
+    A suite that passes ``containers=True`` runs in containers instead when
+    RATHAUS_E2E_BACKEND=containers (e2e/containers.py), and is skipped, saying why, when
+    no Docker engine answers; the other suites run as local processes either way."""
+    platform: Any
+    if containers and backend() == "containers":
+        problem = docker_problem()
+        if problem:
+            pytest.skip(f"{BACKEND_ENV}=containers, but no Docker engine can be reached: {problem}")
+        platform = ContainerPlatform(tmp_path_factory.mktemp("stadt") / "rathaus")
+    else:
+        platform = EmbeddedPlatform(tmp_path_factory.mktemp("stadt") / "rathaus")
     platform.deadline_scale = deadline_scale
     platform.extra_env.update(env or {})
     platform.start()

@@ -21,7 +21,8 @@ FICTION_SECONDS = 25.0  # the Reisegewerbekarte's three months, scaled
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedPlatform]:
-    yield from started(tmp_path_factory, deadline_scale=FICTION_SECONDS / (90 * 86400))  # 90 days -> 25 s
+    # 90 days -> 25 s; in containers with RATHAUS_E2E_BACKEND=containers (e2e/containers.py)
+    yield from started(tmp_path_factory, deadline_scale=FICTION_SECONDS / (90 * 86400), containers=True)
 
 
 def computed(city: City, service_id: str, body: dict[str, Any], name: str) -> str:

@@ -121,6 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_serve.add_argument("--data-dir")
     p_serve.add_argument("--port", type=int)
+    p_serve.add_argument(
+        "--seed-demo",
+        action="store_true",
+        help="seed the demo city even into PostgreSQL databases (tests and demos; never production)",
+    )
     p_pay = sub.add_parser(
         "payprovider", help="run the test payment provider alone (XBezahldienste; no money moves)"
     )
@@ -128,6 +133,11 @@ def main(argv: list[str] | None = None) -> int:
     p_pay.add_argument("--data-dir", help="where its transactions live (<data-dir>/payprovider)")
     p_pay.add_argument("--originator", help="the accepted originatorId (default payment.originator_id)")
     p_pay.add_argument("--endpoint", help="the accepted endPointId (default payment.endpoint_id)")
+    p_pay.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="the address it listens on (default the loopback; 0.0.0.0 inside a container)",
+    )
     p_idp = sub.add_parser(
         "idprovider", help="run the test identity provider alone (OpenID Connect; no real BundID)"
     )
@@ -223,7 +233,9 @@ def main(argv: list[str] | None = None) -> int:
 
             pay = settings.payment
             endpoint = (args.originator or pay.originator_id, args.endpoint or pay.endpoint_id)
-            run_foreground(settings.data_dir.resolve(), args.port or pay.port, [endpoint], sys.stdout)
+            run_foreground(
+                settings.data_dir.resolve(), args.port or pay.port, [endpoint], sys.stdout, host=args.host
+            )
             return 0
         if args.command == "idprovider":
             from rathaus.platform.runtime.idprovider import run_foreground as run_idp
@@ -235,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             from rathaus.platform.runtime.serve import serve
 
-            serve(settings, args.module, sys.stdout)
+            serve(settings, args.module, sys.stdout, seed_demo=args.seed_demo)
             return 0
         if args.command == "abgleich":
             return asyncio.run(_abgleich(settings, args.tag))

@@ -21,8 +21,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
-from rathaus.platform.kernel.settings import NatsSettings, Settings, TemporalSettings
+from rathaus.platform.kernel.settings import MODULE_NAMES, NatsSettings, Settings, TemporalSettings
 from rathaus.platform.runtime.embedded import EmbeddedPlatform
 from rathaus.platform.runtime.processes import ChildProcess, free_port, nats_server, temporal_server
 
@@ -303,3 +304,35 @@ async def record_histories(address: str, task_queue: str = "rathaus-cases") -> i
             history.to_json(), encoding="utf-8"
         )
     return saved
+
+
+def setting_path(name: str) -> list[str]:
+    """``RATHAUS_NATS__URL`` -> ``["nats", "url"]``, checked field by field against Settings,
+    which ignores unknown variables (``extra="ignore"``): a typo in a manifest or a container's
+    environment would pass unnoticed at run time. Fails with the name of a variable it does
+    not read."""
+    assert name.startswith("RATHAUS_"), name
+    if name == "RATHAUS_CONFIG":  # the TOML file's path, read before the fields
+        return ["config"]
+    keys = name.removeprefix("RATHAUS_").lower().split("__")
+    model: Any = Settings
+    for i, key in enumerate(keys):
+        assert isinstance(model, type) and issubclass(model, BaseModel), f"{name}: {key} is not nested"
+        assert key in model.model_fields, f"{name}: Settings has no {'.'.join(keys[: i + 1])}"
+        if i == 0 and key == "databases":  # a dict: one entry per module
+            assert len(keys) == 2 and keys[1] in MODULE_NAMES, name
+            return keys
+        model = model.model_fields[key].annotation
+    return keys
+
+
+def settings_from_env(env: dict[str, str], monkeypatch: pytest.MonkeyPatch, config: Path) -> Settings:
+    """Settings as a process with exactly this environment reads them (no TOML file: ``config``
+    names one that does not exist); every variable must be one Settings reads."""
+    for key in [k for k in os.environ if k.startswith("RATHAUS_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("RATHAUS_CONFIG", str(config))
+    for key, value in env.items():
+        setting_path(key)
+        monkeypatch.setenv(key, value)
+    return Settings()

@@ -321,7 +321,15 @@ def fresh_database(settings: Settings, module: str) -> bool:
     return url.get_backend_name() == "sqlite" and bool(url.database) and not Path(str(url.database)).exists()
 
 
-def serve(settings: Settings, module: str, out: TextIO) -> None:
+def seeds_demo(settings: Settings, modules: tuple[str, ...], *, forced: bool = False) -> bool:
+    """Whether `rathaus serve` seeds its modules' part of the demo city: into new SQLite
+    databases only, or when asked to (``--seed-demo``: a test or demo installation on
+    PostgreSQL, such as the containerised e2e backend; the seeds are idempotent and the data
+    dir's marker keeps it to once)."""
+    return forced or (settings.seed_demo and all(fresh_database(settings, m) for m in modules))
+
+
+def serve(settings: Settings, module: str, out: TextIO, *, seed_demo: bool = False) -> None:
     """One module alone, or a group of them (``eakte,output``): the distributed shape (NATS,
     Temporal, databases from settings), and the second process of `rathaus up`."""
     modules = tuple(dict.fromkeys(m.strip() for m in module.split(",") if m.strip()))
@@ -334,7 +342,7 @@ def serve(settings: Settings, module: str, out: TextIO) -> None:
     require_free(settings.web.port, f"module {module}", settings.web.host)
     platform = Platform(settings, modules)
     # like `rathaus up`, modules whose own databases are new get their part of the demo city
-    platform.seed_on_start = settings.seed_demo and all(fresh_database(settings, m) for m in modules)
+    platform.seed_on_start = seeds_demo(settings, modules, forced=seed_demo)
     platform.extra_health["temporal"] = lambda: temporal_health(settings)
     run_web(
         platform,

@@ -25,6 +25,9 @@ class StandIn:
     what = "the stand-in"  # for messages: "the test payment provider"
     label = "Stand-in"  # as `rathaus …` prints it: "Zahlungsanbieter (Test)"
     mark = ""  # the notice every page carries, printed too
+    # where it listens: the loopback; "0.0.0.0" only inside a container, where the published
+    # port reaches the container's interface and never its loopback (the containerised e2e)
+    host = "127.0.0.1"
 
     def __init__(self, port: int) -> None:
         self.port = port
@@ -42,7 +45,7 @@ class StandIn:
         return uvicorn.Server(
             uvicorn.Config(
                 self.app(),
-                host="127.0.0.1",
+                host=self.host,
                 port=self.port,
                 log_level="warning",
                 access_log=False,
@@ -77,7 +80,7 @@ class StandIn:
 
     def run(self, out: TextIO) -> None:
         """In the foreground until Ctrl-C (its own `rathaus` command)."""
-        require_free(self.port, self.what)
+        require_free(self.port, self.what, self.host)
         server = self._make_server()
 
         async def main() -> None:

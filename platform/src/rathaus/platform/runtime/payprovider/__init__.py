@@ -46,8 +46,12 @@ class TestPaymentProvider(StandIn):
         return create_app(Store(self.data_dir), config)
 
 
-def run_foreground(data_dir: Path, port: int, endpoints: list[tuple[str, str]], out: TextIO) -> None:
-    TestPaymentProvider(data_dir, port, endpoints).run(out)
+def run_foreground(
+    data_dir: Path, port: int, endpoints: list[tuple[str, str]], out: TextIO, host: str = "127.0.0.1"
+) -> None:
+    provider = TestPaymentProvider(data_dir, port, endpoints)
+    provider.host = host
+    provider.run(out)
 
 
 def use_test_provider(settings: Settings, provider: TestPaymentProvider | None = None) -> None:
