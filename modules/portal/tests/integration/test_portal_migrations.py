@@ -3,6 +3,8 @@ store.py, down to portal_0001 and up again keeps the data (portal_0002: organisa
 
 from __future__ import annotations
 
+import asyncio
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -84,3 +86,55 @@ async def test_migrations_on_postgres(postgres_url: str) -> None:
         await round_trip(db)
     finally:
         await db.dispose()
+
+
+MIGRATE = """
+import asyncio, sys
+from rathaus.platform.kernel.db import Database
+from rathaus.portal.bootstrap import HERE
+from rathaus.portal.store import metadata
+
+async def main() -> None:
+    db = Database(sys.argv[1], module="portal")
+    try:
+        await db.migrate(HERE / "migrations", metadata)
+    finally:
+        await db.dispose()
+
+asyncio.run(main())
+"""
+
+
+async def replicas_migrate_at_once(url: str) -> None:
+    """Two replicas (processes) starting together on a fresh database: one migrates, the
+    other waits for it and finds the schema at head (neither fails on a table the other
+    created, no migration runs twice)."""
+    replicas = [
+        await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-c",
+            MIGRATE,
+            url,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        for _ in range(2)
+    ]
+    outputs = await asyncio.gather(*(r.communicate() for r in replicas))
+    assert [r.returncode for r in replicas] == [0, 0], [out.decode()[-2000:] for out, _ in outputs]
+    db = Database(url, module="portal")
+    try:
+        async with db.engine.begin() as conn:
+            assert await conn.run_sync(differences) == []
+            versions = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).all()
+        assert len(versions) == 1, versions
+    finally:
+        await db.dispose()
+
+
+async def test_two_replicas_migrate_at_once_on_sqlite(tmp_path: Path) -> None:
+    await replicas_migrate_at_once(f"sqlite+aiosqlite:///{tmp_path / 'portal.sqlite'}")
+
+
+async def test_two_replicas_migrate_at_once_on_postgres(postgres_url: str) -> None:
+    await replicas_migrate_at_once(postgres_url)

@@ -12,7 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, MetaData, event
+from sqlalchemy import Connection, MetaData, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -110,6 +110,13 @@ class Database:
             command.upgrade(config, "head")
 
         async with self.engine.begin() as conn:
+            if not self.is_sqlite:
+                # replicas starting together: the first migrates, the others wait here until
+                # it commits, then find the schema at head (on SQLite, BEGIN IMMEDIATE does it)
+                await conn.execute(
+                    text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                    {"key": f"rathaus migrations {self.module} {version_table}"},
+                )
             await conn.run_sync(run)
 
     async def dispose(self) -> None:
