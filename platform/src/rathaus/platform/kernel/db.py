@@ -13,8 +13,9 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, MetaData, event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import NullPool
 
 from rathaus.platform.kernel.sqlite_inline import inline_creator
 
@@ -24,7 +25,15 @@ KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
 class Database:
     """A module's database: engine, sessions and migrations."""
 
-    def __init__(self, url: str, *, module: str, power_safe: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        module: str,
+        power_safe: bool = True,
+        pool_size: int = 5,
+        max_overflow: int = 10,
+    ) -> None:
         self.module = module
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
@@ -32,11 +41,16 @@ class Database:
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         # SQLite runs on the event loop's thread (see sqlite_inline for why and what it costs)
         inline = {"async_creator": inline_creator(self.url.database, timeout=30)} if self.is_sqlite else {}
+        # PostgreSQL: a pool per process sized by settings (database_pool_size, _max_overflow)
+        pool: dict[str, Any] = (
+            {} if self.is_sqlite else {"pool_size": pool_size, "max_overflow": max_overflow}
+        )
         self.engine: AsyncEngine = create_async_engine(
             self.url,
             pool_pre_ping=not self.is_sqlite,
             hide_parameters=True,  # an error in a log must not quote a citizen's data
             **inline,
+            **pool,
         )
         if self.is_sqlite:
             _sqlite_pragmas(self.engine)
@@ -98,7 +112,10 @@ class Database:
         return self._lock
 
     async def migrate(self, migrations: Path | None, metadata: MetaData | None = None) -> None:
-        """Apply the kernel's migrations, then the module's, up to head."""
+        """Apply the kernel's migrations, then the module's, up to head (on PostgreSQL,
+        the module's database is created first when it does not exist)."""
+        if not self.is_sqlite:
+            await create_database_if_missing(self.url)
         await self._upgrade(KERNEL_MIGRATIONS, "alembic_version_kernel", None)
         if migrations is not None:
             await self._upgrade(migrations, "alembic_version", metadata)
@@ -175,6 +192,40 @@ class WalSync:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+async def create_database_if_missing(url: URL) -> None:
+    """Create a PostgreSQL database that does not exist yet, through the server's
+    ``postgres`` database (the role needs CREATEDB); two processes racing are fine."""
+    probe = create_async_engine(url, poolclass=NullPool)
+    try:
+        async with probe.connect():
+            return
+    except Exception as error:  # asyncpg's own error on connecting, SQLAlchemy's otherwise
+        if _sqlstate(error) != "3D000":  # invalid_catalog_name: the database does not exist
+            raise
+    finally:
+        await probe.dispose()
+    server = create_async_engine(
+        url.set(database="postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT"
+    )
+    name = str(url.database).replace('"', '""')
+    try:
+        async with server.connect() as conn:
+            await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except Exception as error:
+        if _sqlstate(error) != "42P04":  # duplicate_database: another process created it
+            raise
+    finally:
+        await server.dispose()
+
+
+def _sqlstate(error: BaseException) -> str | None:
+    for candidate in (error, getattr(error, "orig", None)):
+        state = getattr(candidate, "sqlstate", None)
+        if isinstance(state, str):
+            return state
+    return None
 
 
 def dialect_insert(session: AsyncSession) -> Any:
