@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -15,7 +15,6 @@ from alembic.config import Config
 from sqlalchemy import Connection, MetaData, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from rathaus.platform.kernel.sqlite_inline import inline_creator
 
@@ -41,6 +40,8 @@ class Database:
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         # SQLite runs on the event loop's thread (see sqlite_inline for why and what it costs)
         inline = {"async_creator": inline_creator(self.url.database, timeout=30)} if self.is_sqlite else {}
+        if self.url.drivername == "postgresql+asyncpg":
+            inline = {"async_creator": postgres_connector(self.url)}
         # PostgreSQL: a pool per process sized by settings (database_pool_size, _max_overflow)
         pool: dict[str, Any] = (
             {} if self.is_sqlite else {"pool_size": pool_size, "max_overflow": max_overflow}
@@ -112,10 +113,7 @@ class Database:
         return self._lock
 
     async def migrate(self, migrations: Path | None, metadata: MetaData | None = None) -> None:
-        """Apply the kernel's migrations, then the module's, up to head (on PostgreSQL,
-        the module's database is created first when it does not exist)."""
-        if not self.is_sqlite:
-            await create_database_if_missing(self.url)
+        """Apply the kernel's migrations, then the module's, up to head."""
         await self._upgrade(KERNEL_MIGRATIONS, "alembic_version_kernel", None)
         if migrations is not None:
             await self._upgrade(migrations, "alembic_version", metadata)
@@ -194,38 +192,30 @@ class WalSync:
             os.close(fd)
 
 
-async def create_database_if_missing(url: URL) -> None:
-    """Create a PostgreSQL database that does not exist yet, through the server's
-    ``postgres`` database (the role needs CREATEDB); two processes racing are fine."""
-    probe = create_async_engine(url, poolclass=NullPool)
-    try:
-        async with probe.connect():
-            return
-    except Exception as error:  # asyncpg's own error on connecting, SQLAlchemy's otherwise
-        if _sqlstate(error) != "3D000":  # invalid_catalog_name: the database does not exist
-            raise
-    finally:
-        await probe.dispose()
-    server = create_async_engine(
-        url.set(database="postgres"), poolclass=NullPool, isolation_level="AUTOCOMMIT"
-    )
-    name = str(url.database).replace('"', '""')
-    try:
-        async with server.connect() as conn:
-            await conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
-    except Exception as error:
-        if _sqlstate(error) != "42P04":  # duplicate_database: another process created it
-            raise
-    finally:
-        await server.dispose()
+def postgres_connector(url: URL) -> Callable[[], Awaitable[Any]]:
+    """asyncpg's connect for the engine's pool, creating the module's database when the
+    server says it does not exist (a first start: ``rathaus up --postgres``, a fresh test
+    database). Through the server's ``postgres`` database; the role needs CREATEDB. Two
+    processes creating it at once are fine."""
+    import asyncpg  # type: ignore[import-untyped]
 
+    _, params = url.get_dialect()().create_connect_args(url)
 
-def _sqlstate(error: BaseException) -> str | None:
-    for candidate in (error, getattr(error, "orig", None)):
-        state = getattr(candidate, "sqlstate", None)
-        if isinstance(state, str):
-            return state
-    return None
+    async def connect() -> Any:
+        try:
+            return await asyncpg.connect(**params)
+        except asyncpg.InvalidCatalogNameError:
+            server = await asyncpg.connect(**{**params, "database": "postgres"})
+            try:
+                name = str(params["database"]).replace('"', '""')
+                await server.execute(f'CREATE DATABASE "{name}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass  # another process created it meanwhile
+            finally:
+                await server.close()
+            return await asyncpg.connect(**params)
+
+    return connect
 
 
 def dialect_insert(session: AsyncSession) -> Any:
