@@ -218,10 +218,11 @@ def postgres_connector(url: URL) -> Callable[[], Awaitable[Any]]:
     return connect
 
 
-def dialect_insert(session: AsyncSession) -> Any:
-    """``insert`` of the session's database (SQLite or PostgreSQL): the one that offers
-    ``on_conflict_do_nothing`` and ``returning`` for it."""
-    if session.bind.dialect.name == "postgresql":
+def dialect_insert(where: AsyncSession | Database) -> Any:
+    """``insert`` of the session's (or database's) dialect, SQLite or PostgreSQL: the one
+    that offers ``on_conflict_do_nothing`` and ``returning`` for it."""
+    dialect = ("sqlite" if where.is_sqlite else "postgresql") if isinstance(where, Database) else None
+    if (dialect or where.bind.dialect.name) == "postgresql":  # type: ignore[union-attr]
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert
