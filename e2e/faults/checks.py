@@ -6,25 +6,20 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
-import sqlite3
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
 import nats
 from nats.js.api import ConsumerConfig, DeliverPolicy
-from sqlalchemy.engine import make_url
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from rathaus.eakte.domain import verify_chain
 from rathaus.platform.kernel.bus import DEADLETTER_STREAM
 from rathaus.platform.kernel.deadletters import list_dead_letters
-from rathaus.platform.kernel.settings import MODULE_NAMES, postgres_module_url
-from rathaus.platform.testing import eventually
+from rathaus.platform.kernel.settings import MODULE_NAMES
+from rathaus.platform.testing import ModuleDatabases, eventually
 
 STATUSES = ("eingegangen", "in_pruefung", "zur_entscheidung", "entschieden", "zugestellt")
 # what the E-Akte writes, how often, on the way of a case without attachments whose fee is
@@ -39,60 +34,6 @@ AUDIT_PER_CASE = {
 READS = ("vorgang_eingesehen", "dokument_geoeffnet")  # a clerk may look twice
 DATASET = "bewohnerparkausweise-stadtbezirk-monat"
 COMPONENT_DBS = (*MODULE_NAMES, "orchestration")
-
-
-@contextmanager
-def read_only(path: Path) -> Iterator[sqlite3.Connection]:
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        yield db
-    finally:
-        db.close()
-
-
-class ModuleDatabases:
-    """Each module's own database, read by the checks: its SQLite file under
-    ``<data_dir>/db``, or its database on the PostgreSQL server the platform was given
-    (``postgres``, the PostgreSQL pass). Queries are written once, with ``?`` placeholders."""
-
-    def __init__(self, data_dir: Path, postgres: str | None = None) -> None:
-        self.data_dir = data_dir
-        self.postgres = postgres
-
-    async def rows(self, module: str, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        if self.postgres is None:
-            with read_only(self.data_dir / "db" / f"{module}.sqlite") as db:
-                return [tuple(row) for row in db.execute(sql, tuple(params)).fetchall()]
-        import asyncpg
-
-        url = make_url(postgres_module_url(self.postgres, module)).set(drivername="postgresql")
-        numbered = iter(range(1, sql.count("?") + 1))
-        conn = await asyncpg.connect(url.render_as_string(hide_password=False))
-        try:
-            records = await conn.fetch(re.sub(r"\?", lambda _: f"${next(numbered)}", sql), *params)
-        finally:
-            await conn.close()
-        return [tuple(record.values()) for record in records]
-
-    async def records(self, module: str, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        """Rows as dicts by column name."""
-        if self.postgres is None:
-            with read_only(self.data_dir / "db" / f"{module}.sqlite") as db:
-                cursor = db.execute(sql, tuple(params))
-                names = [d[0] for d in cursor.description]
-                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-        import asyncpg
-
-        url = make_url(postgres_module_url(self.postgres, module)).set(drivername="postgresql")
-        conn = await asyncpg.connect(url.render_as_string(hide_password=False))
-        try:
-            return [dict(record) for record in await conn.fetch(sql)]
-        finally:
-            await conn.close()
-
-    async def one(self, module: str, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]:
-        """The first row (of an aggregate)."""
-        return (await self.rows(module, sql, params))[0]
 
 
 async def stream_events(nc: Any, stream: str, subject: str) -> list[dict[str, Any]]:

@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
@@ -21,8 +23,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.engine import make_url
 
-from rathaus.platform.kernel.settings import NatsSettings, Settings, TemporalSettings
+from rathaus.platform.kernel.settings import NatsSettings, Settings, TemporalSettings, postgres_module_url
 from rathaus.platform.runtime.embedded import EmbeddedPlatform
 from rathaus.platform.runtime.processes import ChildProcess, free_port, nats_server, temporal_server
 
@@ -190,6 +193,21 @@ def postgres_cluster() -> Iterator[PostgresCluster]:
         cluster.stop()
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass leaves out the SQLite variants of tests that run on both
+    (``params=["sqlite", "postgresql"]``): the SQLite pass has run them."""
+    if not on_postgres():
+        return
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        (drop if "sqlite" in params.values() else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _postgres_pass(request: pytest.FixtureRequest) -> None:
     """The PostgreSQL pass starts the session's cluster before any test needs it."""
@@ -222,6 +240,81 @@ def settings(request: pytest.FixtureRequest, tmp_path: Path, nats: RunningServer
         settings.postgres = f"{cluster.server_url}/{prefix}"  # created on each module's start
         request.addfinalizer(lambda: cluster.drop_databases(f"{prefix}_"))
     return settings
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+class ModuleDatabases:
+    """Each module's own database, read by the checks: its SQLite file under
+    ``<data_dir>/db``, or its database on the PostgreSQL server the platform was given
+    (``postgres``, the PostgreSQL pass). Queries are written once, with ``?`` placeholders."""
+
+    def __init__(self, data_dir: Path, postgres: str | None = None) -> None:
+        self.data_dir = data_dir
+        self.postgres = postgres
+
+    async def rows(self, module: str, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if self.postgres is None:
+            with read_only(self.data_dir / "db" / f"{module}.sqlite") as db:
+                return [tuple(row) for row in db.execute(sql, tuple(params)).fetchall()]
+        import asyncpg  # type: ignore[import-untyped]
+
+        numbered = iter(range(1, sql.count("?") + 1))
+        conn = await asyncpg.connect(self._dsn(module))
+        try:
+            records = await conn.fetch(re.sub(r"\?", lambda _: f"${next(numbered)}", sql), *params)
+        finally:
+            await conn.close()
+        return [tuple(record.values()) for record in records]
+
+    async def execute(self, module: str, sql: str, params: Sequence[Any] = ()) -> None:
+        """A write, committed (a test's tampering or setting the stage)."""
+        if self.postgres is None:
+            with contextlib.closing(
+                sqlite3.connect(self.data_dir / "db" / f"{module}.sqlite", timeout=30)
+            ) as db:
+                db.execute(sql, tuple(params))
+                db.commit()
+            return
+        import asyncpg
+
+        numbered = iter(range(1, sql.count("?") + 1))
+        conn = await asyncpg.connect(self._dsn(module))
+        try:
+            await conn.execute(re.sub(r"\?", lambda _: f"${next(numbered)}", sql), *params)
+        finally:
+            await conn.close()
+
+    def _dsn(self, module: str) -> str:
+        assert self.postgres is not None
+        url = make_url(postgres_module_url(self.postgres, module)).set(drivername="postgresql")
+        return url.render_as_string(hide_password=False)
+
+    async def records(self, module: str, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows as dicts by column name."""
+        if self.postgres is None:
+            with read_only(self.data_dir / "db" / f"{module}.sqlite") as db:
+                cursor = db.execute(sql, tuple(params))
+                names = [d[0] for d in cursor.description]
+                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        import asyncpg
+
+        conn = await asyncpg.connect(self._dsn(module))
+        try:
+            return [dict(record) for record in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+
+    async def one(self, module: str, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]:
+        """The first row (of an aggregate)."""
+        return (await self.rows(module, sql, params))[0]
 
 
 async def eventually(
