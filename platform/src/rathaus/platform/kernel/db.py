@@ -12,7 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, MetaData, event
+from sqlalchemy import Connection, MetaData, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -216,6 +216,16 @@ def postgres_connector(url: URL) -> Callable[[], Awaitable[Any]]:
             return await asyncpg.connect(**params)
 
     return connect
+
+
+async def one_appender(session: AsyncSession, table: str) -> None:
+    """Let one transaction at a time append to ``table`` until it ends: for a hash chain,
+    whose next entry is computed from the last. SQLite runs one writer at a time anyway; on
+    PostgreSQL two transactions would both read the same last entry and fork the chain. A
+    table lock that conflicts only with itself and with writers of that table: readers go
+    on, and the lock is released at commit or rollback."""
+    if session.bind.dialect.name == "postgresql":
+        await session.execute(text(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE'))
 
 
 def dialect_insert(where: AsyncSession | Database) -> Any:
