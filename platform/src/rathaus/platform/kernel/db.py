@@ -218,6 +218,24 @@ def postgres_connector(url: URL) -> Callable[[], Awaitable[Any]]:
     return connect
 
 
+async def postgres_database_is_new(url: str) -> bool:
+    """True when a module's PostgreSQL database does not exist yet or holds no migrated
+    schema (no Alembic version table): a first start, where the demo city may be seeded."""
+    import asyncpg
+
+    parsed = make_url(url)
+    _, params = parsed.get_dialect()().create_connect_args(parsed)
+    try:
+        conn = await asyncpg.connect(**params)
+    except asyncpg.InvalidCatalogNameError:
+        return True
+    try:
+        found = await conn.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL")
+        return not found
+    finally:
+        await conn.close()
+
+
 async def one_appender(session: AsyncSession, table: str) -> None:
     """Let one transaction at a time append to ``table`` until it ends: for a hash chain,
     whose next entry is computed from the last. SQLite runs one writer at a time anyway; on
