@@ -1,7 +1,8 @@
 # Rathaus: `make up` starts the platform, `make test` runs every test.
 # Both install what they need: uv, the locked Python packages, the npm assets and,
-# for browser tests, Debian's chromium, and for SAML logins Debian's xmlsec1 (pysaml2 signs
-# and verifies with it).
+# for browser tests, Debian's chromium, for SAML logins Debian's xmlsec1 (pysaml2 signs
+# and verifies with it), and for the PostgreSQL pass Debian's postgresql (only its binaries
+# are used: the tests start a throw-away cluster in a temporary directory).
 
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -12,19 +13,39 @@ export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(shell $(PYTHON) -c 'import sys; print(sys.executable)')
 VENDOR := platform/src/rathaus/platform/kernel/static/vendor
 
-.PHONY: up test bootstrap python assets browser saml lint schemas clean
+.PHONY: up test test-postgres bootstrap python assets browser saml postgres lint schemas clean
+
+# The PostgreSQL pass: the suites that touch the modules' databases once more with every
+# module on PostgreSQL (RATHAUS_TEST_DATABASE=postgresql: one cluster per pytest session, a
+# fresh database per module for each test and each platform started). It covers every
+# module's integration suite, the e2e services and durability suites and the distributed
+# fault suite. It skips what does not depend on the database: the unit tests (in memory)
+# and the browser tests (-m "not browser": they test pages and accessibility; the same
+# handlers and queries run on PG in each module's HTTP-level tests); and, to stay within
+# CI's 45 minutes on 2 cores, platform/tests/integration and the other e2e suites (the
+# kernel's outbox, consumer and webhooks on PG are exercised by every module suite above).
+# Measured on this machine: README "For testers". The whole set on PG:
+#   make test-postgres PG_SUITES="modules/*/tests/integration platform/tests/integration e2e"
+PG_SUITES := $(wildcard modules/*/tests/integration) e2e/test_services.py e2e/test_durability.py \
+	e2e/faults/test_distributed.py
+PG_MARKERS := not browser
 
 up: bootstrap
 	$(BIN)/rathaus up $(ARGS)
 
-test: bootstrap browser
+test: bootstrap browser postgres
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m rathaus.contracts check
 	$(BIN)/pytest $(PYTEST_ARGS)
+	RATHAUS_TEST_DATABASE=postgresql $(BIN)/pytest -m "$(PG_MARKERS)" $(PG_SUITES) $(PYTEST_ARGS)
 	$(BIN)/rathaus bench --smoke
+
+# the PostgreSQL pass alone
+test-postgres: bootstrap postgres
+	RATHAUS_TEST_DATABASE=postgresql $(BIN)/pytest -m "$(PG_MARKERS)" $(PG_SUITES) $(PYTEST_ARGS)
 
 bootstrap: python assets saml
 
@@ -53,6 +74,12 @@ saml:
 	@if ! command -v xmlsec1 >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq xmlsec1 >/dev/null; \
 	  else echo "SAML logins need xmlsec1: sudo apt-get install xmlsec1"; fi; \
+	fi
+
+postgres:
+	@if ! command -v initdb >/dev/null && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "the PostgreSQL pass needs Debian's postgresql: sudo apt-get install postgresql"; fi; \
 	fi
 
 schemas: python

@@ -3,7 +3,6 @@ flow and started again on the same data dir."""
 
 from __future__ import annotations
 
-import sqlite3
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -14,6 +13,7 @@ import pytest
 from nats.js.api import ConsumerConfig, DeliverPolicy
 from temporalio.client import Client
 
+from e2e.faults.checks import ModuleDatabases
 from rathaus.platform.bench.bus import application
 from rathaus.platform.kernel import Kernel, ModuleApp, Settings
 from rathaus.platform.kernel.settings import NatsSettings
@@ -101,9 +101,9 @@ async def test_sigkill_loses_nothing_and_applies_nothing_twice(tmp_path: Path) -
         counts = await statuses(platform)
         assert all(counts[(c, "eingegangen")] == 1 for c in cases), counts
         # each consumed event was applied once by the orchestration
-        db = sqlite3.connect(platform.data_dir / "db" / "orchestration.sqlite")
-        rows = db.execute("select event_id, count(*) from rathaus_processed group by event_id").fetchall()
-        db.close()
+        rows = await ModuleDatabases(platform.data_dir, platform.postgres).rows(
+            "orchestration", "select event_id, count(*) from rathaus_processed group by event_id"
+        )
         assert len(rows) >= CASES and all(n == 1 for _, n in rows)
         # one workflow per case, never a second run
         temporal = await Client.connect(f"127.0.0.1:{platform.temporal_port}")

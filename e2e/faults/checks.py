@@ -6,11 +6,8 @@ from __future__ import annotations
 
 import contextlib
 import json
-import sqlite3
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import msgspec
@@ -22,7 +19,7 @@ from rathaus.eakte.domain import verify_chain
 from rathaus.platform.kernel.bus import DEADLETTER_STREAM
 from rathaus.platform.kernel.deadletters import list_dead_letters
 from rathaus.platform.kernel.settings import MODULE_NAMES
-from rathaus.platform.testing import eventually
+from rathaus.platform.testing import ModuleDatabases, eventually
 
 STATUSES = ("eingegangen", "in_pruefung", "zur_entscheidung", "entschieden", "zugestellt")
 # what the E-Akte writes, how often, on the way of a case without attachments whose fee is
@@ -37,15 +34,6 @@ AUDIT_PER_CASE = {
 READS = ("vorgang_eingesehen", "dokument_geoeffnet")  # a clerk may look twice
 DATASET = "bewohnerparkausweise-stadtbezirk-monat"
 COMPONENT_DBS = (*MODULE_NAMES, "orchestration")
-
-
-@contextmanager
-def read_only(path: Path) -> Iterator[sqlite3.Connection]:
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        yield db
-    finally:
-        db.close()
 
 
 async def stream_events(nc: Any, stream: str, subject: str) -> list[dict[str, Any]]:
@@ -69,16 +57,13 @@ async def stream_events(nc: Any, stream: str, subject: str) -> list[dict[str, An
     return events
 
 
-def quiescent(nats_options: dict[str, Any], data_dir: Path) -> Callable[[], Awaitable[bool]]:
+def quiescent(nats_options: dict[str, Any], dbs: ModuleDatabases) -> Callable[[], Awaitable[bool]]:
     """Nothing left to do anywhere: no outbox row pending, no message pending or unacked
     for any durable consumer. Only then can a late duplicate no longer appear."""
 
     async def nothing_left() -> bool:
         for module in COMPONENT_DBS:
-            with read_only(data_dir / "db" / f"{module}.sqlite") as db:
-                (pending,) = db.execute(
-                    "select count(*) from rathaus_outbox where status = 'pending'"
-                ).fetchone()
+            (pending,) = await dbs.one(module, "select count(*) from rathaus_outbox where status = 'pending'")
             if pending:
                 return False
         try:
@@ -101,7 +86,7 @@ def quiescent(nats_options: dict[str, Any], data_dir: Path) -> Callable[[], Awai
 async def check_end_states(
     *,
     case_ids: list[str],
-    data_dir: Path,
+    dbs: ModuleDatabases,
     nats_options: dict[str, Any],
     temporal_address: str,
     others: int = 0,
@@ -135,19 +120,16 @@ async def check_end_states(
     assert {c: delivered[c] for c in cases} == dict.fromkeys(cases, 1), f"DecisionDelivered: {delivered}"
     assert {c: paid[c] for c in cases} == dict.fromkeys(cases, 1), f"PaymentCompleted: {paid}"
 
-    db = data_dir / "db"
-    with read_only(db / "eakte.sqlite") as eakte:
-        bescheide = Counter(
-            c for (c,) in eakte.execute("select case_id from documents where document_type = 'bescheid'")
-        )
-        receipts = Counter(
-            c for (c,) in eakte.execute("select case_id from documents where document_type = 'quittung'")
-        )
-        columns = [d[1] for d in eakte.execute("pragma table_info(audit)")]
-        trail = [
-            dict(zip(columns, row, strict=True)) for row in eakte.execute("select * from audit order by seq")
-        ]
-        final = dict(eakte.execute("select case_id, status from vorgaenge").fetchall())
+    bescheide = Counter(
+        c
+        for (c,) in await dbs.rows("eakte", "select case_id from documents where document_type = 'bescheid'")
+    )
+    receipts = Counter(
+        c
+        for (c,) in await dbs.rows("eakte", "select case_id from documents where document_type = 'quittung'")
+    )
+    trail = await dbs.records("eakte", "select * from audit order by seq")
+    final = dict(await dbs.rows("eakte", "select case_id, status from vorgaenge"))
     assert {c: bescheide[c] for c in cases} == dict.fromkeys(cases, 1), f"Bescheide filed: {bescheide}"
     assert {c: receipts[c] for c in cases} == dict.fromkeys(cases, 1), f"receipts filed: {receipts}"
     assert all(final.get(c) == "zugestellt" for c in cases), "an E-Akte case is not 'zugestellt'"
@@ -168,33 +150,31 @@ async def check_end_states(
             f"audit action {action} not {times}× per case"
         )
 
-    with read_only(db / "portal.sqlite") as portal:
-        postkorb = Counter(c for (c,) in portal.execute("select case_id from postkorb"))
-        shown = dict(portal.execute("select case_id, status from applications").fetchall())
+    postkorb = Counter(c for (c,) in await dbs.rows("portal", "select case_id from postkorb"))
+    shown = dict(await dbs.rows("portal", "select case_id, status from applications"))
     assert {c: postkorb[c] for c in cases} == dict.fromkeys(cases, 1), f"Postkorb entries: {postkorb}"
     assert all(shown.get(c) == "zugestellt" for c in cases), "a citizen does not see 'zugestellt'"
 
-    with read_only(db / "opendata.sqlite") as opendata:
-        marks = ",".join("?" * n)
-        (opened, granted) = opendata.execute(
-            f"select count(antrag_monat), sum(ergebnis = 'granted') from faelle where case_id in ({marks})",
-            sorted(cases),
-        ).fetchone()
-        (facts,) = opendata.execute("select count(*) from faelle").fetchone()
-        (version,) = opendata.execute("select version from datensaetze where id = ?", (DATASET,)).fetchone()
+    marks = ",".join("?" * n)
+    (opened, granted) = await dbs.one(
+        "opendata",
+        "select count(antrag_monat), sum(case when ergebnis = 'granted' then 1 else 0 end) "
+        f"from faelle where case_id in ({marks})",
+        sorted(cases),
+    )
+    (facts,) = await dbs.one("opendata", "select count(*) from faelle")
+    (version,) = await dbs.one("opendata", "select version from datensaetze where id = ?", (DATASET,))
     assert (opened, granted, facts) == (n, n, n + others), (
         f"open-data facts: {opened} opened, {granted} granted, {facts} rows"
     )
     assert version == 2 * (n + others), f"the dataset changed {version} times, not twice per case"
 
-    with read_only(db / "output.sqlite") as output:
-        (sealed,) = output.execute("select count(*) from bescheide where sha256 is not null").fetchone()
+    (sealed,) = await dbs.one("output", "select count(*) from bescheide where sha256 is not null")
     assert sealed == n + others, f"{sealed} Bescheide rendered for {n + others} cases"
 
     applied = 0
     for module in COMPONENT_DBS:
-        with read_only(db / f"{module}.sqlite") as conn:
-            applied += conn.execute("select count(*) from rathaus_processed").fetchone()[0]
+        applied += (await dbs.one(module, "select count(*) from rathaus_processed"))[0]
 
     temporal = await Client.connect(temporal_address)
     runs: Counter[str] = Counter()

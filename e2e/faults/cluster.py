@@ -136,6 +136,9 @@ class Distributed:
             self.payment_port,
         )
         self.config = root / "rathaus.toml"
+        # the PostgreSQL pass: every module's database on the session's cluster
+        server = os.environ.get("RATHAUS_TEST_POSTGRES")
+        self.postgres = f"{server}/d{os.urandom(4).hex()}" if server else None
         env = {k: v for k, v in os.environ.items() if not k.startswith("RATHAUS_")}
         env["RATHAUS_CONFIG"] = str(self.config)
         self.env = env
@@ -176,6 +179,7 @@ class Distributed:
             temporal=TemporalSettings(address=f"127.0.0.1:{self.temporal_port}"),
             smtp=SmtpSettings(host="127.0.0.1", port=self.smtp_port),
             payment=PaymentSettings(port=self.payment_port),
+            postgres=self.postgres,
         )
 
     def write_config(self) -> None:
@@ -184,6 +188,7 @@ class Distributed:
             f"""data_dir = "{self.data_dir}"
 seed_demo = false
 secret_key = "{SECRET}"
+{f'postgres = "{self.postgres}"' if self.postgres else ""}
 
 [nats]
 url = "{self.nats_url}"

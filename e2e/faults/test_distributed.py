@@ -15,7 +15,7 @@ import nats
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from e2e.faults.checks import check_dead_letters, check_end_states, quiescent, read_only
+from e2e.faults.checks import ModuleDatabases, check_dead_letters, check_end_states, quiescent
 from e2e.faults.cluster import STAFF_PASSWORD, STAFF_USER, Distributed
 from e2e.faults.load import Citizens, Decider, Malformed, StatusWatch
 from rathaus.platform.kernel.deadletters import list_dead_letters
@@ -72,13 +72,13 @@ class FaultRun:
         """Down until the portal's relay has failed to publish applications submitted meanwhile."""
         self.cluster.nats.stop()
         await self.citizens.submit(BATCH)
-        portal_db = self.cluster.data_dir / "db" / "portal.sqlite"
+        dbs = ModuleDatabases(self.cluster.data_dir, self.cluster.postgres)
 
         async def relay_failed() -> bool:
-            with read_only(portal_db) as db:
-                (n,) = db.execute(
-                    "select count(*) from rathaus_outbox where status = 'pending' and last_error is not null"
-                ).fetchone()
+            (n,) = await dbs.one(
+                "portal",
+                "select count(*) from rathaus_outbox where status = 'pending' and last_error is not null",
+            )
             return bool(n)
 
         await eventually(relay_failed, timeout=60)
@@ -172,10 +172,14 @@ async def test_every_fault_in_turn_and_each_case_ends_once(
         )
 
         await eventually(run.every_case_delivered, timeout=240, interval=0.5)
-        await eventually(quiescent(nats_options, cluster.data_dir), timeout=120, interval=0.5)
+        await eventually(
+            quiescent(nats_options, ModuleDatabases(cluster.data_dir, cluster.postgres)),
+            timeout=120,
+            interval=0.5,
+        )
         summary = await check_end_states(
             case_ids=citizens.case_ids,
-            data_dir=cluster.data_dir,
+            dbs=ModuleDatabases(cluster.data_dir, cluster.postgres),
             nats_options=nats_options,
             temporal_address=f"127.0.0.1:{cluster.temporal_port}",
         )

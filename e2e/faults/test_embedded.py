@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.faults.checks import check_end_states, quiescent
+from e2e.faults.checks import ModuleDatabases, check_end_states, quiescent
 from e2e.faults.load import Citizens, Decider, StatusWatch
 from rathaus.platform.kernel import Settings
 from rathaus.platform.runtime.payprovider.controls import AutoPayer
@@ -35,7 +35,13 @@ async def test_sigkill_of_the_whole_platform_mid_case_and_each_case_ends_once(
     began = time.monotonic()
     platform = EmbeddedPlatform(tmp_path / "rathaus")
     platform.start()
-    citizens = Citizens(Settings(data_dir=platform.data_dir, secret_key="embedded-fault-suite-secret-0000"))
+    citizens = Citizens(
+        Settings(
+            data_dir=platform.data_dir,
+            postgres=platform.postgres,
+            secret_key="embedded-fault-suite-secret-0000",
+        )
+    )
     watch = StatusWatch()
     decider = Decider(platform.base_url, *staff_account(platform.data_dir))
     payer = AutoPayer(platform.nats_credentials())  # the Bewohnerparkausweis costs a fee
@@ -57,10 +63,14 @@ async def test_sigkill_of_the_whole_platform_mid_case_and_each_case_ends_once(
         cases = citizens.case_ids
         await eventually(watch.reached(cases, "zugestellt", len(cases)), timeout=300, interval=0.2)
         nats_options = platform.nats_credentials()
-        await eventually(quiescent(nats_options, platform.data_dir), timeout=120, interval=0.5)
+        await eventually(
+            quiescent(nats_options, ModuleDatabases(platform.data_dir, platform.postgres)),
+            timeout=120,
+            interval=0.5,
+        )
         summary = await check_end_states(
             case_ids=cases,
-            data_dir=platform.data_dir,
+            dbs=ModuleDatabases(platform.data_dir, platform.postgres),
             nats_options=nats_options,
             temporal_address=f"127.0.0.1:{platform.temporal_port}",
         )

@@ -22,7 +22,7 @@ import nats
 import pytest
 
 from e2e.city import example
-from e2e.faults.checks import check_end_states, quiescent, read_only
+from e2e.faults.checks import ModuleDatabases, check_end_states, quiescent
 from e2e.faults.cluster import STAFF_PASSWORD, STAFF_USER, Distributed
 from e2e.faults.load import Citizens, Decider, EitherReplica, StatusWatch
 from rathaus.platform.kernel.settings import COMPONENTS
@@ -59,15 +59,15 @@ class Publishes:
         await self.nc.close()
 
 
-def relays(data_dir: Path) -> dict[str, int]:
+async def relays(dbs: ModuleDatabases) -> dict[str, int]:
     """Replica ("#0", "#1") -> events its outbox relays published, over every component."""
     sent: Counter[str] = Counter()
     for component in COMPONENTS:
-        with read_only(data_dir / "db" / f"{component}.sqlite") as db:
-            for by, count in db.execute(
-                "select leased_by, count(*) from rathaus_outbox where status = 'sent' group by leased_by"
-            ):
-                sent["#" + str(by).rpartition("#")[2]] += count
+        for by, count in await dbs.rows(
+            component,
+            "select leased_by, count(*) from rathaus_outbox where status = 'sent' group by leased_by",
+        ):
+            sent["#" + str(by).rpartition("#")[2]] += count
     return dict(sent)
 
 
@@ -119,6 +119,7 @@ async def test_two_replicas_of_every_component_one_of_each_killed_each_case_ends
     nats_options = {"servers": cluster.nats_url}
     payer = AutoPayer(nats_options)
     summary: list[str] = []
+    dbs = ModuleDatabases(cluster.data_dir, cluster.postgres)
     try:
         await cluster.start()
         started = time.monotonic() - began
@@ -138,7 +139,7 @@ async def test_two_replicas_of_every_component_one_of_each_killed_each_case_ends
             f"both replicas up: {len(publishes.count)} events published, each once "
             "(a plain NATS subscriber counted every publish, before the streams' dedup)"
         )
-        summary.append(f"events published by each replica's outbox relay: {relays(cluster.data_dir)}")
+        summary.append(f"events published by each replica's outbox relay: {await relays(dbs)}")
 
         # one replica of each component SIGKILLed while cases are in flight; it stays down
         struck = await citizens.submit(IN_FLIGHT)
@@ -152,21 +153,20 @@ async def test_two_replicas_of_every_component_one_of_each_killed_each_case_ends
         await citizens.submit(AFTER)
         cases = citizens.case_ids
         await eventually(watch.reached(cases, "zugestellt", len(cases)), timeout=300, interval=0.2)
-        await eventually(quiescent(nats_options, cluster.data_dir), timeout=120, interval=0.5)
+        await eventually(quiescent(nats_options, dbs), timeout=120, interval=0.5)
         summary += await check_end_states(
             case_ids=cases,
-            data_dir=cluster.data_dir,
+            dbs=dbs,
             nats_options=nats_options,
             temporal_address=f"127.0.0.1:{cluster.temporal_port}",
             others=1,  # the case submitted across the portal's replicas
         )
-        with read_only(cluster.data_dir / "db" / "eakte.sqlite") as eakte:
-            filed = Counter(
-                t
-                for (t,) in eakte.execute(
-                    "select document_type from documents where case_id = ?", (web_case,)
-                )
+        filed = Counter(
+            t
+            for (t,) in await dbs.rows(
+                "eakte", "select document_type from documents where case_id = ?", (web_case,)
             )
+        )
         assert filed["bescheid"] == 1 and sum(filed.values()) >= 3, f"the web case's documents: {filed}"
         summary.append(f"the case submitted across replicas: delivered; documents filed {dict(filed)}")
         again = publishes.twice()
@@ -175,7 +175,7 @@ async def test_two_replicas_of_every_component_one_of_each_killed_each_case_ends
             f"each kept once by the stream, checked above): {len(again)}"
         )
         summary.append(f"workspace requests per eakte replica: {dict(workspace.answered_by)}")
-        summary.append(f"events published by each replica's outbox relay, in all: {relays(cluster.data_dir)}")
+        summary.append(f"events published by each replica's outbox relay, in all: {await relays(dbs)}")
         with capsys.disabled():
             print(
                 f"\n== two replicas of every component ({time.monotonic() - began:.0f}s, start {started:.0f}s) =="

@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from e2e.city import SCAN, TOKEN, demo_citizen, example, form_post, staff
-from e2e.faults.checks import read_only
+from e2e.faults.checks import ModuleDatabases
 from rathaus.platform.bench.cases import citizen_session
 from rathaus.platform.kernel.procedures import Procedures
 from rathaus.platform.testing import EmbeddedPlatform, eventually
@@ -69,18 +69,19 @@ async def send(http: httpx.AsyncClient, case_id: str, reply: Reply) -> None:
     reply.answered = r.status_code
 
 
-def filed(data_dir: Path, case_id: str) -> tuple[Counter[str], Counter[str]]:
+async def filed(dbs: ModuleDatabases, case_id: str) -> tuple[Counter[str], Counter[str]]:
     """The replies the E-Akte filed for the case (by id), and the documents filed from the
     Postkorb by kind: each reply's text ("nachricht") and its file, each once (by id)."""
-    with read_only(data_dir / "db" / "eakte.sqlite") as db:
-        rows = db.execute(
-            "SELECT message_id FROM nachrichten WHERE case_id = ? AND direction = 'von_antragsteller'",
-            (case_id,),
-        ).fetchall()
-        documents = db.execute(
-            "SELECT document_type, document_id FROM documents WHERE case_id = ? AND source = 'postkorb'",
-            (case_id,),
-        ).fetchall()
+    rows = await dbs.rows(
+        "eakte",
+        "SELECT message_id FROM nachrichten WHERE case_id = ? AND direction = 'von_antragsteller'",
+        (case_id,),
+    )
+    documents = await dbs.rows(
+        "eakte",
+        "SELECT document_type, document_id FROM documents WHERE case_id = ? AND source = 'postkorb'",
+        (case_id,),
+    )
     kinds = Counter("text" if kind == "nachricht" else "datei" for kind, _ in documents)
     assert len({d for _, d in documents}) == len(documents), documents  # no document twice
     return Counter(row[0] for row in rows), kinds
@@ -150,7 +151,7 @@ async def test_replies_while_the_platform_is_killed_are_filed_once_or_refused_vi
         accepted = {r.reply_id for r in replies if r.answered == 303}
 
         async def accepted_filed() -> bool:
-            ids, _ = filed(platform.data_dir, case_id)
+            ids, _ = await filed(ModuleDatabases(platform.data_dir, platform.postgres), case_id)
             return accepted <= set(ids)
 
         await eventually(accepted_filed, timeout=180, interval=0.5)
@@ -160,19 +161,19 @@ async def test_replies_while_the_platform_is_killed_are_filed_once_or_refused_vi
             assert reply.answered == 303, (reply.number, reply.answered)
 
         async def all_filed() -> bool:
-            ids, _ = filed(platform.data_dir, case_id)
+            ids, _ = await filed(ModuleDatabases(platform.data_dir, platform.postgres), case_id)
             return set(ids) == {r.reply_id for r in replies}
 
         await eventually(all_filed, timeout=180, interval=0.5)
-        ids, documents = filed(platform.data_dir, case_id)
+        ids, documents = await filed(ModuleDatabases(platform.data_dir, platform.postgres), case_id)
         assert all(n == 1 for n in ids.values()), ids  # each reply once
         assert documents == {"text": REPLIES, "datei": REPLIES}  # each reply's text and file once
-        with read_only(platform.data_dir / "db" / "portal.sqlite") as db:
-            kept = db.execute(
-                "SELECT count(*), count(DISTINCT message_id) FROM nachrichten "
-                "WHERE case_id = ? AND direction = 'buerger'",
-                (case_id,),
-            ).fetchone()
+        kept = await ModuleDatabases(platform.data_dir, platform.postgres).one(
+            "portal",
+            "SELECT count(*), count(DISTINCT message_id) FROM nachrichten "
+            "WHERE case_id = ? AND direction = 'buerger'",
+            (case_id,),
+        )
         assert tuple(kept) == (REPLIES, REPLIES)
         with capsys.disabled():
             print(f"\n== fault suite, Postkorb replies ({time.monotonic() - began:.0f}s) ==")

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
-from contextlib import closing
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,7 @@ from rathaus.platform.kernel import Kernel, ModuleApp, Settings
 from rathaus.platform.kernel.settings import ArchiveSettings
 from rathaus.platform.runtime.archivpeer import TestArchive, peer_config
 from rathaus.platform.runtime.processes import free_port
-from rathaus.platform.testing import eventually
+from rathaus.platform.testing import ModuleDatabases, eventually
 
 SCRIPT = Path(__file__).with_name("aussonderung_process.py")
 
@@ -90,15 +88,12 @@ def eakte_process(fault_settings: Settings) -> Iterator[EAkteProcess]:
         process.stop()
 
 
-def query(settings: Settings, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    with closing(sqlite3.connect(settings.data_dir / "db" / "eakte.sqlite", timeout=30)) as db:
-        return db.execute(sql, args).fetchall()
+async def query(settings: Settings, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    return await ModuleDatabases(settings.data_dir, settings.postgres).rows("eakte", sql, args)
 
 
-def write(settings: Settings, sql: str, *args: Any) -> None:
-    with closing(sqlite3.connect(settings.data_dir / "db" / "eakte.sqlite", timeout=30)) as db:
-        db.execute(sql, args)
-        db.commit()
+async def write(settings: Settings, sql: str, *args: Any) -> None:
+    await ModuleDatabases(settings.data_dir, settings.postgres).execute("eakte", sql, args)
 
 
 async def test_a_kill_between_0503_and_0506_destroys_nothing_before_the_confirmation(
@@ -152,11 +147,11 @@ async def test_a_kill_between_0503_and_0506_destroys_nothing_before_the_confirma
             cases[vorschlag] = case_id
 
         async def filed() -> bool:
-            return len(query(settings, "SELECT 1 FROM documents WHERE filed_at IS NOT NULL")) == 2
+            return len(await query(settings, "SELECT 1 FROM documents WHERE filed_at IS NOT NULL")) == 2
 
         await eventually(filed, timeout=60)
         for vorschlag, case_id in cases.items():
-            write(
+            await write(
                 settings,
                 "UPDATE vorgaenge SET lifecycle='zda', zda_at='2010-01-04', bewertungsvorschlag=?, "
                 "aufbewahrungsende='2020-12-31' WHERE case_id=?",
@@ -171,15 +166,15 @@ async def test_a_kill_between_0503_and_0506_destroys_nothing_before_the_confirma
             return len(archive.peer.state()["uebernommen"]) == 1
 
         await eventually(handed_over, timeout=60)
-        assert query(settings, "SELECT state FROM aussonderungen") == [("uebergeben",)]
+        assert await query(settings, "SELECT state FROM aussonderungen") == [("uebergeben",)]
 
-        def untouched() -> None:
-            lifecycles = dict(query(settings, "SELECT case_id, lifecycle FROM vorgaenge"))
+        async def untouched() -> None:
+            lifecycles = dict(await query(settings, "SELECT case_id, lifecycle FROM vorgaenge"))
             assert lifecycles == {cases["A"]: "zda", cases["V"]: "zda"}
-            assert len(query(settings, "SELECT 1 FROM documents")) == 2
-            assert query(settings, "SELECT COUNT(*) FROM loeschprotokoll") == [(0,)]
+            assert len(await query(settings, "SELECT 1 FROM documents")) == 2
+            assert await query(settings, "SELECT COUNT(*) FROM loeschprotokoll") == [(0,)]
 
-        untouched()
+        await untouched()
         eakte_process.kill()  # the power cut, after 0503 and before 0506
 
         archive.peer.set_controls({"halten": False})  # the archive confirms while the E-Akte is dead
@@ -189,22 +184,25 @@ async def test_a_kill_between_0503_and_0506_destroys_nothing_before_the_confirma
             return any(p.name.endswith(".0506.xdomea") for p in inbox.iterdir())
 
         await eventually(confirmation_waits, timeout=30)
-        untouched()  # nothing happens while nobody applies the confirmation
+        await untouched()  # nothing happens while nobody applies the confirmation
 
         eakte_process.start()
 
         async def closed() -> bool:
-            return query(settings, "SELECT state FROM aussonderungen") == [("abgeschlossen",)]
+            return await query(settings, "SELECT state FROM aussonderungen") == [("abgeschlossen",)]
 
         await eventually(closed, timeout=60)
-        lifecycles = dict(query(settings, "SELECT case_id, lifecycle FROM vorgaenge"))
+        lifecycles = dict(await query(settings, "SELECT case_id, lifecycle FROM vorgaenge"))
         assert lifecycles == {cases["A"]: "ausgesondert", cases["V"]: "vernichtet"}
-        assert query(settings, "SELECT 1 FROM documents") == []
-        log = query(settings, "SELECT case_id, ergebnis, entscheidung FROM loeschprotokoll ORDER BY seq")
+        assert await query(settings, "SELECT 1 FROM documents") == []
+        log = await query(
+            settings, "SELECT case_id, ergebnis, entscheidung FROM loeschprotokoll ORDER BY seq"
+        )
         assert [(c, e) for c, e, _ in log] == [(cases["A"], "ausgesondert"), (cases["V"], "vernichtet")]
         assert "0506" in log[1][2]
         assert [d["aktenzeichen"] for d in archive.peer.state()["uebernommen"]] == [
-            r[0] for r in query(settings, "SELECT aktenzeichen FROM vorgaenge WHERE case_id=?", cases["A"])
+            r[0]
+            for r in await query(settings, "SELECT aktenzeichen FROM vorgaenge WHERE case_id=?", cases["A"])
         ]
         counts = validate_all(settings.data_dir / "archiv")
         assert counts["0503"] == 1 and counts["0506"] == 1 and counts["0501"] == 1

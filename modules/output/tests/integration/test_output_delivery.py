@@ -41,7 +41,7 @@ from rathaus.output.domain import local_day
 from rathaus.output.store import bescheide, uebermittlungen
 from rathaus.platform.kernel import Kernel, ModuleApp, Settings
 from rathaus.platform.kernel.calendar import munich_day
-from rathaus.platform.kernel.db import alembic_config
+from rathaus.platform.kernel.db import Database, alembic_config
 from rathaus.platform.kernel.deadletters import DeadLetter, list_dead_letters
 from rathaus.platform.kernel.outbox import processed_table
 from rathaus.platform.runtime.processes import free_port
@@ -417,10 +417,9 @@ async def test_a_v1_decision_stored_before_the_upgrade_is_delivered(settings: Se
     """A decision that waited for its command in the database of the previous release (the
     schema of output_0001, the v1 event's data) is delivered after the upgrade."""
     case_id = str(uuid.uuid4())
-    path = Path(settings.database_url("output").removeprefix("sqlite+aiosqlite:///"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(f"sqlite:///{path}")
-    with engine.begin() as connection:
+    db = Database(settings.database_url("output"), module="output")  # SQLite or PostgreSQL
+
+    def previous_release(connection: sa.Connection) -> None:
         config = alembic_config(HERE / "migrations", "alembic_version", None)
         config.attributes["connection"] = connection
         command_of_alembic.upgrade(config, "output_0001")
@@ -433,7 +432,10 @@ async def test_a_v1_decision_stored_before_the_upgrade_is_delivered(settings: Se
                 "a": "523.11-2026-000077",
             },
         )
-    engine.dispose()
+
+    async with db.engine.begin() as connection:
+        await connection.run_sync(previous_release)
+    await db.dispose()
     async with running(settings) as world:
         await world.emit(command(case_id))
         data = await world.delivered(case_id)

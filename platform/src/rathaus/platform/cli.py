@@ -18,6 +18,8 @@ def _settings(args: argparse.Namespace) -> Settings:
     overrides = {}
     if getattr(args, "data_dir", None):
         overrides["data_dir"] = Path(args.data_dir)
+    if getattr(args, "postgres", None):
+        overrides["postgres"] = args.postgres
     settings = load_settings(**overrides)
     if getattr(args, "port", None) and args.command not in ("payprovider", "idprovider", "archivpeer"):
         settings.web.port = args.port
@@ -115,6 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     p_up = sub.add_parser("up", help="start the whole platform on its embedded defaults")
     p_up.add_argument("--data-dir", help="where all data lives (default ./.rathaus)")
     p_up.add_argument("--port", type=int, help="web port (default 8000)")
+    p_up.add_argument(
+        "--postgres",
+        metavar="URL",
+        help="a PostgreSQL server (postgresql://user@host:5432/rathaus) instead of SQLite files: "
+        "each module gets its database rathaus_<module> there, created when missing",
+    )
     p_serve = sub.add_parser("serve", help="run one module against configured NATS, Temporal, database")
     p_serve.add_argument(
         "module", help=f"one of {', '.join(COMPONENTS)}, or several with commas (eakte,output) in one process"

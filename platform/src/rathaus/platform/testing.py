@@ -9,11 +9,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
+import sqlite3
 import subprocess
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import Message
@@ -22,8 +24,15 @@ from typing import Any
 
 import pytest
 from pydantic import BaseModel
+from sqlalchemy.engine import make_url
 
-from rathaus.platform.kernel.settings import MODULE_NAMES, NatsSettings, Settings, TemporalSettings
+from rathaus.platform.kernel.settings import (
+    MODULE_NAMES,
+    NatsSettings,
+    Settings,
+    TemporalSettings,
+    postgres_module_url,
+)
 from rathaus.platform.runtime.embedded import EmbeddedPlatform
 from rathaus.platform.runtime.processes import ChildProcess, free_port, nats_server, temporal_server
 
@@ -76,51 +85,243 @@ def _postgres_binary(name: str) -> str | None:
     return str(candidates[-1]) if candidates else None
 
 
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL cluster in a temporary directory, from the machine's binaries
-    (skipped where there are none); a SQLAlchemy URL to its ``postgres`` database."""
-    initdb, pg_ctl, pg_isready = (_postgres_binary(n) for n in ("initdb", "pg_ctl", "pg_isready"))
-    if initdb is None or pg_ctl is None or pg_isready is None:
-        pytest.skip("no PostgreSQL binaries on this machine")
-    # PostgreSQL refuses to run as root: then the cluster belongs to the postgres user
-    as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
-    data = Path(tempfile.mkdtemp(prefix="rathaus-pg-"))
-    if as_user:
-        shutil.chown(data, "postgres")
-    port = free_port()
-    subprocess.run(  # noqa: S603 - the machine's PostgreSQL binaries
-        [*as_user, initdb, "-D", str(data / "db"), "-U", "rathaus", "--auth=trust"],
-        check=True,
-        capture_output=True,
-    )
-    server = [*as_user, pg_ctl, "-D", str(data / "db"), "-l", str(data / "log"), "-w"]
-    options = f"-p {port} -k {data} -c listen_addresses=127.0.0.1 -c fsync=off"
-    subprocess.run([*server, "-o", options, "start"], check=True, capture_output=True)  # noqa: S603
-    try:
+# `RATHAUS_TEST_DATABASE=postgresql`: every module of every test on PostgreSQL (one
+# throw-away cluster per pytest session, a fresh database per module and test or platform)
+TEST_DATABASE_ENV = "RATHAUS_TEST_DATABASE"
+# the session cluster's server URL, for the platforms the tests start (EmbeddedPlatform, the
+# fault suite's Distributed): each asks for its own databases on it
+TEST_POSTGRES_ENV = "RATHAUS_TEST_POSTGRES"
+
+
+def on_postgres() -> bool:
+    """Whether this test run puts every module on PostgreSQL."""
+    choice = os.environ.get(TEST_DATABASE_ENV, "sqlite").lower()
+    if choice not in ("sqlite", "postgresql"):
+        raise pytest.UsageError(f"{TEST_DATABASE_ENV} is sqlite or postgresql, not {choice!r}")
+    return choice == "postgresql"
+
+
+class PostgresCluster:
+    """A throw-away PostgreSQL cluster in a temporary directory, from the machine's binaries,
+    as the postgres user when run as root (PostgreSQL refuses root); fsync off: a test's
+    data need not survive a power loss."""
+
+    def __init__(self) -> None:
+        binaries = [_postgres_binary(n) for n in ("initdb", "pg_ctl", "pg_isready", "psql")]
+        if any(b is None for b in binaries):
+            raise FileNotFoundError("no PostgreSQL binaries (initdb, pg_ctl, psql) on this machine")
+        self.initdb, self.pg_ctl, self.pg_isready, self.psql = (str(b) for b in binaries)
+        self.as_user = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+        self.dir = Path(tempfile.mkdtemp(prefix="rathaus-pg-"))
+        self.port = free_port()
+        self.server_url = f"postgresql+asyncpg://rathaus@127.0.0.1:{self.port}"
+        self._names = 0
+
+    def start(self) -> None:
+        if self.as_user:
+            shutil.chown(self.dir, "postgres")
+        subprocess.run(  # noqa: S603 - the machine's PostgreSQL binaries
+            [*self.as_user, self.initdb, "-D", str(self.dir / "db"), "-U", "rathaus", "--auth=trust"],
+            check=True,
+            capture_output=True,
+        )
+        options = (
+            f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=500"
+        )
+        subprocess.run([*self._ctl(), "-o", options, "start"], check=True, capture_output=True)  # noqa: S603
         deadline = time.monotonic() + 30
         while subprocess.run(  # noqa: S603
-            [pg_isready, "-h", "127.0.0.1", "-p", str(port)], capture_output=True, check=False
+            [self.pg_isready, "-h", "127.0.0.1", "-p", str(self.port)], capture_output=True, check=False
         ).returncode:
-            assert time.monotonic() < deadline, (data / "log").read_text()
+            assert time.monotonic() < deadline, (self.dir / "log").read_text()
             time.sleep(0.1)  # polling the server's readiness, not waiting for a result
-        yield f"postgresql+asyncpg://rathaus@127.0.0.1:{port}/postgres"
-    finally:
+
+    def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
-            subprocess.run([*server, "-m", "fast", "stop"], check=True, capture_output=True)  # noqa: S603
-        shutil.rmtree(data, ignore_errors=True)
+            subprocess.run([*self._ctl(), "-m", "fast", "stop"], check=True, capture_output=True)  # noqa: S603
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def _ctl(self) -> list[str]:
+        return [*self.as_user, self.pg_ctl, "-D", str(self.dir / "db"), "-l", str(self.dir / "log"), "-w"]
+
+    def unique_name(self, hint: str = "t") -> str:
+        """A database name (or prefix of the modules' names) not used before in this session."""
+        self._names += 1
+        return f"{hint}{self._names}_{os.urandom(3).hex()}"
+
+    def sql(self, *statements: str) -> None:
+        """Run statements one by one (CREATE/DROP DATABASE cannot run in a transaction)."""
+        commands = [arg for statement in statements for arg in ("-c", statement)]
+        subprocess.run(  # noqa: S603 - the cluster's own psql
+            [self.psql, "-h", "127.0.0.1", "-p", str(self.port), "-U", "rathaus", "-d", "postgres",
+             "-v", "ON_ERROR_STOP=1", "-q", *commands],
+            check=True,
+            capture_output=True,
+        )  # fmt: skip
+
+    def create_database(self, hint: str = "t") -> str:
+        """A new empty database; its SQLAlchemy URL."""
+        name = self.unique_name(hint)
+        self.sql(f'CREATE DATABASE "{name}"')
+        return f"{self.server_url}/{name}"
+
+    def drop_databases(self, prefix: str) -> None:
+        """Drop every database whose name starts with ``prefix`` (a test's or a platform's)."""
+        pattern = prefix.replace("_", "\\_")
+        with contextlib.suppress(subprocess.CalledProcessError):
+            self.sql(
+                "DO $$ DECLARE d text; BEGIN FOR d IN SELECT datname FROM pg_database "
+                f"WHERE datname LIKE '{pattern}%' LOOP "
+                "EXECUTE format('DROP DATABASE %I WITH (FORCE)', d); END LOOP; END $$"
+            )
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[PostgresCluster]:
+    """One PostgreSQL cluster for the whole session (skipped where there are no binaries);
+    with RATHAUS_TEST_DATABASE=postgresql its URL is in RATHAUS_TEST_POSTGRES for the
+    platforms the tests start."""
+    try:
+        cluster = PostgresCluster()
+    except FileNotFoundError as missing:
+        if on_postgres():
+            raise  # the PostgreSQL pass must not pass by skipping
+        pytest.skip(str(missing))
+    cluster.start()
+    previous = os.environ.get(TEST_POSTGRES_ENV)
+    if on_postgres():
+        os.environ[TEST_POSTGRES_ENV] = cluster.server_url
+    try:
+        yield cluster
+    finally:
+        if previous is None:
+            os.environ.pop(TEST_POSTGRES_ENV, None)
+        cluster.stop()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The PostgreSQL pass leaves out the SQLite variants of tests that run on both
+    (``params=["sqlite", "postgresql"]``): the SQLite pass has run them."""
+    if not on_postgres():
+        return
+    keep: list[pytest.Item] = []
+    drop: list[pytest.Item] = []
+    for item in items:
+        params = getattr(getattr(item, "callspec", None), "params", {})
+        (drop if "sqlite" in params.values() else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _postgres_pass(request: pytest.FixtureRequest) -> None:
+    """The PostgreSQL pass starts the session's cluster before any test needs it."""
+    if on_postgres():
+        request.getfixturevalue("postgres_cluster")
 
 
 @pytest.fixture
-def settings(tmp_path: Path, nats: RunningServer) -> Settings:
-    """Settings for one test: its own data dir, the test's nats-server, SQLite files."""
-    return Settings(
+def postgres_url(postgres_cluster: PostgresCluster) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database on the session's cluster; dropped afterwards."""
+    url = postgres_cluster.create_database("u")
+    yield url
+    postgres_cluster.drop_databases(url.rsplit("/", 1)[1])
+
+
+@pytest.fixture
+def settings(request: pytest.FixtureRequest, tmp_path: Path, nats: RunningServer) -> Settings:
+    """Settings for one test: its own data dir, the test's nats-server, SQLite files (or,
+    with RATHAUS_TEST_DATABASE=postgresql, a fresh PostgreSQL database per module)."""
+    settings = Settings(
         data_dir=tmp_path / "data",
         nats=NatsSettings(url=nats.url, port=nats.port, max_deliver=3, ack_wait_seconds=5),
         temporal=TemporalSettings(),
         seed_demo=False,
         secret_key="test-secret-key-test-secret-key-0000",  # noqa: S106 - a test key
     )
+    if on_postgres():
+        cluster: PostgresCluster = request.getfixturevalue("postgres_cluster")
+        prefix = cluster.unique_name()
+        settings.postgres = f"{cluster.server_url}/{prefix}"  # created on each module's start
+        request.addfinalizer(lambda: cluster.drop_databases(f"{prefix}_"))
+    return settings
+
+
+@contextlib.contextmanager
+def read_only(path: Path) -> Iterator[sqlite3.Connection]:
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        yield db
+    finally:
+        db.close()
+
+
+class ModuleDatabases:
+    """Each module's own database, read by the checks: its SQLite file under
+    ``<data_dir>/db``, or its database on the PostgreSQL server the platform was given
+    (``postgres``, the PostgreSQL pass). Queries are written once, with ``?`` placeholders."""
+
+    def __init__(self, data_dir: Path, postgres: str | None = None) -> None:
+        self.data_dir = data_dir
+        self.postgres = postgres
+
+    async def rows(self, module: str, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        if self.postgres is None:
+            with read_only(self.data_dir / "db" / f"{module}.sqlite") as db:
+                return [tuple(row) for row in db.execute(sql, tuple(params)).fetchall()]
+        import asyncpg  # type: ignore[import-untyped]
+
+        numbered = iter(range(1, sql.count("?") + 1))
+        conn = await asyncpg.connect(self._dsn(module))
+        try:
+            records = await conn.fetch(re.sub(r"\?", lambda _: f"${next(numbered)}", sql), *params)
+        finally:
+            await conn.close()
+        return [tuple(record.values()) for record in records]
+
+    async def execute(self, module: str, sql: str, params: Sequence[Any] = ()) -> None:
+        """A write, committed (a test's tampering or setting the stage)."""
+        if self.postgres is None:
+            with contextlib.closing(
+                sqlite3.connect(self.data_dir / "db" / f"{module}.sqlite", timeout=30)
+            ) as db:
+                db.execute(sql, tuple(params))
+                db.commit()
+            return
+        import asyncpg
+
+        numbered = iter(range(1, sql.count("?") + 1))
+        conn = await asyncpg.connect(self._dsn(module))
+        try:
+            await conn.execute(re.sub(r"\?", lambda _: f"${next(numbered)}", sql), *params)
+        finally:
+            await conn.close()
+
+    def _dsn(self, module: str) -> str:
+        assert self.postgres is not None
+        url = make_url(postgres_module_url(self.postgres, module)).set(drivername="postgresql")
+        return url.render_as_string(hide_password=False)
+
+    async def records(self, module: str, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        """Rows as dicts by column name."""
+        if self.postgres is None:
+            with read_only(self.data_dir / "db" / f"{module}.sqlite") as db:
+                cursor = db.execute(sql, tuple(params))
+                names = [d[0] for d in cursor.description]
+                return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        import asyncpg
+
+        conn = await asyncpg.connect(self._dsn(module))
+        try:
+            return [dict(record) for record in await conn.fetch(sql)]
+        finally:
+            await conn.close()
+
+    async def one(self, module: str, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...]:
+        """The first row (of an aggregate)."""
+        return (await self.rows(module, sql, params))[0]
 
 
 async def eventually(

@@ -9,6 +9,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rathaus.platform.kernel.db import one_appender
+
 metadata = sa.MetaData()
 
 residents = sa.Table(
@@ -114,6 +116,7 @@ def entry_hash(prev_hash: str, entry: dict[str, Any]) -> str:
 
 async def append_log(session: AsyncSession, entry: dict[str, Any]) -> None:
     """Append to the hash-chained log (the table refuses updates and deletes)."""
+    await one_appender(session, transparency_log.name)  # the chain's last entry must stay the last
     last = (
         await session.execute(
             sa.select(transparency_log.c.hash).order_by(transparency_log.c.seq.desc()).limit(1)

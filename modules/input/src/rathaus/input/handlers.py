@@ -45,6 +45,7 @@ from rathaus.input.domain import (
 from rathaus.input.reading import Reading, check_file, read
 from rathaus.input.store import cases, documents, readings, replies
 from rathaus.platform.kernel import Kernel, UnitOfWork
+from rathaus.platform.kernel.db import dialect_insert
 from rathaus.platform.kernel.procedures import Definition
 from rathaus.platform.kernel.procedures.upcast import application as upcast_application
 from rathaus.platform.kernel.telemetry import case_context, current_traceparent
@@ -100,12 +101,12 @@ class Input:
             event.service_id, event.service_version, event.procedure_digest
         )
         s = uow.session
-        if not (await s.execute(sa.select(cases.c.case_id).where(cases.c.case_id == event.case_id))).first():
-            await s.execute(
-                cases.insert().values(
-                    case_id=event.case_id, unit=definition.procedure.unit, service_id=event.service_id
-                )
-            )
+        # one statement: CaseOpened may be handled at the same moment (on PostgreSQL, side by side)
+        await s.execute(
+            dialect_insert(s)(cases)
+            .values(case_id=event.case_id, unit=definition.procedure.unit, service_id=event.service_id)
+            .on_conflict_do_nothing(index_elements=[cases.c.case_id])
+        )
         new = 0
         for attachment in event.attachments:
             doc_id = document_id(event.case_id, attachment.blob.sha256)
@@ -142,9 +143,12 @@ class Input:
             "service_id": event.service_id,
             "opened_at": event.opened_at,
         }
-        updated = await s.execute(cases.update().where(cases.c.case_id == event.case_id).values(**values))
-        if updated.rowcount == 0:  # type: ignore[attr-defined]
-            await s.execute(cases.insert().values(case_id=event.case_id, **values))
+        # one statement: the application may be recorded at the same moment (PostgreSQL)
+        await s.execute(
+            dialect_insert(s)(cases)
+            .values(case_id=event.case_id, **values)
+            .on_conflict_do_update(index_elements=[cases.c.case_id], set_=values)
+        )
         case = KnownCase(event.case_id, event.aktenzeichen, event.unit, event.service_id)
         routed = 0
         for doc in await self._waiting(uow):

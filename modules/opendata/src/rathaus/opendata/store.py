@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rathaus.opendata.domain.datasets import ABGELEHNT, ANTRAEGE, BEWILLIGT
@@ -24,6 +23,7 @@ from rathaus.opendata.domain.postkorb import (
     outcome,
 )
 from rathaus.opendata.domain.times import hours_between, moment
+from rathaus.platform.kernel.db import dialect_insert
 
 metadata = sa.MetaData()
 
@@ -129,16 +129,7 @@ class Stand:
 async def _insert_ignore(session: AsyncSession, table: sa.Table, values: dict[str, Any]) -> None:
     """INSERT unless the primary key exists. Never an IntegrityError: the kernel takes an
     IntegrityError in a handler for a duplicate delivery and would drop the event."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "sqlite":
-        await session.execute(sqlite.insert(table).values(values).on_conflict_do_nothing())
-    elif dialect == "postgresql":
-        await session.execute(postgresql.insert(table).values(values).on_conflict_do_nothing())
-    else:
-        key = table.primary_key.columns.values()[0]
-        found = await session.execute(sa.select(key).where(key == values[key.name]))
-        if found.first() is None:
-            await session.execute(table.insert().values(values))
+    await session.execute(dialect_insert(session)(table).values(values).on_conflict_do_nothing())
 
 
 async def record_opened(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -13,7 +13,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, MetaData, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from rathaus.platform.kernel.sqlite_inline import inline_creator
@@ -24,7 +24,15 @@ KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
 class Database:
     """A module's database: engine, sessions and migrations."""
 
-    def __init__(self, url: str, *, module: str, power_safe: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        module: str,
+        power_safe: bool = True,
+        pool_size: int = 5,
+        max_overflow: int = 10,
+    ) -> None:
         self.module = module
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
@@ -32,11 +40,18 @@ class Database:
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         # SQLite runs on the event loop's thread (see sqlite_inline for why and what it costs)
         inline = {"async_creator": inline_creator(self.url.database, timeout=30)} if self.is_sqlite else {}
+        if self.url.drivername == "postgresql+asyncpg":
+            inline = {"async_creator": postgres_connector(self.url)}
+        # PostgreSQL: a pool per process sized by settings (database_pool_size, _max_overflow)
+        pool: dict[str, Any] = (
+            {} if self.is_sqlite else {"pool_size": pool_size, "max_overflow": max_overflow}
+        )
         self.engine: AsyncEngine = create_async_engine(
             self.url,
             pool_pre_ping=not self.is_sqlite,
             hide_parameters=True,  # an error in a log must not quote a citizen's data
             **inline,
+            **pool,
         )
         if self.is_sqlite:
             _sqlite_pragmas(self.engine)
@@ -184,10 +199,65 @@ class WalSync:
             os.close(fd)
 
 
-def dialect_insert(session: AsyncSession) -> Any:
-    """``insert`` of the session's database (SQLite or PostgreSQL): the one that offers
-    ``on_conflict_do_nothing`` and ``returning`` for it."""
+def postgres_connector(url: URL) -> Callable[[], Awaitable[Any]]:
+    """asyncpg's connect for the engine's pool, creating the module's database when the
+    server says it does not exist (a first start: ``rathaus up --postgres``, a fresh test
+    database). Through the server's ``postgres`` database; the role needs CREATEDB. Two
+    processes creating it at once are fine."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    _, params = url.get_dialect()().create_connect_args(url)
+
+    async def connect() -> Any:
+        try:
+            return await asyncpg.connect(**params)
+        except asyncpg.InvalidCatalogNameError:
+            server = await asyncpg.connect(**{**params, "database": "postgres"})
+            try:
+                name = str(params["database"]).replace('"', '""')
+                await server.execute(f'CREATE DATABASE "{name}"')
+            except asyncpg.DuplicateDatabaseError:
+                pass  # another process created it meanwhile
+            finally:
+                await server.close()
+            return await asyncpg.connect(**params)
+
+    return connect
+
+
+async def postgres_database_is_new(url: str) -> bool:
+    """True when a module's PostgreSQL database does not exist yet or holds no migrated
+    schema (no Alembic version table): a first start, where the demo city may be seeded."""
+    import asyncpg
+
+    parsed = make_url(url)
+    _, params = parsed.get_dialect()().create_connect_args(parsed)
+    try:
+        conn = await asyncpg.connect(**params)
+    except asyncpg.InvalidCatalogNameError:
+        return True
+    try:
+        found = await conn.fetchval("SELECT to_regclass('alembic_version') IS NOT NULL")
+        return not found
+    finally:
+        await conn.close()
+
+
+async def one_appender(session: AsyncSession, table: str) -> None:
+    """Let one transaction at a time append to ``table`` until it ends: for a hash chain,
+    whose next entry is computed from the last. SQLite runs one writer at a time anyway; on
+    PostgreSQL two transactions would both read the same last entry and fork the chain. A
+    table lock that conflicts only with itself and with writers of that table: readers go
+    on, and the lock is released at commit or rollback."""
     if session.bind.dialect.name == "postgresql":
+        await session.execute(text(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE'))
+
+
+def dialect_insert(where: AsyncSession | Database) -> Any:
+    """``insert`` of the session's (or database's) dialect, SQLite or PostgreSQL: the one
+    that offers ``on_conflict_do_nothing`` and ``returning`` for it."""
+    dialect = ("sqlite" if where.is_sqlite else "postgresql") if isinstance(where, Database) else None
+    if (dialect or where.bind.dialect.name) == "postgresql":  # type: ignore[union-attr]
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert

@@ -78,6 +78,8 @@ class Kernel:
             settings.database_url(module),
             module=module,
             power_safe=settings.sqlite_power_safe.get(module, True),
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
         )
         if settings.telemetry.sql_spans:
             instrument_engine(self.db, self.provider)

@@ -18,6 +18,7 @@ from pydantic_settings import (
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+from sqlalchemy.engine import make_url
 
 MODULE_NAMES = ("portal", "input", "eakte", "output", "broker", "opendata")
 COMPONENTS = (*MODULE_NAMES, "orchestration")  # what a process can run
@@ -275,8 +276,17 @@ class Settings(BaseSettings):
     identity: IdentitySettings = Field(default_factory=IdentitySettings)
     archive: ArchiveSettings = Field(default_factory=ArchiveSettings)
     sessions: SessionSettings = Field(default_factory=SessionSettings)
-    # module name -> SQLAlchemy URL; a module without an entry gets a SQLite file
+    # module name -> SQLAlchemy URL; a module without an entry gets its database on the
+    # `postgres` server when one is set, else a SQLite file under data_dir/db
     databases: dict[str, str] = Field(default_factory=dict)
+    # a PostgreSQL server (postgresql://user:password@host:5432/rathaus): every module gets
+    # its own database there, named <the URL's database>_<module> (rathaus_portal, …),
+    # created on the module's first start when missing (the role needs CREATEDB for that)
+    postgres: str | None = None
+    # PostgreSQL connection pool of each module's process: connections kept open, and how
+    # many more may be opened for a burst (SQLite has no pool to size: one writer anyway)
+    database_pool_size: int = Field(default=5, ge=1)
+    database_max_overflow: int = Field(default=10, ge=0)
     # SQLite: must a commit survive a power loss before the caller goes on? Yes (the default)
     # where someone was told it happened: a citizen's submission, booking or reply, a
     # clerk's decision, an incoming item, a delivery date, a consent log entry, and every
@@ -318,6 +328,8 @@ class Settings(BaseSettings):
     def database_url(self, module: str) -> str:
         if module in self.databases:
             return self.databases[module]
+        if self.postgres:
+            return postgres_module_url(self.postgres, module)
         return f"sqlite+aiosqlite:///{(self.data_dir / 'db' / f'{module}.sqlite').resolve()}"
 
     def blob_location(self) -> str:
@@ -333,6 +345,16 @@ class Settings(BaseSettings):
             path.write_text(secrets.token_hex(32))
             path.chmod(0o600)
         return path.read_text().strip().encode()
+
+
+def postgres_module_url(server: str, module: str) -> str:
+    """The URL of ``module``'s own database on a PostgreSQL server (asyncpg driver)."""
+    url = make_url(server)
+    if url.drivername in ("postgresql", "postgres", "postgresql+psycopg", "postgresql+psycopg2"):
+        url = url.set(drivername="postgresql+asyncpg")
+    if url.get_backend_name() != "postgresql":
+        raise ValueError(f"postgres: a PostgreSQL URL, not {url.drivername}")
+    return url.set(database=f"{url.database or 'rathaus'}_{module}").render_as_string(hide_password=False)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -4,6 +4,7 @@ tests, the fault suite and ``rathaus bench`` start and stop."""
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import signal
 import subprocess
@@ -29,6 +30,12 @@ class EmbeddedPlatform:
         self.identity_url = f"http://127.0.0.1:{self.identity_port}"
         self.archive_port = free_port()  # the embedded Test-Archiv
         self.deadline_scale = 1.0
+        # a PostgreSQL server for the modules' databases (`rathaus up --postgres`), named after
+        # the data dir so that a platform started again on it finds its data; the test
+        # suites' PostgreSQL pass hands its session cluster over in RATHAUS_TEST_POSTGRES
+        server = os.environ.get("RATHAUS_TEST_POSTGRES")
+        digest = hashlib.sha256(str(data_dir.resolve()).encode()).hexdigest()[:16]
+        self.postgres: str | None = f"{server}/p{digest}" if server else None
         self.extra_env: dict[str, str] = {}  # further RATHAUS_* settings, e.g. procedure directories
         self.base_url = f"http://127.0.0.1:{self.web_port}"
         self.nats_url = f"nats://127.0.0.1:{self.nats_port}"
@@ -52,6 +59,8 @@ class EmbeddedPlatform:
                 **self.extra_env,
             }
         )
+        if self.postgres:
+            env["RATHAUS_POSTGRES"] = self.postgres
         return env
 
     def nats_credentials(self, user: str = "rathaus") -> dict[str, str]:

@@ -190,7 +190,12 @@ def up(settings: Settings, out: TextIO) -> None:
     data_dir = settings.data_dir.resolve()
     settings.data_dir = data_dir
     settings.nats.url = f"nats://127.0.0.1:{settings.nats.port}"  # the embedded server
-    fresh = not (data_dir / "db").exists()  # never seed into a data dir that holds data
+    # never seed into a data dir, or PostgreSQL databases, that hold data
+    fresh = not (data_dir / "db").exists() and not any(
+        make_url(settings.database_url(m)).get_backend_name() == "postgresql"
+        and not fresh_database(settings, m)
+        for m in COMPONENTS
+    )
     with data_dir_lock(data_dir):
         require_free(settings.web.port, "the web server", settings.web.host)
         require_free(settings.temporal.ui_port, "the Temporal UI")
@@ -316,8 +321,13 @@ def up(settings: Settings, out: TextIO) -> None:
 
 
 def fresh_database(settings: Settings, module: str) -> bool:
-    """True for a module whose SQLite file does not exist yet (never for PostgreSQL)."""
+    """True for a module whose SQLite file does not exist yet, or whose PostgreSQL database
+    does not exist yet or was never migrated."""
     url = make_url(settings.database_url(module))
+    if url.get_backend_name() == "postgresql":
+        from rathaus.platform.kernel.db import postgres_database_is_new
+
+        return asyncio.run(postgres_database_is_new(settings.database_url(module)))
     return url.get_backend_name() == "sqlite" and bool(url.database) and not Path(str(url.database)).exists()
 
 

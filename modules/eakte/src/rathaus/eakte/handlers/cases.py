@@ -23,6 +23,7 @@ from rathaus.eakte.handlers.routes import locked_documents
 from rathaus.eakte.store import documents, serials, vorgaenge
 from rathaus.platform.kernel import UnitOfWork
 from rathaus.platform.kernel.consumer import RetryLater
+from rathaus.platform.kernel.db import dialect_insert
 from rathaus.platform.kernel.procedures.pins import pin
 from rathaus.platform.kernel.procedures.upcast import application as upcast_application
 
@@ -113,20 +114,17 @@ class CaseHandlers(Base):
     async def _next_aktenzeichen(self, uow: UnitOfWork, plan: str) -> str:
         s = uow.session
         year = date.today().year
-        current = (
+        # one statement that counts on: two cases opened at once on PostgreSQL (writers side
+        # by side) would otherwise both read the same last number
+        insert = dialect_insert(s)(serials).values(aktenplan=plan, year=year, last=1)
+        serial = (
             await s.execute(
-                sa.select(serials.c.last).where(serials.c.aktenplan == plan, serials.c.year == year)
+                insert.on_conflict_do_update(
+                    index_elements=[serials.c.aktenplan, serials.c.year],
+                    set_={"last": serials.c.last + 1},
+                ).returning(serials.c.last)
             )
-        ).scalar()
-        serial = (current or 0) + 1
-        if current is None:
-            await s.execute(serials.insert().values(aktenplan=plan, year=year, last=serial))
-        else:
-            await s.execute(
-                serials.update()
-                .where(serials.c.aktenplan == plan, serials.c.year == year)
-                .values(last=serial)
-            )
+        ).scalar_one()
         return aktenzeichen(plan, year, serial)
 
     async def _file(self, uow: UnitOfWork, doc: dict[str, Any], az: str) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from rathaus.eakte.domain import GENESIS, MITZEICHNUNG, PENDING, Cosignature, Taken, audit_hash
 from rathaus.eakte.store import audit, beteiligungen, decisions, vorgaenge
 from rathaus.platform.kernel import Kernel
+from rathaus.platform.kernel.db import one_appender
 from rathaus.platform.kernel.procedures import Definition
 
 # who the acting member of staff deputises for (Vertretung): set by the workspace for the
@@ -28,6 +29,7 @@ async def record(
     session: AsyncSession, actor: str, action: str, case_id: str | None, details: dict[str, Any]
 ) -> None:
     """Append to the hash-chained audit trail (the table refuses updates and deletes)."""
+    await one_appender(session, audit.name)  # the chain's last entry must stay the last
     last = (await session.execute(sa.select(audit.c.hash).order_by(audit.c.seq.desc()).limit(1))).scalar()
     prev = last or GENESIS
     deputy, absent = ACTING_FOR.get()

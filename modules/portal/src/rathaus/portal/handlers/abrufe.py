@@ -10,12 +10,12 @@ from typing import Any
 
 import msgspec
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from rathaus.contracts.common import BlobRef
 from rathaus.contracts.output.v1 import BekanntgabeDetermined
 from rathaus.contracts.portal.v1 import DocumentRetrieved, RetrievalRecorded
 from rathaus.platform.kernel import UnitOfWork
+from rathaus.platform.kernel.db import dialect_insert
 from rathaus.portal.domain import Account
 from rathaus.portal.handlers.base import Base, now
 from rathaus.portal.handlers.organisations import visible_to
@@ -53,7 +53,7 @@ class Retrievals(Base):
         async with self.kernel.transaction() as uow:
             s = uow.session
             await s.execute(postkorb.update().where(postkorb.c.entry_id == entry_id).values(read=True))
-            insert = (sqlite.insert if self.kernel.db.is_sqlite else postgresql.insert)(abrufe)
+            insert = dialect_insert(s)(abrufe)
             first = await s.execute(
                 insert.values(
                     entry_id=entry_id,

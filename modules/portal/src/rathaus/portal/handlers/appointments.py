@@ -19,13 +19,13 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
 from rathaus.contracts.platform.v1 import AppointmentReminderDue
 from rathaus.contracts.portal.v1 import AppointmentBooked, AppointmentCancelled
 from rathaus.platform.kernel import UnitOfWork
 from rathaus.platform.kernel.appointments import Calendars, Location
+from rathaus.platform.kernel.db import dialect_insert
 from rathaus.platform.kernel.mail import message, portal_url
 from rathaus.portal import PREFIX
 from rathaus.portal.domain.accounts import Account
@@ -97,7 +97,7 @@ class Appointments(Base):
         return hashlib.sha256(self.kernel.settings.secret() + b"/termine").digest()
 
     def _insert(self, table: sa.Table) -> Any:
-        return (sqlite.insert if self.kernel.db.is_sqlite else postgresql.insert)(table)
+        return dialect_insert(self.kernel.db)(table)
 
     def location_for(self, service_id: str, location_id: str) -> Location:
         loc = self.calendars.location(location_id)

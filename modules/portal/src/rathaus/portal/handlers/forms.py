@@ -18,6 +18,7 @@ from rathaus.contracts.portal.v1 import EvidenceUse
 from rathaus.contracts.portal.v2 import ApplicationSubmitted, AttachedFile
 from rathaus.platform.kernel import UnitOfWork
 from rathaus.platform.kernel.calendar import is_holiday
+from rathaus.platform.kernel.db import dialect_insert
 from rathaus.platform.kernel.procedures import Definition, Inputs, Result, judge, preview
 from rathaus.platform.kernel.procedures.definition import DIRECTORY_SOURCE
 from rathaus.platform.kernel.procedures.pins import pin
@@ -391,27 +392,37 @@ class Forms(StreetDirectory):
         Idempotent per case id: when the case id is taken, nothing is written and the owner
         that holds it is returned; None when the application was recorded now.
         """
-        owner = (
-            await uow.session.execute(
-                sa.select(applications.c.account_id).where(applications.c.case_id == case_id)
-            )
-        ).scalar()
-        if owner is not None:
-            return str(owner)
         place = values.get(PLACE) if isinstance(values.get(PLACE), dict) else None
         event = application_event(applicant, definition, case_id, result, attachments, evidence, place)
-        await pin(uow.session, definition, case_id)
-        await uow.session.execute(
-            applications.insert().values(
-                case_id=case_id,
-                account_id=applicant.owner,
-                organisation_id=applicant.organisation.organisation_id if applicant.organisation else None,
-                service_id=definition.id,
-                service_version=definition.version,
-                status="eingegangen",
-                submitted_at=event.submitted_at,
+        # the case id taken first, in one statement: two submissions of one draft at once (a
+        # double click) cannot both pass a look-up on PostgreSQL, where writers run side by side
+        insert = dialect_insert(uow.session)
+        recorded = (
+            await uow.session.execute(
+                insert(applications)
+                .values(
+                    case_id=case_id,
+                    account_id=applicant.owner,
+                    organisation_id=applicant.organisation.organisation_id
+                    if applicant.organisation
+                    else None,
+                    service_id=definition.id,
+                    service_version=definition.version,
+                    status="eingegangen",
+                    submitted_at=event.submitted_at,
+                )
+                .on_conflict_do_nothing(index_elements=[applications.c.case_id])
+                .returning(applications.c.case_id)
             )
-        )
+        ).scalar()
+        if recorded is None:
+            owner = (
+                await uow.session.execute(
+                    sa.select(applications.c.account_id).where(applications.c.case_id == case_id)
+                )
+            ).scalar()
+            return str(owner)
+        await pin(uow.session, definition, case_id)
         await uow.emit(event, subject=case_id)
         return None
 

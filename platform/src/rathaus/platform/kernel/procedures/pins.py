@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from rathaus.platform.kernel.db import dialect_insert
 from rathaus.platform.kernel.procedures.definition import Definition
 from rathaus.platform.kernel.procedures.registry import ProcedureChanged, Procedures
 
@@ -40,15 +41,32 @@ async def pin(session: AsyncSession, definition: Definition, case_id: str) -> No
         )
     ).scalar()
     if found is None:
+        # two first cases of a version at once: on PostgreSQL both may find no pin (SQLite
+        # runs one writer at a time); the second insert yields, and the pin it met counts
+        insert = dialect_insert(session)
         await session.execute(
-            pins.insert().values(
+            insert(pins)
+            .values(
                 service_id=definition.id,
                 version=definition.version,
                 digest=definition.digest,
                 first_case=case_id,
                 pinned_at=datetime.now(UTC).isoformat(),
             )
+            .on_conflict_do_nothing()
         )
+        found = (
+            await session.execute(
+                sa.select(pins.c.digest).where(
+                    pins.c.service_id == definition.id, pins.c.version == definition.version
+                )
+            )
+        ).scalar()
+        if found != definition.digest:
+            raise ProcedureChanged(
+                f"Version {definition.version} des Verfahrens {definition.id} wurde geändert, nachdem "
+                "Vorgänge sie verwendet haben."
+            )
     elif found != definition.digest:
         raise ProcedureChanged(
             f"Version {definition.version} des Verfahrens {definition.id} wurde geändert, nachdem "
