@@ -21,13 +21,18 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(**overrides)
     if getattr(args, "port", None) and args.command not in ("payprovider", "idprovider", "archivpeer"):
         settings.web.port = args.port
+    if getattr(args, "nats_cluster", None):
+        settings.nats.cluster_nodes = args.nats_cluster
     users = settings.data_dir / "nats" / "users.json"
     if settings.nats.user is None and users.exists():  # the embedded platform's NATS
         from rathaus.platform.runtime import natsauth
 
         settings.nats.user = natsauth.PLATFORM_USER
         settings.nats.password = natsauth.credentials(settings.data_dir)[natsauth.PLATFORM_USER]
-        settings.nats.url = f"nats://127.0.0.1:{settings.nats.port}"
+        from rathaus.platform.runtime.natscluster import embedded_servers
+
+        # the embedded cluster's nodes when `rathaus up --nats-cluster` runs on this data dir
+        settings.nats.url = embedded_servers(settings.data_dir) or f"nats://127.0.0.1:{settings.nats.port}"
     return settings
 
 
@@ -115,6 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     p_up = sub.add_parser("up", help="start the whole platform on its embedded defaults")
     p_up.add_argument("--data-dir", help="where all data lives (default ./.rathaus)")
     p_up.add_argument("--port", type=int, help="web port (default 8000)")
+    p_up.add_argument(
+        "--nats-cluster",
+        type=int,
+        metavar="N",
+        help="start N nats-server nodes as one JetStream cluster, streams with 3 replicas "
+        "(clients on nats.port … nats.port+N-1, routes on nats.cluster_port …; default 1 node)",
+    )
     p_serve = sub.add_parser("serve", help="run one module against configured NATS, Temporal, database")
     p_serve.add_argument(
         "module", help=f"one of {', '.join(COMPONENTS)}, or several with commas (eakte,output) in one process"

@@ -150,12 +150,26 @@ def stream_configs(replicas: int = 1) -> list[StreamConfig]:
     return configs
 
 
-async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
-    """Create or update the streams; safe to run from every process at start."""
+async def ensure_streams(js: JetStreamContext, replicas: int = 1, *, retry_for: float = 60.0) -> None:
+    """Create or update the streams; safe to run from every process at start.
+
+    A cluster that has just started (or lost its meta leader) answers JetStream's API only
+    once its nodes have elected one: until then a request times out or meets no responder,
+    and is tried again for ``retry_for`` seconds."""
+    deadline = time.monotonic() + retry_for
+    pause = 0.2
     for config in stream_configs(replicas):
-        try:
-            await js.stream_info(config.name or "")
-        except NotFoundError:
-            await js.add_stream(config)
-        else:
-            await js.update_stream(config)
+        while True:
+            try:
+                try:
+                    await js.stream_info(config.name or "")
+                except NotFoundError:
+                    await js.add_stream(config)
+                else:
+                    await js.update_stream(config)
+                break
+            except RETRYABLE:
+                if time.monotonic() + pause > deadline:
+                    raise
+                await asyncio.sleep(pause)  # a back-off between attempts, not a wait for a condition
+                pause = min(pause * 2, 2.0)

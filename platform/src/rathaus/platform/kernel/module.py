@@ -96,6 +96,7 @@ class Kernel:
             max_deliver=settings.nats.max_deliver,
             ack_wait=settings.nats.ack_wait_seconds,
             tracer=self.tracer,
+            replicas=settings.nats.replicas,
         )
         self._relay_task: asyncio.Task[None] | None = None
         self._mail_task: asyncio.Task[None] | None = None

@@ -300,18 +300,21 @@ def reload_nats(data_dir: Path) -> bool:
     """Ask the data dir's running nats-server to reread its configuration (SIGHUP), so a
     new integrator's user works at once. False when no server of this data dir runs: the
     next ``rathaus up`` writes and reads the configuration anyway."""
+    from rathaus.platform.runtime.natscluster import embedded_pid_files
+
     data_dir = data_dir.resolve()
-    path = pid_file(data_dir)
-    if not path.exists():
-        return False
-    try:
-        pid = int(path.read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (ValueError, OSError):
-        return False
-    # a stale pid file could name another process by now: signal only our own server
-    ours = cmdline[0].endswith(b"nats-server") and str(data_dir).encode() in b" ".join(cmdline)
-    if not ours:
-        return False
-    os.kill(pid, signal.SIGHUP)
-    return True
+    reloaded = False
+    # the single server, or every node of `rathaus up --nats-cluster` (each includes nats.conf)
+    for path in [pid_file(data_dir), *embedded_pid_files(data_dir)]:
+        if not path.exists():
+            continue
+        try:
+            pid = int(path.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (ValueError, OSError):
+            continue
+        # a stale pid file could name another process by now: signal only our own server
+        if cmdline[0].endswith(b"nats-server") and str(data_dir).encode() in b" ".join(cmdline):
+            os.kill(pid, signal.SIGHUP)
+            reloaded = True
+    return reloaded
