@@ -206,7 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_bench.add_argument("--search-queries", type=int, default=2000, help="timed searches (default 2000)")
     p_bench.add_argument(
-        "--only", action="append", choices=["cases", "ceiling", "http", "bus", "ocr", "termine", "suche"]
+        "--only",
+        action="append",
+        choices=["cases", "ceiling", "http", "bus", "cluster", "ocr", "termine", "suche"],
     )
     p_bench.add_argument("--output", default="BENCHMARKS.md", help="append the table here ('' = do not)")
     p_bench.add_argument(
