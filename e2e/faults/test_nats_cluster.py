@@ -88,6 +88,17 @@ class ClusterRun:
         led = [c.name for c in stream_configs() if (await self.nats.leader(c.name or "")) is node]
         return f"{node.name} (leader of {', '.join(n or '' for n in led)})"
 
+    async def streams(self) -> list[str]:
+        """Each stream's leader and replicas as the cluster reports them (for a failure)."""
+        lines = []
+        for config in stream_configs():
+            try:
+                info = await self.nats.stream_info(config.name or "")
+                lines.append(f"{config.name}: {info.cluster} {info.state.messages} messages")
+            except Exception as exc:
+                lines.append(f"{config.name}: {type(exc).__name__} {exc}")
+        return lines
+
     async def every_case_delivered(self) -> bool:
         cases = self.citizens.case_ids
         return self.watch.count(cases, "zugestellt") == len(cases)
@@ -120,8 +131,10 @@ async def running(
         await run.start()
         yield run
     except BaseException:
+        state = await run.streams()
         with capsys.disabled():
             print("\nfault log so far:\n  " + "\n  ".join(run.log) + "\n" + run.cluster.logs())
+            print("streams:\n  " + "\n  ".join(state))
         raise
     finally:
         await run.close()
