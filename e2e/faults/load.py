@@ -17,6 +17,7 @@ from nats.aio.client import Client as NatsClient
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from rathaus.platform.kernel import Kernel, Settings
+from rathaus.platform.kernel.bus import bound_unacknowledged
 from rathaus.platform.kernel.procedures import Result
 from rathaus.portal.domain import Account
 from rathaus.portal.handlers import Portal
@@ -163,6 +164,9 @@ class StatusWatch:
         self._durable = f"statuswatch-{uuid.uuid4().hex[:12]}"
 
     async def start(self, **options: Any) -> None:
+        async def reconnected() -> None:
+            bound_unacknowledged(self.nc, 6)
+
         self.nc = await nats.connect(
             **options,
             max_reconnect_attempts=-1,
@@ -170,7 +174,9 @@ class StatusWatch:
             allow_reconnect=True,
             ping_interval=2,  # a node that hangs is noticed in seconds
             max_outstanding_pings=2,
+            reconnected_cb=reconnected,
         )
+        bound_unacknowledged(self.nc, 6)
         js = self.nc.jetstream(timeout=10)
         replicas = (await js.stream_info(STATUS_STREAM)).config.num_replicas or 1
         sub = await js.pull_subscribe(

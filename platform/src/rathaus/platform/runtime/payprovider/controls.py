@@ -123,11 +123,20 @@ class AutoPayer:
         import nats
         from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
-        from rathaus.platform.kernel.bus import stream_name
+        from rathaus.platform.kernel.bus import bound_unacknowledged, stream_name
 
         # pings every 2 s: a node that hangs is left for another in seconds, not minutes
-        options = {"max_reconnect_attempts": -1, "ping_interval": 2, "max_outstanding_pings": 2}
+        async def reconnected() -> None:
+            bound_unacknowledged(self._nc, 6)
+
+        options = {
+            "max_reconnect_attempts": -1,
+            "ping_interval": 2,
+            "max_outstanding_pings": 2,
+            "reconnected_cb": reconnected,
+        }
         self._nc = await nats.connect(**{**options, **self.nats_options})
+        bound_unacknowledged(self._nc, 6)  # a node cut off is left for another in seconds
         js = self._nc.jetstream(timeout=10)
         stream = stream_name("platform")
         replicas = (await js.stream_info(stream)).config.num_replicas or 1
