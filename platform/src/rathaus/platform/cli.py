@@ -31,8 +31,12 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings.nats.password = natsauth.credentials(settings.data_dir)[natsauth.PLATFORM_USER]
         from rathaus.platform.runtime.natscluster import embedded_servers
 
-        # the embedded cluster's nodes when `rathaus up --nats-cluster` runs on this data dir
-        settings.nats.url = embedded_servers(settings.data_dir) or f"nats://127.0.0.1:{settings.nats.port}"
+        # the embedded cluster's nodes when `rathaus up --nats-cluster` runs on this data dir,
+        # and its replicas: a command that declares the streams must not scale them down
+        cluster = embedded_servers(settings.data_dir)
+        settings.nats.url = cluster or f"nats://127.0.0.1:{settings.nats.port}"
+        if cluster:
+            settings.nats.replicas = min(len(cluster.split(",")), 3)
     return settings
 
 

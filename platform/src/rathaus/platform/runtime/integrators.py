@@ -225,8 +225,11 @@ def nats_users(data_dir: Path) -> list[dict[str, Any]]:
     ]
 
 
-def consumer_config(integrator: Integrator, subjects: list[str], start: datetime) -> ConsumerConfig:
+def consumer_config(
+    integrator: Integrator, subjects: list[str], start: datetime, replicas: int = 1
+) -> ConsumerConfig:
     return ConsumerConfig(
+        num_replicas=replicas,  # as many as the stream's: its position survives a node
         name=integrator.durable,
         durable_name=integrator.durable,
         description=f"Rathaus-Integrator {integrator.name}",
@@ -248,6 +251,8 @@ async def reconcile(
     wanted = allowed_subjects(integrator.subjects)
     start = datetime.fromisoformat(integrator.created_at)
     for stream, subjects in wanted.items():
+        # on a cluster as many replicas as the stream (nats-server made them R1 otherwise)
+        replicas = (await js.stream_info(stream)).config.num_replicas or 1
         try:
             info = await js.consumer_info(stream, integrator.durable)
         except NotFoundError:
@@ -256,11 +261,18 @@ async def reconcile(
             await js.delete_consumer(stream, integrator.durable)
             info = None
         if info is None:
-            await js.add_consumer(stream, consumer_config(integrator, subjects, reposition or start))
-        elif sorted(info.config.filter_subjects or [info.config.filter_subject or ""]) != sorted(subjects):
-            # a new contract version since: the same consumer (its position kept), new filters
+            await js.add_consumer(
+                stream, consumer_config(integrator, subjects, reposition or start, replicas)
+            )
+        elif (
+            sorted(info.config.filter_subjects or [info.config.filter_subject or ""]) != sorted(subjects)
+            or (info.config.num_replicas or 1) != replicas
+        ):
+            # a new contract version or a cluster since: the same consumer (its position
+            # kept), new filters and replicas
             config = info.config
             config.filter_subjects, config.filter_subject = sorted(subjects), None
+            config.num_replicas = replicas
             await js.add_consumer(stream, config)
     for stream in await _producer_streams(js):
         if stream not in wanted:
