@@ -63,7 +63,7 @@ async def submit(platform: EmbeddedPlatform, producer_dir: Path, case_ids: list[
     creds = platform.nats_credentials()
     settings = Settings(
         data_dir=producer_dir,
-        nats=NatsSettings(url=creds["servers"], user=creds["user"], password=creds["password"]),
+        nats=NatsSettings(url=",".join(creds["servers"]), user=creds["user"], password=creds["password"]),
         secret_key="producer-secret-producer-secret-00",
     )
     producer = Kernel("portal", settings)

@@ -4,8 +4,10 @@ the counts it checked."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -13,6 +15,7 @@ from typing import Any
 import msgspec
 import nats
 from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.errors import ServiceUnavailableError
 from temporalio.client import Client, WorkflowExecutionStatus
 
 from rathaus.eakte.domain import verify_chain
@@ -49,8 +52,16 @@ async def stream_events(nc: Any, stream: str, subject: str) -> list[dict[str, An
         stream=stream,
         config=ConsumerConfig(deliver_policy=DeliverPolicy.ALL, inactive_threshold=30),
     )
+    deadline = time.monotonic() + 30
     while remaining > 0:
-        batch = await sub.fetch(min(remaining, 256), timeout=10)
+        try:
+            batch = await sub.fetch(min(remaining, 256), timeout=10)
+        except ServiceUnavailableError:
+            # on a cluster a consumer just created may not have its leader yet (503)
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.2)  # a back-off between attempts
+            continue
         events += [msgspec.json.decode(m.data) for m in batch]
         remaining -= len(batch)
     await sub.unsubscribe()

@@ -25,6 +25,7 @@ from rathaus.platform.kernel.settings import (
     TemporalSettings,
 )
 from rathaus.platform.runtime.mailsink import MailSink
+from rathaus.platform.runtime.natscluster import NatsCluster
 from rathaus.platform.runtime.processes import ChildProcess, free_port, nats_server, temporal_server
 from rathaus.platform.testing import eventually
 
@@ -119,13 +120,22 @@ class Distributed:
     """Every component in its own process against one NATS, one Temporal, one data dir;
     ``replicas`` processes of each (``RATHAUS_REPLICA`` 0, 1, …), each on its own port."""
 
-    def __init__(self, root: Path, replicas: int = 1) -> None:
+    def __init__(self, root: Path, replicas: int = 1, nats_cluster: NatsCluster | None = None) -> None:
+        """``replicas``: processes of each component (``RATHAUS_REPLICA`` 0, 1, …), each on
+        its own port. ``nats_cluster``: a JetStream cluster (not started yet) instead of one
+        nats-server; streams and consumers then have as many replicas as it has nodes (at
+        most three)."""
         self.root = root
         self.data_dir = root / "data"
         self.nats_port, self.temporal_port, self.smtp_port = free_port(), free_port(), free_port()
         self.payment_port = free_port()
         self.nats_url = f"nats://127.0.0.1:{self.nats_port}"
         self.nats: ChildProcess = nats_server(root / "nats-server", self.nats_port)
+        self.nats_cluster = nats_cluster
+        self.stream_replicas = 1
+        if nats_cluster is not None:
+            self.nats_url = nats_cluster.url
+            self.stream_replicas = min(len(nats_cluster.nodes), 3)
         self.temporal: ChildProcess = temporal_server(root / "temporal-server", self.temporal_port, None)
         self.mail = MailSink(root / "mailsink", self.smtp_port)
         # the test payment provider as its own process, as a real provider would be
@@ -157,6 +167,11 @@ class Distributed:
         self.processes = {c: r[0] for c, r in self.replicas.items()}  # the first replica of each
 
     @property
+    def nats_servers(self) -> list[str]:
+        """The client URLs, as nats-py's ``servers`` takes them."""
+        return self.nats_url.split(",")
+
+    @property
     def eakte_url(self) -> str:
         return f"http://127.0.0.1:{self.processes['eakte'].port}"
 
@@ -174,7 +189,11 @@ class Distributed:
             seed_demo=False,
             secret_key=SECRET,
             nats=NatsSettings(
-                url=self.nats_url, port=self.nats_port, ack_wait_seconds=ACK_WAIT, max_deliver=MAX_DELIVER
+                url=self.nats_url,
+                port=self.nats_port,
+                ack_wait_seconds=ACK_WAIT,
+                max_deliver=MAX_DELIVER,
+                replicas=self.stream_replicas,
             ),
             temporal=TemporalSettings(address=f"127.0.0.1:{self.temporal_port}"),
             smtp=SmtpSettings(host="127.0.0.1", port=self.smtp_port),
@@ -195,6 +214,7 @@ url = "{self.nats_url}"
 port = {self.nats_port}
 ack_wait_seconds = {ACK_WAIT}
 max_deliver = {MAX_DELIVER}
+replicas = {self.stream_replicas}
 
 [temporal]
 address = "127.0.0.1:{self.temporal_port}"
@@ -211,7 +231,11 @@ port = {self.payment_port}
 
     async def start(self) -> None:
         self.write_config()
-        self.nats.start()
+        if self.nats_cluster is not None:
+            self.nats_cluster.start()
+            await eventually(self.nats_cluster.jetstream_ready, timeout=60, interval=0.2)
+        else:
+            self.nats.start()
         self.temporal.start(timeout=120)
         self.mail.start()
         self.payprovider.start()
@@ -237,7 +261,8 @@ port = {self.payment_port}
         await self.processes[component].start()
 
     async def consumer(self, stream: str, durable: str) -> ConsumerInfo:
-        nc = await nats.connect(self.nats_url, allow_reconnect=False, connect_timeout=5)
+        # a cluster node may be away: the next one of the list is tried
+        nc = await nats.connect(self.nats_servers, max_reconnect_attempts=3, connect_timeout=5)
         try:
             return await nc.jetstream(timeout=10).consumer_info(stream, durable)
         finally:
@@ -258,6 +283,8 @@ port = {self.payment_port}
             process.stop()
         self.temporal.stop()
         self.nats.stop()
+        if self.nats_cluster is not None:
+            self.nats_cluster.stop()
         self.payprovider.stop()
         with contextlib.suppress(Exception):
             self.mail.stop()

@@ -15,8 +15,10 @@ from typing import Any
 import httpx
 import nats
 from nats.aio.client import Client as NatsClient
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from rathaus.platform.kernel import Kernel, Settings
+from rathaus.platform.kernel.bus import bound_unacknowledged
 from rathaus.platform.kernel.procedures import Result
 from rathaus.portal.domain import Account
 from rathaus.portal.handlers import Portal
@@ -24,6 +26,7 @@ from rathaus.portal.handlers.forms import Applicant
 
 SERVICE = "bewohnerparkausweis"
 STATUS_SUBJECT = "rathaus.platform.case.status-changed.v1"
+STATUS_STREAM = "RATHAUS_PLATFORM"
 
 
 class Citizens:
@@ -184,24 +187,63 @@ class EitherReplica(httpx.AsyncBaseTransport):
 
 
 class StatusWatch:
-    """The case statuses as they pass on the bus (core NATS, reconnecting), for deciding
-    when to strike; the checks read the stream itself."""
+    """The case statuses as they pass on the bus, for deciding when to strike; the checks
+    read the stream itself. Its own durable pull consumer on the platform's stream, with as
+    many replicas as the stream: a status published while this client's NATS node is away
+    (killed, frozen, cut off) is read once it has reconnected, not lost as a core NATS
+    subscription would lose it."""
 
     def __init__(self) -> None:
         self.seen: dict[str, set[str]] = defaultdict(set)
         self.nc: NatsClient | None = None
+        self._running = False
+        self._task: asyncio.Task[None] | None = None
+        self._durable = f"statuswatch-{uuid.uuid4().hex[:12]}"
 
     async def start(self, **options: Any) -> None:
+        async def reconnected() -> None:
+            bound_unacknowledged(self.nc, 6)
+
         self.nc = await nats.connect(
-            **options, max_reconnect_attempts=-1, reconnect_time_wait=0.2, allow_reconnect=True
+            **options,
+            max_reconnect_attempts=-1,
+            reconnect_time_wait=0.2,
+            allow_reconnect=True,
+            ping_interval=2,  # a node that hangs is noticed in seconds
+            max_outstanding_pings=2,
+            reconnected_cb=reconnected,
         )
+        bound_unacknowledged(self.nc, 6)
+        js = self.nc.jetstream(timeout=10)
+        replicas = (await js.stream_info(STATUS_STREAM)).config.num_replicas or 1
+        sub = await js.pull_subscribe(
+            STATUS_SUBJECT,
+            durable=self._durable,
+            stream=STATUS_STREAM,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=AckPolicy.EXPLICIT,
+                num_replicas=replicas,
+                inactive_threshold=600,
+            ),
+        )
+        self._running = True
+        self._task = asyncio.create_task(self._pull(sub), name="statuswatch")
 
-        async def on_status(msg: Any) -> None:
-            event = json.loads(msg.data)
-            self.seen[event["subject"]].add(event["data"]["status"])
-
-        await self.nc.subscribe(STATUS_SUBJECT, cb=on_status)
-        await self.nc.flush()
+    async def _pull(self, sub: Any) -> None:
+        while self._running:
+            try:
+                messages = await sub.fetch(64, timeout=0.3)
+            except (nats.errors.TimeoutError, TimeoutError):
+                continue
+            except nats.errors.Error:  # reconnecting: the same consumer, again
+                await asyncio.sleep(0.2)  # a back-off between attempts
+                continue
+            for msg in messages:
+                event = json.loads(msg.data)
+                self.seen[event["subject"]].add(event["data"]["status"])
+                with contextlib.suppress(nats.errors.Error, TimeoutError):
+                    await msg.ack()
 
     def count(self, case_ids: list[str], status: str) -> int:
         return sum(1 for c in case_ids if status in self.seen.get(c, ()))
@@ -214,7 +256,12 @@ class StatusWatch:
         return condition
 
     async def close(self) -> None:
+        self._running = False
+        if self._task is not None:
+            await asyncio.gather(self._task, return_exceptions=True)
         if self.nc is not None:
+            with contextlib.suppress(Exception):  # NATS already gone: the consumer expires
+                await self.nc.jetstream(timeout=5).delete_consumer(STATUS_STREAM, self._durable)
             await self.nc.close()
 
 

@@ -23,13 +23,22 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = load_settings(**overrides)
     if getattr(args, "port", None) and args.command not in ("payprovider", "idprovider", "archivpeer"):
         settings.web.port = args.port
+    if getattr(args, "nats_cluster", None):
+        settings.nats.cluster_nodes = args.nats_cluster
     users = settings.data_dir / "nats" / "users.json"
     if settings.nats.user is None and users.exists():  # the embedded platform's NATS
         from rathaus.platform.runtime import natsauth
 
         settings.nats.user = natsauth.PLATFORM_USER
         settings.nats.password = natsauth.credentials(settings.data_dir)[natsauth.PLATFORM_USER]
-        settings.nats.url = f"nats://127.0.0.1:{settings.nats.port}"
+        from rathaus.platform.runtime.natscluster import embedded_servers
+
+        # the embedded cluster's nodes when `rathaus up --nats-cluster` runs on this data dir,
+        # and its replicas: a command that declares the streams must not scale them down
+        cluster = embedded_servers(settings.data_dir)
+        settings.nats.url = cluster or f"nats://127.0.0.1:{settings.nats.port}"
+        if cluster:
+            settings.nats.replicas = min(len(cluster.split(",")), 3)
     return settings
 
 
@@ -123,6 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         help="a PostgreSQL server (postgresql://user@host:5432/rathaus) instead of SQLite files: "
         "each module gets its database rathaus_<module> there, created when missing",
     )
+    p_up.add_argument(
+        "--nats-cluster",
+        type=int,
+        metavar="N",
+        help="start N nats-server nodes as one JetStream cluster, streams with 3 replicas "
+        "(clients on nats.port … nats.port+N-1, routes on nats.cluster_port …; default 1 node)",
+    )
     p_serve = sub.add_parser("serve", help="run one module against configured NATS, Temporal, database")
     p_serve.add_argument(
         "module", help=f"one of {', '.join(COMPONENTS)}, or several with commas (eakte,output) in one process"
@@ -212,7 +228,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_bench.add_argument("--search-queries", type=int, default=2000, help="timed searches (default 2000)")
     p_bench.add_argument(
-        "--only", action="append", choices=["cases", "ceiling", "http", "bus", "ocr", "termine", "suche"]
+        "--only",
+        action="append",
+        choices=["cases", "ceiling", "http", "bus", "cluster", "ocr", "termine", "suche"],
     )
     p_bench.add_argument("--output", default="BENCHMARKS.md", help="append the table here ('' = do not)")
     p_bench.add_argument(

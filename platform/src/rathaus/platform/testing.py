@@ -34,6 +34,7 @@ from rathaus.platform.kernel.settings import (
     postgres_module_url,
 )
 from rathaus.platform.runtime.embedded import EmbeddedPlatform
+from rathaus.platform.runtime.natscluster import NatsCluster
 from rathaus.platform.runtime.processes import ChildProcess, free_port, nats_server, temporal_server
 
 
@@ -63,6 +64,25 @@ def nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
         yield RunningServer(f"nats://127.0.0.1:{port}", port, process, data_dir)
     finally:
         process.stop()
+
+
+@pytest.fixture
+def nats_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsCluster]:
+    """Three nats-server nodes on the loopback forming one JetStream cluster (routes
+    between them, a store directory each), ready for R3 streams; stopped afterwards.
+    ``nats_cluster.url`` is what ``nats.url`` takes; a test may kill, freeze and restart
+    single nodes (``nats_cluster.nodes``, ``await nats_cluster.leader(stream)``)."""
+    directory = tmp_path_factory.mktemp("nats-cluster")
+    cluster = NatsCluster.on_loopback(
+        directory, 3, ports=[free_port() for _ in range(3)], cluster_ports=[free_port() for _ in range(3)]
+    )
+    cluster.start()
+    try:
+        # the nodes elect a meta leader before JetStream's API answers (a few seconds)
+        asyncio.run(eventually(cluster.jetstream_ready, timeout=60, interval=0.2))
+        yield cluster
+    finally:
+        cluster.stop()
 
 
 @pytest.fixture(scope="session")

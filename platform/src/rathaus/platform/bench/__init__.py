@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-SECTIONS = ("cases", "ceiling", "http", "bus", "ocr", "termine", "suche")
+SECTIONS = ("cases", "ceiling", "http", "bus", "cluster", "ocr", "termine", "suche")
 
 
 def pct(values: Sequence[float], p: float) -> float:
@@ -220,6 +220,22 @@ async def _run(args: Any, out: TextIO) -> Table:
             )
             table.add("bus: raw nats-py publish + consume", f"{b.raw_per_s:.0f} events/s")
             table.add("kernel / raw", f"{b.ratio:.2f}", "≥ 0.7")
+        if "cluster" in sections:
+            out.write("bus on a 3-node NATS cluster …\n")
+            out.flush()
+            c = await bus.run_cluster(args.messages)
+            table.add(
+                f"bus on a 3-node NATS cluster, R3 ({c.messages} events): kernel publish + consume",
+                f"{c.default_per_s:.0f} events/s",
+                "",
+                "the server's default fsync (every 2 minutes)",
+            )
+            table.add(
+                "the same with nats.sync_interval = always",
+                f"{c.always_per_s:.0f} events/s",
+                "",
+                f"fsync before every ack costs {c.cost:.0%} of the throughput",
+            )
         if "ocr" in sections:
             out.write("OCR …\n")
             out.flush()

@@ -60,11 +60,11 @@ def application(case_id: str) -> ApplicationSubmitted:
     )
 
 
-async def _kernel(url: str, data_dir: Path, messages: int) -> float:
+async def _kernel(url: str, data_dir: Path, messages: int, replicas: int = 1) -> float:
     def settings(name: str) -> Settings:
         return Settings(
             data_dir=data_dir / name,
-            nats=NatsSettings(url=url, max_deliver=5, ack_wait_seconds=30),
+            nats=NatsSettings(url=url, max_deliver=5, ack_wait_seconds=30, replicas=replicas),
             secret_key="bench-secret-bench-secret-bench-00",  # noqa: S106 - a local benchmark key
             seed_demo=False,
         )
@@ -155,3 +155,41 @@ async def run(messages: int = 5000) -> BusResult:
             shutdown_providers()  # the spans' files live in tmp
             server.stop()
     return BusResult(messages, kernel, raw)
+
+
+@dataclass
+class ClusterBusResult:
+    messages: int
+    default_per_s: float  # the server's fsync every two minutes
+    always_per_s: float  # sync_interval = "always"
+
+    @property
+    def cost(self) -> float:
+        """The share of throughput that fsync before every ack costs."""
+        return 1 - self.always_per_s / self.default_per_s if self.default_per_s else 0.0
+
+
+async def run_cluster(messages: int = 5000) -> ClusterBusResult:
+    """The kernel path on a 3-node cluster with R3 streams and consumers (on this one
+    host), once with the server's default fsync interval and once with ``always``."""
+    from rathaus.platform.runtime.natscluster import NatsCluster
+
+    rates: dict[str, float] = {}
+    for sync in ("", "always"):
+        with tempfile.TemporaryDirectory(prefix="rathaus-bench-cluster-") as tmp:
+            ports = [free_port() for _ in range(6)]
+            cluster = NatsCluster.on_loopback(
+                Path(tmp) / "nats", 3, ports=ports[:3], cluster_ports=ports[3:], sync_interval=sync or None
+            )
+            cluster.start()
+            try:
+                deadline = time.monotonic() + 60
+                while not await cluster.jetstream_ready():
+                    if time.monotonic() > deadline:
+                        raise RuntimeError("the NATS cluster elected no meta leader within 60 s")
+                    await asyncio.sleep(0.2)  # polling the cluster's readiness
+                rates[sync] = await _kernel(cluster.url, Path(tmp), messages, replicas=3)
+            finally:
+                shutdown_providers()
+                cluster.stop()
+    return ClusterBusResult(messages, rates[""], rates["always"])

@@ -4,7 +4,9 @@ middleware) and one JetStream stream per producing module, declared from the con
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import socket
 import time
 from collections.abc import Callable
 from typing import Any
@@ -55,12 +57,37 @@ BUS_LOG = logging.getLogger("rathaus.bus")
 BUS_LOG.addFilter(_FetchTimeoutNoise())
 
 
+def bound_unacknowledged(nc: Any, seconds: float) -> None:
+    """Close the client's TCP connection when what it sent stays unacknowledged for
+    ``seconds`` (TCP_USER_TIMEOUT), so that nats-py reconnects to another node.
+
+    A node cut off by the network (or frozen) acknowledges nothing. nats-py notices that
+    through missed pongs only while its ping loop runs, and the loop waits behind a flusher
+    stuck on the dead socket once a busy client (pull requests several times a second) has
+    filled the socket's buffer: seen as a module whose publishes timed out for minutes
+    while its connection stayed on the cut-off node. Linux then gives up after about 15
+    minutes of retransmissions; this bounds it to ``seconds``."""
+    writer = getattr(getattr(nc, "_transport", None), "_io_writer", None)
+    sock = writer.get_extra_info("socket") if writer is not None else None
+    if sock is None or not hasattr(socket, "TCP_USER_TIMEOUT"):
+        return
+    with contextlib.suppress(OSError):
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_USER_TIMEOUT, int(seconds * 1000))
+
+
 def make_broker(settings: Settings, name: str, provider: TracerProvider) -> NatsBroker:
     """A broker for one module; connects on ``start()``."""
     auth: dict[str, Any] = {}
+    holder: list[NatsBroker] = []
+    dead_after = settings.nats.ping_interval_seconds * 3
+
+    async def reconnected() -> None:
+        if holder and holder[0]._connection is not None:
+            bound_unacknowledged(holder[0]._connection, dead_after)
+
     if settings.nats.user:
         auth = {"security": SASLPlaintext(username=settings.nats.user, password=settings.nats.password or "")}
-    return NatsBroker(
+    broker = NatsBroker(
         settings.nats.servers(),
         name=f"rathaus-{name}",
         serializer=MsgSpecSerializer(),
@@ -72,8 +99,11 @@ def make_broker(settings: Settings, name: str, provider: TracerProvider) -> Nats
         max_outstanding_pings=3,
         logger=BUS_LOG,  # the platform's logging configuration, not faststream's own handler
         log_level=logging.DEBUG,  # access logs ("Received", "Processed") only when debugging
+        reconnected_cb=reconnected,
         **auth,
     )
+    holder.append(broker)
+    return broker
 
 
 # what a publish may meet while the cluster recovers: no stream leader yet (an election),
@@ -150,12 +180,26 @@ def stream_configs(replicas: int = 1) -> list[StreamConfig]:
     return configs
 
 
-async def ensure_streams(js: JetStreamContext, replicas: int = 1) -> None:
-    """Create or update the streams; safe to run from every process at start."""
+async def ensure_streams(js: JetStreamContext, replicas: int = 1, *, retry_for: float = 60.0) -> None:
+    """Create or update the streams; safe to run from every process at start.
+
+    A cluster that has just started (or lost its meta leader) answers JetStream's API only
+    once its nodes have elected one: until then a request times out or meets no responder,
+    and is tried again for ``retry_for`` seconds."""
+    deadline = time.monotonic() + retry_for
+    pause = 0.2
     for config in stream_configs(replicas):
-        try:
-            await js.stream_info(config.name or "")
-        except NotFoundError:
-            await js.add_stream(config)
-        else:
-            await js.update_stream(config)
+        while True:
+            try:
+                try:
+                    await js.stream_info(config.name or "")
+                except NotFoundError:
+                    await js.add_stream(config)
+                else:
+                    await js.update_stream(config)
+                break
+            except RETRYABLE:
+                if time.monotonic() + pause > deadline:
+                    raise
+                await asyncio.sleep(pause)  # a back-off between attempts, not a wait for a condition
+                pause = min(pause * 2, 2.0)

@@ -130,6 +130,7 @@ class EventConsumer:
         ack_wait: float,
         tracer: trace.Tracer | None = None,
         batch_size: int = BATCH_SIZE,
+        replicas: int = 1,
     ) -> None:
         self.subs = subscriptions
         self.module = subscriptions.module
@@ -138,6 +139,7 @@ class EventConsumer:
         self.ack_wait = ack_wait
         self.tracer = tracer or trace.get_tracer("rathaus.consumer")
         self.batch_size = batch_size
+        self.replicas = replicas  # as many as the stream's: a consumer's state survives a node
         self.handled = 0
         self.dead_lettered = 0
         self.batches = 0  # transactions that applied more than one event
@@ -168,6 +170,7 @@ class EventConsumer:
                 ack_policy=AckPolicy.EXPLICIT,
                 ack_wait=self.ack_wait,
                 max_ack_pending=256,
+                num_replicas=self.replicas,
             )
             # create, or update one that a former version declared with other subjects
             await js.add_consumer(stream, config=config)

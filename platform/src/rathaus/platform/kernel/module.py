@@ -24,7 +24,13 @@ from rathaus.contracts.rpc import Rpc
 from rathaus.platform.kernel import rpc
 from rathaus.platform.kernel.appointments import Calendars, load_calendars
 from rathaus.platform.kernel.blobs import BlobStore
-from rathaus.platform.kernel.bus import ensure_streams, make_broker, publish_retrying, stream_name
+from rathaus.platform.kernel.bus import (
+    bound_unacknowledged,
+    ensure_streams,
+    make_broker,
+    publish_retrying,
+    stream_name,
+)
 from rathaus.platform.kernel.consumer import EventConsumer, Subscriptions
 from rathaus.platform.kernel.db import Database
 from rathaus.platform.kernel.mail_outbox import MailOutbox
@@ -98,6 +104,7 @@ class Kernel:
             max_deliver=settings.nats.max_deliver,
             ack_wait=settings.nats.ack_wait_seconds,
             tracer=self.tracer,
+            replicas=settings.nats.replicas,
         )
         self._relay_task: asyncio.Task[None] | None = None
         self._mail_task: asyncio.Task[None] | None = None
@@ -140,6 +147,8 @@ class Kernel:
         if seed and app.seed is not None:
             await app.seed()
         await self.broker.connect()
+        # the first connection too (a reconnect sets it in the broker's callback)
+        bound_unacknowledged(self.broker.connection, self.settings.nats.ping_interval_seconds * 3)
         js = self._js = self.broker.connection.jetstream()
         await ensure_streams(js, self.settings.nats.replicas)
         await self.broker.start()

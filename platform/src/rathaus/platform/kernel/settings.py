@@ -39,6 +39,14 @@ class NatsSettings(BaseModel):
     # how often a client pings the server: a dead connection is noticed after about
     # three missed pings (nats-py's default, two minutes, would hide it for minutes)
     ping_interval_seconds: int = 5
+    # JetStream's fsync interval: None keeps the server's default (every 2 minutes: a power
+    # loss of the whole cluster can lose acknowledged messages); "always" syncs every write
+    # before the ack (the production profile); or a Go duration such as "10s"
+    sync_interval: str | None = None
+    # `rathaus up` only: how many nats-server nodes it starts (`--nats-cluster 3`); the
+    # nodes listen on port, port+1, …, and route to each other on cluster_port, cluster_port+1, …
+    cluster_nodes: int = Field(default=1, ge=1, le=9)
+    cluster_port: int = 6222
 
     def servers(self) -> list[str]:
         """The server list: ``url`` may name several, separated by commas."""

@@ -12,18 +12,21 @@ import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
-from rathaus.platform.runtime.processes import free_port
+from rathaus.platform.runtime.processes import free_port, free_port_row
 
 
 class EmbeddedPlatform:
     """``rathaus up`` as a real child process on its own data dir and free ports."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, *, nats_cluster: int = 1) -> None:
         self.data_dir = data_dir
-        self.web_port, self.nats_port, self.temporal_port, self.ui_port, self.smtp_port = (
-            free_port() for _ in range(5)
-        )
+        self.web_port, self.temporal_port, self.ui_port, self.smtp_port = (free_port() for _ in range(4))
+        # `rathaus up --nats-cluster N`: its nodes on nats_port … nats_port+N-1, routes beside
+        self.nats_cluster = nats_cluster
+        self.nats_port = free_port_row(nats_cluster)
+        self.cluster_port = free_port_row(nats_cluster)
         self.payment_port = free_port()  # the embedded test payment provider
         self.payment_url = f"http://127.0.0.1:{self.payment_port}"
         self.identity_port = free_port()  # the embedded test identity provider
@@ -38,7 +41,8 @@ class EmbeddedPlatform:
         self.postgres: str | None = f"{server}/p{digest}" if server else None
         self.extra_env: dict[str, str] = {}  # further RATHAUS_* settings, e.g. procedure directories
         self.base_url = f"http://127.0.0.1:{self.web_port}"
-        self.nats_url = f"nats://127.0.0.1:{self.nats_port}"
+        self.nats_servers = [f"nats://127.0.0.1:{self.nats_port + i}" for i in range(nats_cluster)]
+        self.nats_url = self.nats_servers[0]
         self.proc: subprocess.Popen[str] | None = None
         self.output: list[str] = []
 
@@ -48,6 +52,7 @@ class EmbeddedPlatform:
             {
                 "RATHAUS_WEB__PORT": str(self.web_port),
                 "RATHAUS_NATS__PORT": str(self.nats_port),
+                "RATHAUS_NATS__CLUSTER_PORT": str(self.cluster_port),
                 "RATHAUS_TEMPORAL__ADDRESS": f"127.0.0.1:{self.temporal_port}",
                 "RATHAUS_TEMPORAL__UI_PORT": str(self.ui_port),
                 "RATHAUS_CONFIG": str(self.data_dir / "rathaus.toml"),
@@ -63,12 +68,12 @@ class EmbeddedPlatform:
             env["RATHAUS_POSTGRES"] = self.postgres
         return env
 
-    def nats_credentials(self, user: str = "rathaus") -> dict[str, str]:
+    def nats_credentials(self, user: str = "rathaus") -> dict[str, Any]:
         """Connection options for nats-py as the platform (or ``integrator``) user."""
         import json
 
         users = json.loads((self.data_dir / "nats" / "users.json").read_text())
-        return {"servers": self.nats_url, "user": user, "password": users[user]}
+        return {"servers": self.nats_servers, "user": user, "password": users[user]}
 
     def payment_credentials(self) -> tuple[str, str]:
         """User and password of the embedded test payment provider (its API and test controls)."""
@@ -80,7 +85,7 @@ class EmbeddedPlatform:
         """Start and wait for the line that says it is up (or for it to die)."""
         rathaus = str(Path(sys.executable).parent / "rathaus")
         self.proc = subprocess.Popen(  # noqa: S603 - our own command
-            [rathaus, "up", "--data-dir", str(self.data_dir)],
+            [rathaus, "up", "--data-dir", str(self.data_dir), "--nats-cluster", str(self.nats_cluster)],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

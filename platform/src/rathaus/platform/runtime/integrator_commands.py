@@ -97,8 +97,8 @@ async def _connect(settings: Settings) -> Client | None:
                 user=settings.nats.user,
                 password=settings.nats.password,
                 connect_timeout=5,
+                # each server of the list once (a cluster node may be down), then give up
                 max_reconnect_attempts=0,
-                allow_reconnect=False,
                 error_cb=quiet,
             ),
             10,

@@ -225,8 +225,11 @@ def nats_users(data_dir: Path) -> list[dict[str, Any]]:
     ]
 
 
-def consumer_config(integrator: Integrator, subjects: list[str], start: datetime) -> ConsumerConfig:
+def consumer_config(
+    integrator: Integrator, subjects: list[str], start: datetime, replicas: int = 1
+) -> ConsumerConfig:
     return ConsumerConfig(
+        num_replicas=replicas,  # as many as the stream's: its position survives a node
         name=integrator.durable,
         durable_name=integrator.durable,
         description=f"Rathaus-Integrator {integrator.name}",
@@ -248,6 +251,8 @@ async def reconcile(
     wanted = allowed_subjects(integrator.subjects)
     start = datetime.fromisoformat(integrator.created_at)
     for stream, subjects in wanted.items():
+        # on a cluster as many replicas as the stream (nats-server made them R1 otherwise)
+        replicas = (await js.stream_info(stream)).config.num_replicas or 1
         try:
             info = await js.consumer_info(stream, integrator.durable)
         except NotFoundError:
@@ -256,11 +261,18 @@ async def reconcile(
             await js.delete_consumer(stream, integrator.durable)
             info = None
         if info is None:
-            await js.add_consumer(stream, consumer_config(integrator, subjects, reposition or start))
-        elif sorted(info.config.filter_subjects or [info.config.filter_subject or ""]) != sorted(subjects):
-            # a new contract version since: the same consumer (its position kept), new filters
+            await js.add_consumer(
+                stream, consumer_config(integrator, subjects, reposition or start, replicas)
+            )
+        elif (
+            sorted(info.config.filter_subjects or [info.config.filter_subject or ""]) != sorted(subjects)
+            or (info.config.num_replicas or 1) != replicas
+        ):
+            # a new contract version or a cluster since: the same consumer (its position
+            # kept), new filters and replicas
             config = info.config
             config.filter_subjects, config.filter_subject = sorted(subjects), None
+            config.num_replicas = replicas
             await js.add_consumer(stream, config)
     for stream in await _producer_streams(js):
         if stream not in wanted:
@@ -300,18 +312,21 @@ def reload_nats(data_dir: Path) -> bool:
     """Ask the data dir's running nats-server to reread its configuration (SIGHUP), so a
     new integrator's user works at once. False when no server of this data dir runs: the
     next ``rathaus up`` writes and reads the configuration anyway."""
+    from rathaus.platform.runtime.natscluster import embedded_pid_files
+
     data_dir = data_dir.resolve()
-    path = pid_file(data_dir)
-    if not path.exists():
-        return False
-    try:
-        pid = int(path.read_text().strip())
-        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except (ValueError, OSError):
-        return False
-    # a stale pid file could name another process by now: signal only our own server
-    ours = cmdline[0].endswith(b"nats-server") and str(data_dir).encode() in b" ".join(cmdline)
-    if not ours:
-        return False
-    os.kill(pid, signal.SIGHUP)
-    return True
+    reloaded = False
+    # the single server, or every node of `rathaus up --nats-cluster` (each includes nats.conf)
+    for path in [pid_file(data_dir), *embedded_pid_files(data_dir)]:
+        if not path.exists():
+            continue
+        try:
+            pid = int(path.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except (ValueError, OSError):
+            continue
+        # a stale pid file could name another process by now: signal only our own server
+        if cmdline[0].endswith(b"nats-server") and str(data_dir).encode() in b" ".join(cmdline):
+            os.kill(pid, signal.SIGHUP)
+            reloaded = True
+    return reloaded

@@ -12,6 +12,7 @@ import json
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 
 from rathaus.contracts.catalogue import contracts
 from rathaus.contracts.envelope import DataClass
@@ -39,14 +40,20 @@ def denied_for_integrators() -> list[str]:
     return [*personal, "rathaus.rpc.>", f"{DEADLETTER_PREFIX}.>", f"{REPLAY_PREFIX}.>"]
 
 
-def write_config(data_dir: Path) -> Path:
+def write_config(data_dir: Path, *, sync_interval: str | None = None) -> Path:
     """The nats-server configuration with both users and one user per NATS integrator
     (``rathaus integrators add``); rewritten at every start and by ``rathaus integrators``,
-    which then asks the running server to reload it."""
+    which then asks the running server to reload it. The nodes of a cluster include it
+    and say their own names and addresses after it. ``sync_interval``: JetStream's fsync
+    interval (nats.sync_interval, "" for the server's default); None keeps what the file
+    said before, so a rewrite by ``rathaus integrators`` changes only the users."""
     from rathaus.platform.runtime.integrators import nats_users
 
     users = credentials(data_dir)
-    config = {
+    path = data_dir / "nats" / "nats.conf"
+    if sync_interval is None and path.exists():
+        sync_interval = json.loads(path.read_text()).get("jetstream", {}).get("sync_interval")
+    config: dict[str, Any] = {
         # what the command line (processes.nats_server) also says: a reload compares these
         "server_name": "rathaus",
         "authorization": {
@@ -64,7 +71,8 @@ def write_config(data_dir: Path) -> Path:
             ]
         },
     }
-    path = data_dir / "nats" / "nats.conf"
+    if sync_interval:
+        config["jetstream"] = {"sync_interval": sync_interval}
     temporary = path.with_suffix(".tmp")
     # 0600 from the start, and replaced in one step: a reload never reads half a file
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

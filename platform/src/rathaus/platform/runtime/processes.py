@@ -53,14 +53,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 60.0) -> None:
+def free_port_row(count: int) -> int:
+    """The first of ``count`` consecutive free ports (a cluster's nodes listen on port, port+1, …)."""
+    for _ in range(100):
+        first = free_port()
+        if first + count < 65536 and all(port_free(first + i) for i in range(count)):
+            return first
+    raise RuntimeProblem(f"no {count} consecutive free ports found")
+
+
+def wait_for_port(
+    port: int, proc: subprocess.Popen[bytes], what: str, timeout: float = 60.0, host: str = "127.0.0.1"
+) -> None:
     """Wait until something accepts connections on the port, or the process died."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeProblem(f"{what} exited with code {proc.returncode}; see its log")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection((host, port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.05)
@@ -87,7 +98,7 @@ class ChildProcess:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
-            preexec_fn=_die_with_parent,
+            preexec_fn=die_with_parent,
         )
         log.close()
         wait_for_port(self.port, self.proc, self.name, timeout)
@@ -108,7 +119,7 @@ class ChildProcess:
             self.proc.wait()
 
 
-def _die_with_parent(sig: int = signal.SIGTERM) -> None:
+def die_with_parent(sig: int = signal.SIGTERM) -> None:
     """In the child before exec: ask Linux for ``sig`` when the parent process dies."""
     import ctypes
 
@@ -119,7 +130,7 @@ def _die_with_parent(sig: int = signal.SIGTERM) -> None:
 def _killed_with_parent() -> None:
     """A module process of `rathaus up`: gone at once when the platform is killed, as in a
     power cut (nothing of it may outlive the process that owns its ports and data)."""
-    _die_with_parent(signal.SIGKILL)
+    die_with_parent(signal.SIGKILL)
 
 
 def module_process(

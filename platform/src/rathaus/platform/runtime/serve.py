@@ -28,9 +28,11 @@ from rathaus.platform.runtime.archivpeer import TestArchive, peer_config
 from rathaus.platform.runtime.idprovider import TestIdentityProvider, use_test_idp
 from rathaus.platform.runtime.integrator_service import IntegratorService
 from rathaus.platform.runtime.mailsink import MailSink
+from rathaus.platform.runtime.natscluster import SERVERS_FILE, NatsCluster, embedded_cluster
 from rathaus.platform.runtime.payprovider import TestPaymentProvider, use_test_provider
 from rathaus.platform.runtime.platform import Gateway, Platform, module_prefix
 from rathaus.platform.runtime.processes import (
+    ChildProcess,
     RuntimeProblem,
     free_port,
     module_process,
@@ -189,7 +191,7 @@ def up(settings: Settings, out: TextIO) -> None:
     check_procedures(settings)
     data_dir = settings.data_dir.resolve()
     settings.data_dir = data_dir
-    settings.nats.url = f"nats://127.0.0.1:{settings.nats.port}"  # the embedded server
+    settings.nats.url = f"nats://127.0.0.1:{settings.nats.port}"  # the embedded server (or cluster, below)
     # never seed into a data dir, or PostgreSQL databases, that hold data
     fresh = not (data_dir / "db").exists() and not any(
         make_url(settings.database_url(m)).get_backend_name() == "postgresql"
@@ -208,7 +210,7 @@ def up(settings: Settings, out: TextIO) -> None:
         if wants_archive:
             require_free(settings.archive.port, "the test archive")
         temporal_port = int(settings.temporal.address.rsplit(":", 1)[1])
-        nats = nats_server(data_dir, settings.nats.port, config=natsauth.write_config(data_dir))
+        nats = embedded_nats(settings, data_dir)
         users = natsauth.credentials(data_dir)
         settings.nats.user, settings.nats.password = natsauth.PLATFORM_USER, users[natsauth.PLATFORM_USER]
         temporal = temporal_server(
@@ -318,6 +320,28 @@ def up(settings: Settings, out: TextIO) -> None:
                 archive.stop()
                 archive.peer.close()
     out.write("Rathaus beendet.\n")
+
+
+def embedded_nats(settings: Settings, data_dir: Path) -> ChildProcess | NatsCluster:
+    """One nats-server, or with ``nats.cluster_nodes`` > 1 (``--nats-cluster 3``) a cluster
+    of that many with R3 streams and consumers (R2 for two nodes); both read the users of
+    ``natsauth`` and JetStream's ``nats.sync_interval``. Points ``nats.url`` at it."""
+    config = natsauth.write_config(data_dir, sync_interval=settings.nats.sync_interval or "")
+    size = settings.nats.cluster_nodes
+    if size < 2:
+        (data_dir / "nats" / SERVERS_FILE).unlink(missing_ok=True)
+        return nats_server(data_dir, settings.nats.port, config=config)
+    cluster = embedded_cluster(
+        data_dir,
+        size,
+        settings.nats.port,
+        settings.nats.cluster_port,
+        sync_interval=settings.nats.sync_interval,
+        include=config,
+    )
+    settings.nats.url = cluster.url
+    settings.nats.replicas = min(size, 3)
+    return cluster
 
 
 def fresh_database(settings: Settings, module: str) -> bool:

@@ -3,6 +3,7 @@ suites: change a transaction's outcome afterwards, record a payment without a ca
 
 from __future__ import annotations
 
+import contextlib
 import re
 from typing import Any
 
@@ -111,28 +112,84 @@ class AutoPayer:
         self.errors: list[str] = []
         self._nc: Any = None
         self._tasks: set[Any] = set()
+        self._running = False
+        self._pulling: Any = None
+        self._stream = self._durable = ""
 
     async def start(self) -> None:
+        import asyncio
+        import uuid
+
+        import nats
+        from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+
+        from rathaus.platform.kernel.bus import bound_unacknowledged, stream_name
+
+        # pings every 2 s: a node that hangs is left for another in seconds, not minutes
+        async def reconnected() -> None:
+            bound_unacknowledged(self._nc, 6)
+
+        options = {
+            "max_reconnect_attempts": -1,
+            "ping_interval": 2,
+            "max_outstanding_pings": 2,
+            "reconnected_cb": reconnected,
+        }
+        self._nc = await nats.connect(**{**options, **self.nats_options})
+        bound_unacknowledged(self._nc, 6)  # a node cut off is left for another in seconds
+        js = self._nc.jetstream(timeout=10)
+        stream = stream_name("platform")
+        replicas = (await js.stream_info(stream)).config.num_replicas or 1
+        # its own durable pull consumer from the stream's start, with as many replicas as the
+        # stream: requests published while this client was away (a restarted NATS) are read
+        # again and paid once, and it outlives a cluster node that dies or is cut off (an
+        # ordered consumer has one replica and is not recreated when that node is gone)
+        self._durable = f"autopayer-{uuid.uuid4().hex[:12]}"
+        self._stream = stream
+        sub = await js.pull_subscribe(
+            self.SUBJECT,
+            durable=self._durable,
+            stream=stream,
+            config=ConsumerConfig(
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=AckPolicy.EXPLICIT,
+                num_replicas=replicas,
+                inactive_threshold=600,  # gone ten minutes after a client that did not stop
+            ),
+        )
+        self._running = True
+        self._pulling = asyncio.create_task(self._pull(sub), name="autopayer")
+
+    async def _pull(self, sub: Any) -> None:
         import asyncio
 
         import nats
 
-        self._nc = await nats.connect(**{"max_reconnect_attempts": -1, **self.nats_options})
+        while self._running:
+            try:
+                messages = await sub.fetch(16, timeout=0.5)
+            except (nats.errors.TimeoutError, TimeoutError):
+                continue
+            except nats.errors.Error:  # a node away, a reconnect: the same consumer, again
+                await asyncio.sleep(0.2)  # a back-off between attempts
+                continue
+            for msg in messages:
+                self._on_request(msg.data)
+                with contextlib.suppress(nats.errors.Error, TimeoutError):
+                    await msg.ack()  # unacked: delivered again, and ignored as paid
 
-        async def on_request(msg: Any) -> None:
-            event = DECODER.decode(msg.data)
-            data = event.get("data") or {}
-            transaction_id, url = data.get("transaction_id", ""), data.get("transaction_url", "")
-            if not url or transaction_id in self.paid:
-                return
-            self.paid[transaction_id] = data.get("case_id", "")
-            task = asyncio.create_task(self._pay(url))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+    def _on_request(self, data: bytes) -> None:
+        import asyncio
 
-        # an ordered JetStream consumer from the stream's start: requests published while
-        # this client was away (a restarted NATS) are read again, and paid once
-        await self._nc.jetstream().subscribe(self.SUBJECT, cb=on_request, ordered_consumer=True)
+        event = DECODER.decode(data)
+        body = event.get("data") or {}
+        transaction_id, url = body.get("transaction_id", ""), body.get("transaction_url", "")
+        if not url or transaction_id in self.paid:
+            return
+        self.paid[transaction_id] = body.get("case_id", "")
+        task = asyncio.create_task(self._pay(url))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _pay(self, url: str) -> None:
         try:
@@ -145,7 +202,12 @@ class AutoPayer:
     async def stop(self) -> None:
         import asyncio
 
+        self._running = False
+        if self._pulling is not None:
+            await asyncio.gather(self._pulling, return_exceptions=True)
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._nc is not None:
+            with contextlib.suppress(Exception):  # NATS already gone: the consumer expires
+                await self._nc.jetstream(timeout=5).delete_consumer(self._stream, self._durable)
             await self._nc.close()
