@@ -41,6 +41,7 @@ class Publishes:
 
     def __init__(self) -> None:
         self.count: Counter[str] = Counter()
+        self.nc: Any = None
 
     async def start(self, url: str) -> None:
         self.nc = await nats.connect(url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
@@ -56,7 +57,8 @@ class Publishes:
         return {k: v for k, v in self.count.items() if v > 1}
 
     async def close(self) -> None:
-        await self.nc.close()
+        if self.nc is not None:
+            await self.nc.close()
 
 
 async def relays(dbs: ModuleDatabases) -> dict[str, int]:

@@ -216,8 +216,10 @@ def postgres_connector(url: URL) -> Callable[[], Awaitable[Any]]:
             try:
                 name = str(params["database"]).replace('"', '""')
                 await server.execute(f'CREATE DATABASE "{name}"')
-            except asyncpg.DuplicateDatabaseError:
-                pass  # another process created it meanwhile
+            except (asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+                # another process created it meanwhile (two replicas starting together: the
+                # loser of that race meets the catalog's unique index, not "already exists")
+                pass
             finally:
                 await server.close()
             return await asyncpg.connect(**params)
