@@ -145,6 +145,10 @@ class PostgresCluster:
             check=True,
             capture_output=True,
         )
+        self.start_server()
+
+    def start_server(self) -> None:
+        """Start the server on its (initialised) data directory; returns once it answers."""
         options = (
             f"-p {self.port} -k {self.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
             " -c synchronous_commit=off -c full_page_writes=off -c max_connections=500"
@@ -156,6 +160,11 @@ class PostgresCluster:
         ).returncode:
             assert time.monotonic() < deadline, (self.dir / "log").read_text()
             time.sleep(0.1)  # polling the server's readiness, not waiting for a result
+
+    def stop_server(self, mode: str = "fast") -> None:
+        """Stop the server, keeping its data: ``immediate`` is a crash (every connection cut,
+        recovery from the WAL at the next start), ``fast`` an operator's restart."""
+        subprocess.run([*self._ctl(), "-m", mode, "stop"], check=True, capture_output=True)  # noqa: S603
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):

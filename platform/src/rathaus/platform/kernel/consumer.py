@@ -8,7 +8,9 @@ so a poison message is isolated: each message in its own transaction, retried, a
 after ``max_deliver`` attempts parked in ``rathaus.deadletter.<module>.<subject>``
 alone while the rest are applied once. An envelope that cannot be decoded goes there
 at once. A handler that raises ``RetryLater`` (what it needs is away) is retried
-without limit. A handler registered with ``batch=False`` is always applied alone.
+without limit, and so is a message whose transaction failed because the database could
+not be reached (a PostgreSQL restart or failover): neither is the message's fault, and a
+good event must not be parked for an outage. A handler registered with ``batch=False`` is always applied alone.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from nats.js.api import AckPolicy, ConsumerConfig
 from nats.js.client import JetStreamContext
 from opentelemetry import trace
 from sqlalchemy.engine import CursorResult
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from rathaus.contracts import CloudEvent, Event, decode_event
 from rathaus.contracts.envelope import UnknownContractError
@@ -107,6 +109,36 @@ class PermanentError(Exception):
 class RetryLater(Exception):
     """What the handler needs is unavailable (Temporal restarting, a service away): not the
     message's fault, so it is retried for as long as that lasts and never dead-lettered."""
+
+
+# asyncpg's errors when the server is going down, starting up or gone (by name: asyncpg is
+# imported only where PostgreSQL is used)
+_SERVER_AWAY = {
+    "AdminShutdownError",
+    "CrashShutdownError",
+    "CannotConnectNowError",
+    "ConnectionDoesNotExistError",
+    "ConnectionFailureError",
+    "ClientCannotConnectError",
+    "TooManyConnectionsError",
+}
+
+
+def database_away(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the database cannot be reached right now,
+    rather than that this message cannot be handled."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(current, ConnectionError):  # refused or reset
+            return True
+        if type(current).__module__.startswith("asyncpg") and type(current).__name__ in _SERVER_AWAY:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 @dataclass
@@ -326,6 +358,16 @@ class EventConsumer:
             await raw.nak(delay=min(0.2 * 2 ** min(deliveries, 6), 10.0))
             return
         except Exception as exc:
+            if database_away(exc):
+                log.warning(
+                    "%s: the database is away while handling %s (delivery %d), retrying: %s",
+                    self.module,
+                    envelope.type,
+                    deliveries,
+                    type(exc).__name__,
+                )
+                await raw.nak(delay=min(0.2 * 2 ** min(deliveries, 6), 10.0))
+                return
             log.warning("%s failed on %s (delivery %d): %s", self.module, envelope.type, deliveries, exc)
             if deliveries >= self.max_deliver:
                 await self._dead_letter(raw, exc, deliveries)
