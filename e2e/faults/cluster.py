@@ -120,7 +120,7 @@ class Distributed:
     """Every component in its own process against one NATS, one Temporal, one data dir;
     ``replicas`` processes of each (``RATHAUS_REPLICA`` 0, 1, …), each on its own port."""
 
-    def __init__(self, root: Path, replicas: int = 1, nats_cluster: NatsCluster | None = None) -> None:
+    def __init__(self, root: Path, replicas: int = 1, *, nats_cluster: NatsCluster | None = None) -> None:
         """``replicas``: processes of each component (``RATHAUS_REPLICA`` 0, 1, …), each on
         its own port. ``nats_cluster``: a JetStream cluster (not started yet) instead of one
         nats-server; streams and consumers then have as many replicas as it has nodes (at

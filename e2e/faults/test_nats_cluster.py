@@ -36,7 +36,7 @@ class ClusterRun:
     def __init__(self, root: Path, nats_cluster: NatsCluster) -> None:
         self.began = time.monotonic()
         self.nats = nats_cluster
-        self.cluster = Distributed(root, nats_cluster)
+        self.cluster = Distributed(root, nats_cluster=nats_cluster)
         self.citizens = Citizens(self.cluster.settings())
         self.decider = Decider(self.cluster.eakte_url, STAFF_USER, STAFF_PASSWORD)
         self.watch = StatusWatch()

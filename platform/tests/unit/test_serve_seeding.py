@@ -17,7 +17,7 @@ def test_only_a_new_sqlite_database_is_fresh(tmp_path: Path) -> None:
     assert not fresh_database(settings, "broker")
     assert fresh_database(settings, "eakte")  # each module owns its database
     settings.databases = {"eakte": "postgresql+asyncpg://rathaus@db/eakte"}
-    assert not fresh_database(settings, "eakte")  # production databases are never seeded with a demo
+    assert not seeds_demo(settings, ("eakte",))  # production databases are never seeded unasked
 
 
 def test_serve_seeds_postgresql_only_when_asked(tmp_path: Path) -> None:

@@ -134,13 +134,15 @@ def _killed_with_parent() -> None:
 
 
 def module_process(
-    modules: tuple[str, ...], data_dir: Path, port: int, env: dict[str, str]
+    modules: tuple[str, ...], data_dir: Path, port: int, env: dict[str, str], *, seed_demo: bool = False
 ) -> subprocess.Popen[bytes]:
     """`rathaus serve a,b,c` as a child of `rathaus up`: its own session (a Ctrl-C reaches
-    the platform, which stops it in order), its output in the platform's own."""
+    the platform, which stops it in order), its output in the platform's own; ``seed_demo``
+    when `rathaus up` seeds a fresh data dir (its modules' part of the demo city)."""
     rathaus = str(Path(sys.executable).parent / "rathaus")
+    seed = ["--seed-demo"] if seed_demo else []
     return subprocess.Popen(  # noqa: S603 - our own command, fixed arguments
-        [rathaus, "serve", ",".join(modules), "--data-dir", str(data_dir), "--port", str(port)],
+        [rathaus, "serve", ",".join(modules), "--data-dir", str(data_dir), "--port", str(port), *seed],
         env=env,
         stdin=subprocess.DEVNULL,
         start_new_session=True,

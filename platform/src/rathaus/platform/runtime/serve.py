@@ -252,7 +252,13 @@ def up(settings: Settings, out: TextIO) -> None:
                 own, second = split_modules(settings)
                 if second:  # both cores: the second process starts while this one does
                     child_port = free_port()
-                    child = module_process(second, data_dir, child_port, child_env(settings, child_port))
+                    child = module_process(
+                        second,
+                        data_dir,
+                        child_port,
+                        child_env(settings, child_port),
+                        seed_demo=settings.seed_demo and fresh,
+                    )
                 platform = Platform(settings, own)
                 if child is not None:
                     base = f"http://127.0.0.1:{child_port}"
@@ -355,12 +361,19 @@ def fresh_database(settings: Settings, module: str) -> bool:
     return url.get_backend_name() == "sqlite" and bool(url.database) and not Path(str(url.database)).exists()
 
 
+def new_sqlite_database(settings: Settings, module: str) -> bool:
+    """True for a module on SQLite whose file does not exist yet (nothing is connected to)."""
+    url = make_url(settings.database_url(module))
+    return url.get_backend_name() == "sqlite" and bool(url.database) and not Path(str(url.database)).exists()
+
+
 def seeds_demo(settings: Settings, modules: tuple[str, ...], *, forced: bool = False) -> bool:
     """Whether `rathaus serve` seeds its modules' part of the demo city: into new SQLite
-    databases only, or when asked to (``--seed-demo``: a test or demo installation on
-    PostgreSQL, such as the containerised e2e backend; the seeds are idempotent and the data
-    dir's marker keeps it to once)."""
-    return forced or (settings.seed_demo and all(fresh_database(settings, m) for m in modules))
+    databases only, or when asked to (``--seed-demo``: `rathaus up` on a fresh data dir
+    starting its second process, a test or demo installation on PostgreSQL such as the
+    containerised e2e backend; the seeds are idempotent and the data dir's marker keeps it
+    to once). A production PostgreSQL database is never seeded unasked."""
+    return forced or (settings.seed_demo and all(new_sqlite_database(settings, m) for m in modules))
 
 
 def serve(settings: Settings, module: str, out: TextIO, *, seed_demo: bool = False) -> None:
