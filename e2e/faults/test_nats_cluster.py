@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from e2e.faults.checks import check_dead_letters, check_end_states, quiescent
+from e2e.faults.checks import ModuleDatabases, check_dead_letters, check_end_states, quiescent
 from e2e.faults.cluster import STAFF_PASSWORD, STAFF_USER, Distributed
 from e2e.faults.load import Citizens, Decider, StatusWatch
 from e2e.faults.netns import Namespaces, netns_available
@@ -107,10 +107,11 @@ class ClusterRun:
         """The last batch, then every case checked: ended once, nothing lost or doubled."""
         await self.citizens.submit(BATCH)
         await eventually(self.every_case_delivered, timeout=240, interval=0.5)
-        await eventually(quiescent(self.options, self.cluster.data_dir), timeout=120, interval=0.5)
+        dbs = ModuleDatabases(self.cluster.data_dir, self.cluster.postgres)
+        await eventually(quiescent(self.options, dbs), timeout=120, interval=0.5)
         summary = await check_end_states(
             case_ids=self.citizens.case_ids,
-            data_dir=self.cluster.data_dir,
+            dbs=dbs,
             nats_options=self.options,
             temporal_address=f"127.0.0.1:{self.cluster.temporal_port}",
         )
