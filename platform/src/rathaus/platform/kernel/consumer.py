@@ -126,7 +126,9 @@ _SERVER_AWAY = {
 
 def database_away(exc: BaseException) -> bool:
     """Whether ``exc`` (or what caused it) says the database cannot be reached right now,
-    rather than that this message cannot be handled."""
+    rather than that this message cannot be handled. A refused or reset connection anywhere
+    in the chain counts, so a service the handler calls that is down (its HTTP client's
+    error carries the ConnectionRefusedError) is waited for too, as with ``RetryLater``."""
     seen: set[int] = set()
     current: BaseException | None = exc
     while current is not None and id(current) not in seen:
