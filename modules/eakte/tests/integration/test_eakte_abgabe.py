@@ -139,8 +139,11 @@ def validated(folder: Path) -> dict[str, bytes]:
 
 
 async def rows(kernel: Kernel, table: Any, *where: Any) -> list[dict[str, Any]]:
+    """Rows in the order of their primary key (the audit trail's ``seq``): PostgreSQL, unlike
+    SQLite, returns an unordered select in no particular order."""
+    query = sa.select(table).where(*where).order_by(*table.primary_key.columns)
     async with kernel.db.read() as s:
-        return [dict(r) for r in (await s.execute(sa.select(table).where(*where))).mappings().all()]
+        return [dict(r) for r in (await s.execute(query)).mappings().all()]
 
 
 async def test_a_vorgang_is_handed_to_another_rathaus_and_filed_there(
