@@ -94,9 +94,11 @@ async def test_postgres_crash_and_restart_under_load_each_case_ends_once(
             print("\nso far:\n  " + "\n  ".join(summary) + "\n" + cluster.logs())
         raise
     finally:
-        await payer.stop()
-        await decider.close()
-        await watch.close()
-        await citizens.close()
-        cluster.stop()
-        server.stop()
+        try:
+            await payer.stop()
+            await decider.close()
+            await watch.close()
+            await citizens.close()
+        finally:
+            cluster.stop()  # whatever failed above: no process outlives the test
+            server.stop()

@@ -188,10 +188,12 @@ async def test_two_replicas_of_every_component_one_of_each_killed_each_case_ends
             print("\nso far:\n  " + "\n  ".join(summary) + "\n" + cluster.logs())
         raise
     finally:
-        await payer.stop()
-        await decider.close()
-        await workspace.aclose()
-        await watch.close()
-        await citizens.close()
-        await publishes.close()
-        cluster.stop()
+        try:
+            await payer.stop()
+            await decider.close()
+            await workspace.aclose()
+            await watch.close()
+            await citizens.close()
+            await publishes.close()
+        finally:
+            cluster.stop()  # whatever failed above: no process outlives the test
