@@ -17,6 +17,7 @@ import nats
 import pytest
 
 from rathaus.platform.runtime.embedded import EmbeddedPlatform
+from rathaus.platform.testing import running
 
 pytestmark = pytest.mark.e2e
 EXAMPLE = (
@@ -27,13 +28,7 @@ EXAMPLE = (
 
 @pytest.fixture
 def clustered(tmp_path: Path) -> Iterator[EmbeddedPlatform]:
-    platform = EmbeddedPlatform(tmp_path / "rathaus", nats_cluster=3)
-    platform.start()
-    try:
-        yield platform
-    finally:
-        if platform.proc is not None and platform.proc.poll() is None:
-            platform.kill()
+    yield from running(EmbeddedPlatform(tmp_path / "rathaus", nats_cluster=3))
 
 
 def submit_case(platform: EmbeddedPlatform) -> str:

@@ -9,7 +9,7 @@ import contextlib
 import json
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 import msgspec
@@ -254,3 +254,19 @@ async def check_dead_letters(nats_options: dict[str, Any], sent: list[tuple[str,
         f"malformed messages sent: {len(sent)}; dead-lettered: {len(letters)} entries in "
         f"{DEADLETTER_STREAM}, each exactly once per module consuming its subject ({by_subject})",
     ]
+
+
+@contextlib.contextmanager
+def reported(capsys: Any, title: str, summary: list[str], logs: Callable[[], str]) -> Iterator[None]:
+    """Print what a fault test checked (``summary``, filled as it goes) under ``title`` with
+    its duration; when it fails, what it had checked so far and the processes' logs."""
+    began = time.monotonic()
+    try:
+        yield
+    except BaseException:
+        with capsys.disabled():
+            print("\nso far:\n  " + "\n  ".join(summary) + "\n" + logs())
+        raise
+    with capsys.disabled():
+        print(f"\n== {title} ({time.monotonic() - began:.0f}s) ==")
+        print("checked:\n  " + "\n  ".join(summary))

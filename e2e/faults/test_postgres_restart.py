@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from e2e.faults.checks import ModuleDatabases, check_dead_letters, check_end_states, quiescent
+from e2e.faults.checks import ModuleDatabases, check_dead_letters, check_end_states, quiescent, reported
 from e2e.faults.cluster import STAFF_PASSWORD, STAFF_USER, Distributed
 from e2e.faults.load import Citizens, Decider, StatusWatch
 from rathaus.platform.runtime.payprovider.controls import AutoPayer
@@ -31,7 +31,6 @@ OUTAGE = 20.0
 async def test_postgres_crash_and_restart_under_load_each_case_ends_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    began = time.monotonic()
     try:
         server = PostgresCluster()
     except FileNotFoundError as missing:
@@ -47,52 +46,46 @@ async def test_postgres_crash_and_restart_under_load_each_case_ends_once(
     dbs = ModuleDatabases(cluster.data_dir, cluster.postgres)
     summary: list[str] = []
     try:
-        await cluster.start()
-        await payer.start()
-        await citizens.open()
-        await watch.start(servers=cluster.nats_url)
-        decider.start()
-        first = await citizens.submit(BEFORE)
-        await eventually(watch.reached(first, "in_pruefung"), timeout=120, interval=0.05)
-        in_flight = BEFORE - watch.count(first, "zugestellt")
+        with reported(capsys, "PostgreSQL crash under load", summary, cluster.logs):
+            await cluster.start()
+            await payer.start()
+            await citizens.open()
+            await watch.start(servers=cluster.nats_url)
+            decider.start()
+            first = await citizens.submit(BEFORE)
+            await eventually(watch.reached(first, "in_pruefung"), timeout=120, interval=0.05)
+            in_flight = BEFORE - watch.count(first, "zugestellt")
 
-        server.stop_server("immediate")
-        t0 = time.monotonic()
+            server.stop_server("immediate")
+            t0 = time.monotonic()
 
-        async def noticed() -> bool:
-            async with httpx.AsyncClient(timeout=10) as http:
-                health = (await http.get(f"{cluster.eakte_url}/health")).json()
-            return not health["components"]["eakte"]["ok"]
+            async def noticed() -> bool:
+                async with httpx.AsyncClient(timeout=10) as http:
+                    health = (await http.get(f"{cluster.eakte_url}/health")).json()
+                return not health["components"]["eakte"]["ok"]
 
-        await eventually(noticed, timeout=60, interval=0.2)
-        await asyncio.sleep(max(0.0, OUTAGE - (time.monotonic() - t0)))  # the fault's length
-        server.start_server()
-        summary.append(
-            f"PostgreSQL stopped in immediate mode with {in_flight} cases in flight, "
-            f"down {time.monotonic() - t0:.0f}s (the E-Akte's /health said so), restarted"
-        )
-        await citizens.submit(AFTER)
-        cases = citizens.case_ids
-        await eventually(watch.reached(cases, "zugestellt", len(cases)), timeout=300, interval=0.2)
-        await eventually(quiescent(nats_options, dbs), timeout=120, interval=0.5)
-        summary += await check_end_states(
-            case_ids=cases,
-            dbs=dbs,
-            nats_options=nats_options,
-            temporal_address=f"127.0.0.1:{cluster.temporal_port}",
-        )
-        summary += await check_dead_letters(nats_options, [])
-        waited = sum(
-            p.log_text().count("the database is away while handling") for p in cluster.every_process()
-        )
-        summary.append(f"deliveries that met the outage and were retried, not parked: {waited}")
-        with capsys.disabled():
-            print(f"\n== PostgreSQL crash under load ({time.monotonic() - began:.0f}s) ==")
-            print("checked:\n  " + "\n  ".join(summary))
-    except BaseException:
-        with capsys.disabled():
-            print("\nso far:\n  " + "\n  ".join(summary) + "\n" + cluster.logs())
-        raise
+            await eventually(noticed, timeout=60, interval=0.2)
+            await asyncio.sleep(max(0.0, OUTAGE - (time.monotonic() - t0)))  # the fault's length
+            server.start_server()
+            summary.append(
+                f"PostgreSQL stopped in immediate mode with {in_flight} cases in flight, "
+                f"down {time.monotonic() - t0:.0f}s (the E-Akte's /health said so), restarted"
+            )
+            await citizens.submit(AFTER)
+            cases = citizens.case_ids
+            await eventually(watch.reached(cases, "zugestellt", len(cases)), timeout=300, interval=0.2)
+            await eventually(quiescent(nats_options, dbs), timeout=120, interval=0.5)
+            summary += await check_end_states(
+                case_ids=cases,
+                dbs=dbs,
+                nats_options=nats_options,
+                temporal_address=f"127.0.0.1:{cluster.temporal_port}",
+            )
+            summary += await check_dead_letters(nats_options, [])
+            waited = sum(
+                p.log_text().count("the database is away while handling") for p in cluster.every_process()
+            )
+            summary.append(f"deliveries that met the outage and were retried, not parked: {waited}")
     finally:
         try:
             await payer.stop()

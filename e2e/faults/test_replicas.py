@@ -22,7 +22,7 @@ import nats
 import pytest
 
 from e2e.city import example
-from e2e.faults.checks import ModuleDatabases, check_end_states, quiescent
+from e2e.faults.checks import ModuleDatabases, check_end_states, quiescent, reported
 from e2e.faults.cluster import STAFF_PASSWORD, STAFF_USER, Distributed
 from e2e.faults.load import Citizens, Decider, EitherReplica, StatusWatch
 from rathaus.platform.kernel.settings import COMPONENTS
@@ -112,7 +112,6 @@ async def citizen_across_replicas(cluster: Distributed, citizens: Citizens) -> t
 async def test_two_replicas_of_every_component_one_of_each_killed_each_case_ends_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    began = time.monotonic()
     cluster = Distributed(tmp_path, replicas=2)
     citizens = Citizens(cluster.settings())
     workspace = EitherReplica(cluster.urls("eakte"))
@@ -123,70 +122,67 @@ async def test_two_replicas_of_every_component_one_of_each_killed_each_case_ends
     summary: list[str] = []
     dbs = ModuleDatabases(cluster.data_dir, cluster.postgres)
     try:
-        await cluster.start()
-        started = time.monotonic() - began
-        await publishes.start(cluster.nats_url)
-        await payer.start()
-        await citizens.open()
-        await watch.start(servers=cluster.nats_url)
-        decider.start()
-
-        # both replicas up
-        web_case, lines = await citizen_across_replicas(cluster, citizens)
-        summary += lines
-        calm = await citizens.submit(CALM)
-        await eventually(watch.reached([*calm, web_case], "zugestellt", CALM + 1), timeout=300, interval=0.2)
-        assert not publishes.twice(), f"events published twice with both replicas up: {publishes.twice()}"
-        summary.append(
-            f"both replicas up: {len(publishes.count)} events published, each once "
-            "(a plain NATS subscriber counted every publish, before the streams' dedup)"
-        )
-        summary.append(f"events published by each replica's outbox relay: {await relays(dbs)}")
-
-        # one replica of each component SIGKILLed while cases are in flight; it stays down
-        struck = await citizens.submit(IN_FLIGHT)
-        await eventually(watch.reached(struck, "in_pruefung"), timeout=120, interval=0.05)
-        in_flight = IN_FLIGHT - watch.count(struck, "zugestellt")
-        for component in COMPONENTS:
-            cluster.replicas[component][0].kill()
-        summary.append(
-            f"SIGKILL of replica 0 of each of {len(COMPONENTS)} components with {in_flight} cases in flight"
-        )
-        await citizens.submit(AFTER)
-        cases = citizens.case_ids
-        await eventually(watch.reached(cases, "zugestellt", len(cases)), timeout=300, interval=0.2)
-        await eventually(quiescent(nats_options, dbs), timeout=120, interval=0.5)
-        summary += await check_end_states(
-            case_ids=cases,
-            dbs=dbs,
-            nats_options=nats_options,
-            temporal_address=f"127.0.0.1:{cluster.temporal_port}",
-            others=1,  # the case submitted across the portal's replicas
-        )
-        filed = Counter(
-            t
-            for (t,) in await dbs.rows(
-                "eakte", "select document_type from documents where case_id = ?", (web_case,)
+        with reported(capsys, "two replicas of every component", summary, cluster.logs):
+            t0 = time.monotonic()
+            await cluster.start()
+            summary.append(
+                f"{sum(len(r) for r in cluster.replicas.values())} processes started in {time.monotonic() - t0:.0f}s"
             )
-        )
-        assert filed["bescheid"] == 1 and sum(filed.values()) >= 3, f"the web case's documents: {filed}"
-        summary.append(f"the case submitted across replicas: delivered; documents filed {dict(filed)}")
-        again = publishes.twice()
-        summary.append(
-            f"publishes seen twice after the kill (a relay's lease ran out on a killed replica; "
-            f"each kept once by the stream, checked above): {len(again)}"
-        )
-        summary.append(f"workspace requests per eakte replica: {dict(workspace.answered_by)}")
-        summary.append(f"events published by each replica's outbox relay, in all: {await relays(dbs)}")
-        with capsys.disabled():
-            print(
-                f"\n== two replicas of every component ({time.monotonic() - began:.0f}s, start {started:.0f}s) =="
+            await publishes.start(cluster.nats_url)
+            await payer.start()
+            await citizens.open()
+            await watch.start(servers=cluster.nats_url)
+            decider.start()
+
+            # both replicas up
+            web_case, lines = await citizen_across_replicas(cluster, citizens)
+            summary += lines
+            calm = await citizens.submit(CALM)
+            await eventually(
+                watch.reached([*calm, web_case], "zugestellt", CALM + 1), timeout=300, interval=0.2
             )
-            print("checked:\n  " + "\n  ".join(summary))
-    except BaseException:
-        with capsys.disabled():
-            print("\nso far:\n  " + "\n  ".join(summary) + "\n" + cluster.logs())
-        raise
+            assert not publishes.twice(), f"events published twice with both replicas up: {publishes.twice()}"
+            summary.append(
+                f"both replicas up: {len(publishes.count)} events published, each once "
+                "(a plain NATS subscriber counted every publish, before the streams' dedup)"
+            )
+            summary.append(f"events published by each replica's outbox relay: {await relays(dbs)}")
+
+            # one replica of each component SIGKILLed while cases are in flight; it stays down
+            struck = await citizens.submit(IN_FLIGHT)
+            await eventually(watch.reached(struck, "in_pruefung"), timeout=120, interval=0.05)
+            in_flight = IN_FLIGHT - watch.count(struck, "zugestellt")
+            for component in COMPONENTS:
+                cluster.replicas[component][0].kill()
+            summary.append(
+                f"SIGKILL of replica 0 of each of {len(COMPONENTS)} components with {in_flight} cases in flight"
+            )
+            await citizens.submit(AFTER)
+            cases = citizens.case_ids
+            await eventually(watch.reached(cases, "zugestellt", len(cases)), timeout=300, interval=0.2)
+            await eventually(quiescent(nats_options, dbs), timeout=120, interval=0.5)
+            summary += await check_end_states(
+                case_ids=cases,
+                dbs=dbs,
+                nats_options=nats_options,
+                temporal_address=f"127.0.0.1:{cluster.temporal_port}",
+                others=1,  # the case submitted across the portal's replicas
+            )
+            filed = Counter(
+                t
+                for (t,) in await dbs.rows(
+                    "eakte", "select document_type from documents where case_id = ?", (web_case,)
+                )
+            )
+            assert filed["bescheid"] == 1 and sum(filed.values()) >= 3, f"the web case's documents: {filed}"
+            summary.append(f"the case submitted across replicas: delivered; documents filed {dict(filed)}")
+            again = publishes.twice()
+            summary.append(
+                f"publishes seen twice after the kill (a relay's lease ran out on a killed replica; "
+                f"each kept once by the stream, checked above): {len(again)}"
+            )
+            summary.append(f"workspace requests per eakte replica: {dict(workspace.answered_by)}")
+            summary.append(f"events published by each replica's outbox relay, in all: {await relays(dbs)}")
     finally:
         try:
             await payer.stop()

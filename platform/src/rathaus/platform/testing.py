@@ -364,15 +364,20 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
-@pytest.fixture
-def embedded_platform(tmp_path: Path) -> Iterator[EmbeddedPlatform]:
-    platform = EmbeddedPlatform(tmp_path / "rathaus")
+def running(platform: EmbeddedPlatform) -> Iterator[EmbeddedPlatform]:
+    """Start ``platform`` for a fixture (``yield from running(...)``); killed afterwards if
+    the test left it running."""
     platform.start()
     try:
         yield platform
     finally:
         if platform.proc is not None and platform.proc.poll() is None:
             platform.kill()
+
+
+@pytest.fixture
+def embedded_platform(tmp_path: Path) -> Iterator[EmbeddedPlatform]:
+    yield from running(EmbeddedPlatform(tmp_path / "rathaus"))
 
 
 @dataclass
