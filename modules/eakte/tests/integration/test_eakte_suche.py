@@ -209,3 +209,7 @@ async def test_the_index_catches_up_after_a_crash_and_is_rebuilt_the_same(
     await rebuilt.stop()
     # the module's own index lives in its data directory
     assert index_path(office.eakte) == office.settings.data_dir / "eakte" / "suche"
+    # a second replica on the same data dir keeps its own (one writer per tantivy index)
+    office.eakte.replica = "1"
+    assert index_path(office.eakte) == office.settings.data_dir / "eakte" / "suche-1"
+    office.eakte.replica = "0"

@@ -18,6 +18,7 @@ from weasyprint import HTML
 from weasyprint.urls import URLFetcher
 
 from rathaus.output.domain import CITY
+from rathaus.platform.kernel.certificates import made_once, write_atomically
 
 
 def render_pdf(html: str) -> bytes:
@@ -53,10 +54,10 @@ class Seal:
     certificate, self-signed, made on first use; production configures a qualified one)."""
 
     def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
         self.key_path, self.cert_path = folder / "siegel.key.pem", folder / "siegel.cert.pem"
-        if not self.key_path.exists():
-            self._create()
+        with made_once(folder, "siegel"):  # replicas on one data dir make one seal, not two
+            if not (self.key_path.exists() and self.cert_path.exists()):
+                self._create()
         loaded = signers.SimpleSigner.load(str(self.key_path), str(self.cert_path))
         if loaded is None:
             raise RuntimeError(f"the seal's key or certificate in {folder} cannot be read")
@@ -104,13 +105,14 @@ class Seal:
             .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
             .sign(key, hashes.SHA256())
         )
-        self.key_path.write_bytes(
+        write_atomically(
+            self.key_path,
             key.private_bytes(
                 serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-            )
+            ),
+            0o600,
         )
-        self.key_path.chmod(0o600)
-        self.cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+        write_atomically(self.cert_path, cert.public_bytes(serialization.Encoding.PEM))
 
     def apply(self, pdf: bytes) -> bytes:
         """A PAdES seal as an incremental update, so the PDF/A-3b part stays untouched."""

@@ -4,8 +4,11 @@ provider: the peers trust the certificate in the metadata they exchange)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime
+import fcntl
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from cryptography import x509
@@ -14,32 +17,62 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
 
+@contextlib.contextmanager
+def made_once(directory: Path, name: str) -> Iterator[None]:
+    """Hold an exclusive lock on ``<directory>/.<name>.lock`` while a key pair there is
+    checked and, if missing, made: two replicas starting on one data dir would otherwise
+    both make one, and one replica could end with the key of one and the certificate of
+    the other."""
+    directory.mkdir(parents=True, exist_ok=True)
+    fd = os.open(directory / f".{name}.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def write_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
+    """Write beside and rename into place: a reader sees the old file or the whole new one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
+    os.replace(tmp, path)
+
+
 def key_and_certificate(directory: Path, name: str, common_name: str) -> tuple[str, str]:
     """A 2048-bit RSA key and a self-signed certificate (ten years), created once (0600)."""
     key_path, cert_path = directory / f"{name}.key", directory / f"{name}.crt"
-    if not (key_path.exists() and cert_path.exists()):
-        directory.mkdir(parents=True, exist_ok=True)
-        key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-        now = datetime.datetime.now(datetime.UTC)
-        cert = (
-            x509.CertificateBuilder()
-            .subject_name(subject)
-            .issuer_name(subject)
-            .public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=3650))
-            .sign(key, hashes.SHA256())
-        )
-        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(
-                key.private_bytes(
-                    serialization.Encoding.PEM,
-                    serialization.PrivateFormat.PKCS8,
-                    serialization.NoEncryption(),
-                )
-            )
-        cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    if key_path.exists() and cert_path.exists():
+        return str(key_path), str(cert_path)
+    with made_once(directory, name):
+        if not (key_path.exists() and cert_path.exists()):
+            _make(key_path, cert_path, common_name)
     return str(key_path), str(cert_path)
+
+
+def _make(key_path: Path, cert_path: Path, common_name: str) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=3650))
+        .sign(key, hashes.SHA256())
+    )
+    write_atomically(
+        key_path,
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ),
+        0o600,
+    )
+    write_atomically(cert_path, cert.public_bytes(serialization.Encoding.PEM))

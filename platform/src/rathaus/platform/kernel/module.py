@@ -92,8 +92,10 @@ class Kernel:
         self.blobs = blobs or BlobStore(settings.blob_location())
         self.broker: NatsBroker = make_broker(settings, module, self.provider)
         self.subscriptions = Subscriptions(module)
-        replica = os.environ.get("RATHAUS_REPLICA", "0")
-        self.worker_id = f"{module}@{socket.gethostname()}#{replica}"
+        # which of several processes of this module on one host this is (``rathaus serve``
+        # twice, RATHAUS_REPLICA 0, 1, …): names its leases and its process-local state
+        self.replica = os.environ.get("RATHAUS_REPLICA", "0")
+        self.worker_id = f"{module}@{socket.gethostname()}#{self.replica}"
         self.outbox_storage = SqlAlchemyOutboxStorage(self.db)
         self.relay = make_relay(self.db, self._publish, worker_id=self.worker_id)
         self.mails = MailOutbox(self.db, settings)

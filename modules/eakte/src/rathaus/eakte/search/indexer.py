@@ -49,7 +49,10 @@ MIN_INTERVAL = 0.2  # between passes under load: several writes make one commit
 
 
 def index_path(kernel: Kernel) -> Path:
-    return kernel.settings.data_dir / "eakte" / "suche"
+    """The index is a process's own read model of the store (one writer per index): a
+    second replica on the same data dir keeps its own (``suche-1``), built from the store."""
+    suffix = "" if kernel.replica == "0" else f"-{kernel.replica}"
+    return kernel.settings.data_dir / "eakte" / f"suche{suffix}"
 
 
 def names(party: dict[str, Any]) -> str:
