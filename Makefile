@@ -29,13 +29,6 @@ VENDOR := platform/src/rathaus/platform/kernel/static/vendor
 # Everything on PG:
 #   make test-postgres PG_SUITES="modules/*/tests/integration platform/tests/integration e2e"
 PG_SUITES := $(wildcard modules/*/tests/integration) e2e/test_durability.py e2e/faults/test_replicas.py
-# Known failures on PostgreSQL, open in issue 11 (they pass on SQLite, in the first pass):
-# the Abgabe's audit entries come back in another order; the Aussonderung fault test's
-# Vorgang is not filed within 60 s after the kill. Left out of the default pass by name so
-# that everything else in it guards against regressions; `make test-postgres` runs them.
-PG_KNOWN_FAILING := \
-	--deselect modules/eakte/tests/integration/test_eakte_abgabe.py::test_a_vorgang_is_handed_to_another_rathaus_and_filed_there \
-	--deselect modules/eakte/tests/integration/test_eakte_aussonderung_fault.py::test_a_kill_between_0503_and_0506_destroys_nothing_before_the_confirmation
 PG_MARKERS := not browser
 
 up: bootstrap
@@ -48,7 +41,7 @@ test: bootstrap browser postgres
 	$(BIN)/lint-imports
 	$(BIN)/python -m rathaus.contracts check
 	$(BIN)/pytest $(PYTEST_ARGS)
-	RATHAUS_TEST_DATABASE=postgresql $(BIN)/pytest -m "$(PG_MARKERS)" $(PG_SUITES) $(PG_KNOWN_FAILING) $(PYTEST_ARGS)
+	RATHAUS_TEST_DATABASE=postgresql $(BIN)/pytest -m "$(PG_MARKERS)" $(PG_SUITES) $(PYTEST_ARGS)
 	$(BIN)/rathaus bench --smoke
 
 # the PostgreSQL pass alone

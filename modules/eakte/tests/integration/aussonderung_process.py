@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 
 from rathaus.eakte.bootstrap import bootstrap
 from rathaus.platform.kernel import Kernel, Settings
@@ -15,9 +16,11 @@ async def main() -> None:
     kernel = Kernel("eakte", settings)
     app = bootstrap(kernel)
     await kernel.start(app, seed=True)
+    stopping = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGINT, stopping.set)
     print("bereit", flush=True)
     try:
-        await asyncio.Event().wait()
+        await stopping.wait()
     finally:
         await kernel.stop(app)
 

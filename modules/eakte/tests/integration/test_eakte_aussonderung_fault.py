@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,30 +33,39 @@ SCRIPT = Path(__file__).with_name("aussonderung_process.py")
 
 
 class EAkteProcess:
-    """The E-Akte in a child process (started, SIGKILLed, started again)."""
+    """The E-Akte in a child process (started, SIGKILLed, started again). Its output goes
+    to a file, never to a pipe nobody reads once it runs: a full pipe would block its
+    logging, and with it the module."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.proc: subprocess.Popen[str] | None = None
+        self.log_path = settings.data_dir / "eakte-process.log"
 
     def start(self) -> None:
         env = {k: v for k, v in os.environ.items() if not k.startswith("RATHAUS_")}
         env["RATHAUS_TEST_SETTINGS"] = self.settings.model_dump_json()
-        self.proc = subprocess.Popen(
-            [sys.executable, str(SCRIPT)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=env,
-            start_new_session=True,
-        )
-        assert self.proc.stdout is not None
-        seen = []
-        for line in self.proc.stdout:
-            seen.append(line)
-            if line.strip() == "bereit":
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        offset = self.log_path.stat().st_size if self.log_path.exists() else 0
+        with self.log_path.open("a") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, str(SCRIPT)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=env,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            printed = self.log_path.read_text(errors="replace")[offset:]
+            if "bereit\n" in printed:
                 return
-        raise AssertionError("the E-Akte process did not start:\n" + "".join(seen[-40:]))
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)  # polling the child's log for its start line, not waiting out a delay
+        tail = "\n".join(self.log_path.read_text(errors="replace")[offset:].splitlines()[-40:])
+        raise AssertionError("the E-Akte process did not start:\n" + tail)
 
     def kill(self) -> None:
         assert self.proc is not None
@@ -86,6 +96,11 @@ def eakte_process(fault_settings: Settings) -> Iterator[EAkteProcess]:
         yield process
     finally:
         process.stop()
+        # shown when the test failed: what the E-Akte process printed
+        print(
+            "--- E-Akte process ---\n"
+            + "\n".join(process.log_path.read_text(errors="replace").splitlines()[-60:])
+        )
 
 
 async def query(settings: Settings, sql: str, *args: Any) -> list[tuple[Any, ...]]:

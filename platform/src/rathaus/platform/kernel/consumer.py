@@ -38,7 +38,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from rathaus.contracts import CloudEvent, Event, decode_event
 from rathaus.contracts.envelope import UnknownContractError
 from rathaus.platform.kernel.bus import DEADLETTER_PREFIX, DEADLETTER_STREAM, REPLAY_PREFIX, stream_name
-from rathaus.platform.kernel.db import dialect_insert
+from rathaus.platform.kernel.db import dialect_insert, one_case_at_a_time
 from rathaus.platform.kernel.outbox import processed_table
 from rathaus.platform.kernel.telemetry import case_context
 from rathaus.platform.kernel.uow import Transactions, UnitOfWork
@@ -301,6 +301,7 @@ class EventConsumer:
             unique.setdefault(delivery.envelope.id, delivery)  # the same event twice in one fetch
         async with self.transactions.batch() as batch:
             session = batch.session
+            await one_case_at_a_time(session, (d.envelope.subject for d in group))
             insert = dialect_insert(session)
             now = time.time()
             # one statement records every event id and tells which were there already
@@ -391,6 +392,7 @@ class EventConsumer:
         envelope = delivery.envelope
         try:
             async with self.transactions(envelope) as uow:
+                await one_case_at_a_time(uow.session, [envelope.subject])
                 # one statement records the event id and tells whether it was there already
                 insert = dialect_insert(uow.session)
                 try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -253,6 +253,27 @@ async def one_appender(session: AsyncSession, table: str) -> None:
     on, and the lock is released at commit or rollback."""
     if session.bind.dialect.name == "postgresql":
         await session.execute(text(f'LOCK TABLE "{table}" IN SHARE ROW EXCLUSIVE MODE'))
+
+
+async def one_case_at_a_time(session: AsyncSession, subjects: Iterable[str | None]) -> None:
+    """Let one transaction at a time apply events of each of these cases (subjects) until it
+    ends. The events of one case come on several streams and are applied side by side: a
+    document routed to a case and the case's opening each check for the other ("file it if
+    the case is there", "file what waits for the case"); under PostgreSQL's read committed
+    both see nothing of the other and the document is never filed. SQLite runs one writer
+    at a time anyway. Advisory locks, taken before anything else of the transaction and in
+    the order of their keys, so two batches never wait for each other crosswise; released
+    at commit or rollback."""
+    keys = sorted({s for s in subjects if s})
+    if keys and session.bind.dialect.name == "postgresql":
+        await session.execute(
+            text(
+                "SELECT count(pg_advisory_xact_lock(k)) FROM "
+                "(SELECT DISTINCT hashtext('rathaus case ' || s) AS k FROM unnest(CAST(:keys AS text[])) AS s "
+                "ORDER BY k) AS ordered"
+            ),
+            {"keys": keys},
+        )
 
 
 def dialect_insert(where: AsyncSession | Database) -> Any:
