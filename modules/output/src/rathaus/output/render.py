@@ -55,9 +55,10 @@ class Seal:
 
     def __init__(self, folder: Path) -> None:
         self.key_path, self.cert_path = folder / "siegel.key.pem", folder / "siegel.cert.pem"
-        with made_once(folder, "siegel"):  # replicas on one data dir make one seal, not two
-            if not (self.key_path.exists() and self.cert_path.exists()):
-                self._create()
+        if not (self.key_path.exists() and self.cert_path.exists()):
+            with made_once(folder, "siegel"):  # replicas on one data dir make one seal, not two
+                if not (self.key_path.exists() and self.cert_path.exists()):
+                    self._create()
         loaded = signers.SimpleSigner.load(str(self.key_path), str(self.cert_path))
         if loaded is None:
             raise RuntimeError(f"the seal's key or certificate in {folder} cannot be read")

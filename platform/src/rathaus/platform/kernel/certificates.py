@@ -22,12 +22,17 @@ def made_once(directory: Path, name: str) -> Iterator[None]:
     """Hold an exclusive lock on ``<directory>/.<name>.lock`` while a key pair there is
     checked and, if missing, made: two replicas starting on one data dir would otherwise
     both make one, and one replica could end with the key of one and the certificate of
-    the other."""
+    the other. Callers check for the pair before (a pair mounted read-only from a secret is
+    never locked) and again inside. The lock file is removed once the pair is there: a
+    process that still waits on it finds the pair; one that comes later does not lock."""
     directory.mkdir(parents=True, exist_ok=True)
-    fd = os.open(directory / f".{name}.lock", os.O_WRONLY | os.O_CREAT, 0o600)
+    lock = directory / f".{name}.lock"
+    fd = os.open(lock, os.O_WRONLY | os.O_CREAT, 0o600)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield
+        with contextlib.suppress(FileNotFoundError):
+            lock.unlink()
     finally:
         os.close(fd)  # releases the lock
 
