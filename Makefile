@@ -30,6 +30,16 @@ VENDOR := platform/src/rathaus/platform/kernel/static/vendor
 #   make test-postgres PG_SUITES="modules/*/tests/integration platform/tests/integration e2e"
 PG_SUITES := $(wildcard modules/*/tests/integration) e2e/test_durability.py e2e/faults/test_replicas.py
 PG_MARKERS := not browser
+# The tests run their files on two workers (pytest-xdist; a file stays on one worker, so
+# its module fixtures start once; the tests bind no fixed port or path), except the fault
+# suites (marker `faults`): they run after, one at a time, on a machine not loaded by other
+# tests, and print what they checked (xdist keeps a worker's output). The PostgreSQL pass
+# runs wholly on two workers (its replicas fault test prints in the first pass).
+# PYTEST_WORKERS=0 runs everything in one process, one test after another.
+PYTEST_WORKERS ?= 2
+XDIST := -n $(PYTEST_WORKERS) --dist loadfile
+# a pass that PYTEST_ARGS leaves without tests (pytest's exit code 5) is not a failure
+NONE_SELECTED_IS_FINE := || [ $$? -eq 5 ]
 
 up: bootstrap
 	$(BIN)/rathaus up $(ARGS)
@@ -40,13 +50,14 @@ test: bootstrap browser postgres
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 	$(BIN)/python -m rathaus.contracts check
-	$(BIN)/pytest $(PYTEST_ARGS)
-	RATHAUS_TEST_DATABASE=postgresql $(BIN)/pytest -m "$(PG_MARKERS)" $(PG_SUITES) $(PYTEST_ARGS)
+	$(BIN)/pytest $(XDIST) -m "not faults" $(PYTEST_ARGS) $(NONE_SELECTED_IS_FINE)
+	$(BIN)/pytest -m faults $(PYTEST_ARGS) $(NONE_SELECTED_IS_FINE)
+	RATHAUS_TEST_DATABASE=postgresql $(BIN)/pytest $(XDIST) -m "$(PG_MARKERS)" $(PG_SUITES) $(PYTEST_ARGS) $(NONE_SELECTED_IS_FINE)
 	$(BIN)/rathaus bench --smoke
 
 # the PostgreSQL pass alone
 test-postgres: bootstrap postgres
-	RATHAUS_TEST_DATABASE=postgresql $(BIN)/pytest -m "$(PG_MARKERS)" $(PG_SUITES) $(PYTEST_ARGS)
+	RATHAUS_TEST_DATABASE=postgresql $(BIN)/pytest $(XDIST) -m "$(PG_MARKERS)" $(PG_SUITES) $(PYTEST_ARGS)
 
 bootstrap: python assets saml
 
