@@ -230,7 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     p_bench.add_argument(
         "--only",
         action="append",
-        choices=["cases", "ceiling", "http", "bus", "cluster", "ocr", "termine", "suche"],
+        choices=["cases", "ceiling", "http", "bus", "cluster", "production", "ocr", "termine", "suche"],
     )
     p_bench.add_argument("--output", default="BENCHMARKS.md", help="append the table here ('' = do not)")
     p_bench.add_argument(

@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-SECTIONS = ("cases", "ceiling", "http", "bus", "cluster", "ocr", "termine", "suche")
+SECTIONS = ("cases", "ceiling", "http", "bus", "cluster", "production", "ocr", "termine", "suche")
 
 
 def pct(values: Sequence[float], p: float) -> float:
@@ -92,6 +92,65 @@ def _cli_user(platform: Any, *args: str) -> None:
     )
 
 
+def _bench_citizens(platform: Any) -> tuple[list[tuple[str, str]], dict[str, tuple[str, str]]]:
+    """Four citizens made for the run, and a clerk's login per unit from the demo accounts."""
+    citizens = []
+    for i in range(4):
+        email, password = f"bench-{i}@example.org", f"Bench-Passwort-{i:04d}"
+        _cli_user(
+            platform, "add-citizen", "--email", email, "--given-name", "Bench", "--family-name", "Mark",
+            "--birth-date", "1980-01-01", "--password", password,
+        )  # fmt: skip
+        citizens.append((email, password))
+    staff = {
+        unit: (login, password)
+        for role, login, password, unit in (
+            line.split("\t") for line in (platform.data_dir / "demo-zugaenge.txt").read_text().splitlines()
+        )
+        if role == "sachbearbeitung"
+    }
+    return citizens, staff
+
+
+async def _production_shape(workdir: Path, seconds: float, in_flight: int, table: Table) -> None:
+    """The end-to-end row again on the production shape's stores: every module on a
+    PostgreSQL server (a throw-away cluster, commits crash-safe) and a 3-node NATS cluster
+    with R3 streams and ``sync_interval: always`` — all on this one machine."""
+    from rathaus.platform.bench import cases
+    from rathaus.platform.runtime.embedded import EmbeddedPlatform
+    from rathaus.platform.testing import PostgresCluster
+
+    server = PostgresCluster(crash_safe=True)
+    server.start()
+    platform = EmbeddedPlatform(workdir / "production", nats_cluster=3)
+    platform.postgres = f"{server.server_url}/bench"
+    platform.extra_env["RATHAUS_NATS__SYNC_INTERVAL"] = "always"
+    try:
+        platform.start()
+        citizens, staff = _bench_citizens(platform)
+        e2e = await cases.run(
+            platform.base_url,
+            platform.nats_credentials(),
+            citizens,
+            staff,
+            seconds=seconds,
+            in_flight=in_flight,
+        )
+        table.add(
+            f"production stores: cases/s on PostgreSQL + 3-node NATS (R3, sync always) ({in_flight} in flight)",
+            f"{e2e.per_s:.2f} ({e2e.completed} delivered)",
+            "compare: end to end (embedded) above",
+            f"{len(e2e.errors)} errors" + (f": {e2e.errors[0]}" if e2e.errors else ""),
+        )
+        table.add(
+            "production stores: submission → filed p50 / p95 / p99",
+            " / ".join(f"{pct(e2e.filed_latencies, p) * 1000:.0f} ms" for p in (50, 95, 99)),
+        )
+    finally:
+        platform.stop()
+        server.stop()
+
+
 async def _cases_and_ceiling(
     workdir: Path, seconds: float, in_flight: int, sections: set[str], table: Table, memory: dict[str, int]
 ) -> None:
@@ -102,22 +161,7 @@ async def _cases_and_ceiling(
     platform = EmbeddedPlatform(workdir / "platform")
     platform.start()
     try:
-        citizens = []
-        for i in range(4):
-            email, password = f"bench-{i}@example.org", f"Bench-Passwort-{i:04d}"
-            _cli_user(
-                platform, "add-citizen", "--email", email, "--given-name", "Bench", "--family-name", "Mark",
-                "--birth-date", "1980-01-01", "--password", password,
-            )  # fmt: skip
-            citizens.append((email, password))
-        staff = {
-            unit: (login, password)
-            for role, login, password, unit in (
-                line.split("\t")
-                for line in (platform.data_dir / "demo-zugaenge.txt").read_text().splitlines()
-            )
-            if role == "sachbearbeitung"
-        }
+        citizens, staff = _bench_citizens(platform)
         e2e = None
         if "cases" in sections:
             e2e = await cases.run(
@@ -189,6 +233,13 @@ async def _run(args: Any, out: TextIO) -> Table:
                 await _cases_and_ceiling(workdir, args.duration, args.in_flight, sections, table, memory)
             except Exception as exc:  # a failed section is reported; the others still run
                 table.add("cases and ceiling", "failed", "", f"{type(exc).__name__}: {exc}"[:300])
+        if "production" in sections:
+            out.write("cases on PostgreSQL and a 3-node NATS cluster …\n")
+            out.flush()
+            try:
+                await _production_shape(workdir, args.duration, args.in_flight, table)
+            except Exception as exc:
+                table.add("production stores", "failed", "", f"{type(exc).__name__}: {exc}"[:300])
         if "http" in sections:
             out.write("durable submissions over HTTP …\n")
             out.flush()
