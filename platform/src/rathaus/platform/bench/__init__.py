@@ -112,11 +112,34 @@ def _bench_citizens(platform: Any) -> tuple[list[tuple[str, str]], dict[str, tup
     return citizens, staff
 
 
+async def _case_load(
+    platform: Any, seconds: float, in_flight: int, table: Table, label: str, target: str
+) -> Any:
+    """The end-to-end load on a started platform; adds its cases/s and submission → filed
+    rows under ``label`` and returns the run's figures."""
+    from rathaus.platform.bench import cases
+
+    citizens, staff = _bench_citizens(platform)
+    e2e = await cases.run(
+        platform.base_url, platform.nats_credentials(), citizens, staff, seconds=seconds, in_flight=in_flight
+    )
+    table.add(
+        f"{label}: cases/s ({in_flight} in flight, {seconds:.0f} s)",
+        f"{e2e.per_s:.2f} ({e2e.completed} delivered)",
+        target,
+        f"{len(e2e.errors)} errors" + (f": {e2e.errors[0]}" if e2e.errors else ""),
+    )
+    table.add(
+        f"{label}: submission → filed p50 / p95 / p99",
+        " / ".join(f"{pct(e2e.filed_latencies, p) * 1000:.0f} ms" for p in (50, 95, 99)),
+    )
+    return e2e
+
+
 async def _production_shape(workdir: Path, seconds: float, in_flight: int, table: Table) -> None:
     """The end-to-end row again on the production shape's stores: every module on a
     PostgreSQL server (a throw-away cluster, commits crash-safe) and a 3-node NATS cluster
     with R3 streams and ``sync_interval: always`` — all on this one machine."""
-    from rathaus.platform.bench import cases
     from rathaus.platform.runtime.embedded import EmbeddedPlatform
     from rathaus.platform.testing import PostgresCluster
 
@@ -127,25 +150,8 @@ async def _production_shape(workdir: Path, seconds: float, in_flight: int, table
     platform.extra_env["RATHAUS_NATS__SYNC_INTERVAL"] = "always"
     try:
         platform.start()
-        citizens, staff = _bench_citizens(platform)
-        e2e = await cases.run(
-            platform.base_url,
-            platform.nats_credentials(),
-            citizens,
-            staff,
-            seconds=seconds,
-            in_flight=in_flight,
-        )
-        table.add(
-            f"production stores: cases/s on PostgreSQL + 3-node NATS (R3, sync always) ({in_flight} in flight)",
-            f"{e2e.per_s:.2f} ({e2e.completed} delivered)",
-            "compare: end to end (embedded) above",
-            f"{len(e2e.errors)} errors" + (f": {e2e.errors[0]}" if e2e.errors else ""),
-        )
-        table.add(
-            "production stores: submission → filed p50 / p95 / p99",
-            " / ".join(f"{pct(e2e.filed_latencies, p) * 1000:.0f} ms" for p in (50, 95, 99)),
-        )
+        label = "production stores (PostgreSQL + 3-node NATS, R3, sync always)"
+        await _case_load(platform, seconds, in_flight, table, label, "compare: end to end (embedded)")
     finally:
         platform.stop()
         server.stop()
@@ -154,34 +160,16 @@ async def _production_shape(workdir: Path, seconds: float, in_flight: int, table
 async def _cases_and_ceiling(
     workdir: Path, seconds: float, in_flight: int, sections: set[str], table: Table, memory: dict[str, int]
 ) -> None:
-    from rathaus.platform.bench import cases, ceiling
+    from rathaus.platform.bench import ceiling
     from rathaus.platform.bench.http import rss_peak_kib
     from rathaus.platform.runtime.embedded import EmbeddedPlatform
 
     platform = EmbeddedPlatform(workdir / "platform")
     platform.start()
     try:
-        citizens, staff = _bench_citizens(platform)
         e2e = None
         if "cases" in sections:
-            e2e = await cases.run(
-                platform.base_url,
-                platform.nats_credentials(),
-                citizens,
-                staff,
-                seconds=seconds,
-                in_flight=in_flight,
-            )
-            table.add(
-                f"end to end: cases/s ({in_flight} in flight, {seconds:.0f} s)",
-                f"{e2e.per_s:.2f} ({e2e.completed} delivered)",
-                "≥ 0.8 × ceiling",
-                f"{len(e2e.errors)} errors" + (f": {e2e.errors[0]}" if e2e.errors else ""),
-            )
-            table.add(
-                "submission → filed p50 / p95 / p99",
-                " / ".join(f"{pct(e2e.filed_latencies, p) * 1000:.0f} ms" for p in (50, 95, 99)),
-            )
+            e2e = await _case_load(platform, seconds, in_flight, table, "end to end", "≥ 0.8 × ceiling")
             table.add(
                 "decision → delivered p50 / p95 / p99",
                 " / ".join(f"{pct(e2e.delivery_latencies, p) * 1000:.0f} ms" for p in (50, 95, 99)),
