@@ -94,6 +94,28 @@ def quiescent(nats_options: dict[str, Any], dbs: ModuleDatabases) -> Callable[[]
     return nothing_left
 
 
+async def every_case_ended_once(
+    watch: Any,
+    case_ids: list[str],
+    *,
+    dbs: ModuleDatabases,
+    nats_options: dict[str, Any],
+    temporal_address: str,
+    others: int = 0,
+) -> list[str]:
+    """Wait until every case is delivered (``watch``: the fault suite's StatusWatch) and the
+    platform is quiescent, then :func:`check_end_states`; returns the summary lines."""
+    await eventually(watch.reached(case_ids, "zugestellt", len(case_ids)), timeout=300, interval=0.2)
+    await eventually(quiescent(nats_options, dbs), timeout=120, interval=0.5)
+    return await check_end_states(
+        case_ids=case_ids,
+        dbs=dbs,
+        nats_options=nats_options,
+        temporal_address=temporal_address,
+        others=others,
+    )
+
+
 async def check_end_states(
     *,
     case_ids: list[str],

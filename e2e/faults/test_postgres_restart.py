@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from e2e.faults.checks import ModuleDatabases, check_dead_letters, check_end_states, quiescent, reported
+from e2e.faults.checks import ModuleDatabases, check_dead_letters, every_case_ended_once, reported
 from e2e.faults.cluster import STAFF_PASSWORD, STAFF_USER, Distributed
 from e2e.faults.load import Citizens, Decider, StatusWatch
 from rathaus.platform.runtime.payprovider.controls import AutoPayer
@@ -75,11 +75,9 @@ async def test_postgres_crash_and_restart_under_load_each_case_ends_once(
                 f"down {time.monotonic() - t0:.0f}s (the E-Akte's /health said so), restarted"
             )
             await citizens.submit(AFTER)
-            cases = citizens.case_ids
-            await eventually(watch.reached(cases, "zugestellt", len(cases)), timeout=300, interval=0.2)
-            await eventually(quiescent(nats_options, dbs), timeout=120, interval=0.5)
-            summary += await check_end_states(
-                case_ids=cases,
+            summary += await every_case_ended_once(
+                watch,
+                citizens.case_ids,
                 dbs=dbs,
                 nats_options=nats_options,
                 temporal_address=f"127.0.0.1:{cluster.temporal_port}",

@@ -22,7 +22,7 @@ import nats
 import pytest
 
 from e2e.city import example
-from e2e.faults.checks import ModuleDatabases, check_end_states, quiescent, reported
+from e2e.faults.checks import ModuleDatabases, every_case_ended_once, reported
 from e2e.faults.cluster import STAFF_PASSWORD, STAFF_USER, Distributed
 from e2e.faults.load import Citizens, Decider, EitherReplica, StatusWatch
 from rathaus.platform.kernel.settings import COMPONENTS
@@ -159,10 +159,9 @@ async def test_two_replicas_of_every_component_one_of_each_killed_each_case_ends
             )
             await citizens.submit(AFTER)
             cases = citizens.case_ids
-            await eventually(watch.reached(cases, "zugestellt", len(cases)), timeout=300, interval=0.2)
-            await eventually(quiescent(nats_options, dbs), timeout=120, interval=0.5)
-            summary += await check_end_states(
-                case_ids=cases,
+            summary += await every_case_ended_once(
+                watch,
+                cases,
                 dbs=dbs,
                 nats_options=nats_options,
                 temporal_address=f"127.0.0.1:{cluster.temporal_port}",
