@@ -11,13 +11,15 @@ from pathlib import Path
 import nats
 import pytest
 import sqlalchemy as sa
+from nats.js.errors import BadRequestError
 
 from rathaus.contracts import DataClass, Event, contract
 from rathaus.platform.kernel import Kernel, ModuleApp, Settings, UnitOfWork
-from rathaus.platform.kernel.bus import publish_retrying, stream_name
+from rathaus.platform.kernel.bus import NO_PEERS_FOR_PLACEMENT, ensure_streams, publish_retrying, stream_name
 from rathaus.platform.kernel.outbox import outbox_table
 from rathaus.platform.kernel.settings import NatsSettings, TemporalSettings
 from rathaus.platform.runtime.natscluster import NatsCluster
+from rathaus.platform.runtime.processes import free_port
 from rathaus.platform.testing import eventually
 
 EVENTS = 240
@@ -167,3 +169,34 @@ async def test_outbox_and_consumer_exactly_once_across_a_leader_sigkill(
             f"({len(calls)} handler calls incl. batches applied again), "
             f"{producer.publish_retries} publishes tried again by the relay; replicas current again"
         )
+
+
+async def test_streams_wait_for_a_cluster_whose_third_node_comes_late(tmp_path: Path) -> None:
+    """Two of three nodes elect a meta leader, but an R3 stream needs three current peers:
+    JetStream refuses it ("no suitable peers for placement", as when a cluster forms), and
+    the start waits for the third node instead of failing."""
+    cluster = NatsCluster.on_loopback(
+        tmp_path, 3, ports=[free_port() for _ in range(3)], cluster_ports=[free_port() for _ in range(3)]
+    )
+    cluster.write_configs()
+    first_two, late = cluster.nodes[:2], cluster.nodes[2]
+    try:
+        for node in first_two:
+            node.start()
+        await eventually(cluster.jetstream_ready, timeout=60, interval=0.2)
+        nc = await nats.connect(cluster.servers)
+        try:
+            js = nc.jetstream()
+            with pytest.raises(BadRequestError) as refused:
+                await ensure_streams(js, 3, retry_for=0)
+            assert refused.value.err_code == NO_PEERS_FOR_PLACEMENT
+            starting = asyncio.create_task(ensure_streams(js, 3, retry_for=120))
+            late.start()
+            await starting
+            info = await js.stream_info(stream_name("platform"))
+            assert info.config.num_replicas == 3
+            assert info.cluster is not None and len(info.cluster.replicas or []) == 2
+        finally:
+            await nc.close()
+    finally:
+        cluster.stop()

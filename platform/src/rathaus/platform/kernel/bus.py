@@ -23,7 +23,7 @@ from nats.errors import (
 from nats.errors import TimeoutError as NatsTimeoutError
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.client import JetStreamContext
-from nats.js.errors import NoStreamResponseError, NotFoundError, ServiceUnavailableError
+from nats.js.errors import BadRequestError, NoStreamResponseError, NotFoundError, ServiceUnavailableError
 from opentelemetry.sdk.trace import TracerProvider
 
 from rathaus.contracts.catalogue import producers
@@ -108,6 +108,9 @@ def make_broker(settings: Settings, name: str, provider: TracerProvider) -> Nats
 
 # what a publish may meet while the cluster recovers: no stream leader yet (an election),
 # a request that timed out, a connection being re-established
+# JetStream's error code when a stream's replicas find too few current peers
+NO_PEERS_FOR_PLACEMENT = 10005
+
 RETRYABLE = (
     NoStreamResponseError,
     NoRespondersError,
@@ -185,7 +188,9 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1, *, retry_for: 
 
     A cluster that has just started (or lost its meta leader) answers JetStream's API only
     once its nodes have elected one: until then a request times out or meets no responder,
-    and is tried again for ``retry_for`` seconds."""
+    and is tried again for ``retry_for`` seconds. A meta leader elected before its peers
+    are current refuses a replicated stream ("no suitable peers for placement"): tried
+    again too, as the peers report in within seconds."""
     deadline = time.monotonic() + retry_for
     pause = 0.2
     for config in stream_configs(replicas):
@@ -198,7 +203,9 @@ async def ensure_streams(js: JetStreamContext, replicas: int = 1, *, retry_for: 
                 else:
                     await js.update_stream(config)
                 break
-            except RETRYABLE:
+            except (*RETRYABLE, BadRequestError) as exc:
+                if isinstance(exc, BadRequestError) and exc.err_code != NO_PEERS_FOR_PLACEMENT:
+                    raise
                 if time.monotonic() + pause > deadline:
                     raise
                 await asyncio.sleep(pause)  # a back-off between attempts, not a wait for a condition
