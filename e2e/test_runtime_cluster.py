@@ -1,5 +1,6 @@
-"""`rathaus up --nats-cluster 3` as an operator tries it: three nats-server nodes, R3
-streams and consumers, a case on its way, an integrator added on every node, and Ctrl-C."""
+"""`rathaus up --nats-cluster 3 --replicas 2` as an operator tries it: three nats-server
+nodes, two processes of every module, R3 streams and consumers, a case on its way, an
+integrator added on every node, and Ctrl-C."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import httpx
 import nats
 import pytest
 
+from rathaus.platform.kernel.settings import COMPONENTS
 from rathaus.platform.runtime.embedded import EmbeddedPlatform
 from rathaus.platform.testing import running
 
@@ -28,7 +30,7 @@ EXAMPLE = (
 
 @pytest.fixture
 def clustered(tmp_path: Path) -> Iterator[EmbeddedPlatform]:
-    yield from running(EmbeddedPlatform(tmp_path / "rathaus", nats_cluster=3))
+    yield from running(EmbeddedPlatform(tmp_path / "rathaus", nats_cluster=3, replicas=2))
 
 
 def submit_case(platform: EmbeddedPlatform) -> str:
@@ -52,9 +54,11 @@ def submit_case(platform: EmbeddedPlatform) -> str:
         return str(status)
 
 
-async def test_up_with_a_three_node_cluster(clustered: EmbeddedPlatform) -> None:
+async def test_up_with_a_three_node_cluster_and_two_replicas(clustered: EmbeddedPlatform) -> None:
     health = (await asyncio.to_thread(httpx.get, f"{clustered.base_url}/health", timeout=30)).json()
     assert health["ok"], health
+    for module in COMPONENTS:  # both replicas of every module, each healthy
+        assert health["components"][module]["ok"] and health["components"][f"{module} #1"]["ok"], module
     assert await asyncio.to_thread(submit_case, clustered) in ("in_pruefung", "zur_entscheidung")
 
     added = await asyncio.to_thread(

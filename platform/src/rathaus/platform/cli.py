@@ -25,6 +25,8 @@ def _settings(args: argparse.Namespace) -> Settings:
         settings.web.port = args.port
     if getattr(args, "nats_cluster", None):
         settings.nats.cluster_nodes = args.nats_cluster
+    if getattr(args, "replicas", None):
+        settings.web.replicas = args.replicas
     users = settings.data_dir / "nats" / "users.json"
     if settings.nats.user is None and users.exists():  # the embedded platform's NATS
         from rathaus.platform.runtime import natsauth
@@ -138,6 +140,14 @@ def main(argv: list[str] | None = None) -> int:
         metavar="N",
         help="start N nats-server nodes as one JetStream cluster, streams with 3 replicas "
         "(clients on nats.port … nats.port+N-1, routes on nats.cluster_port …; default 1 node)",
+    )
+    p_up.add_argument(
+        "--replicas",
+        type=int,
+        choices=range(1, 5),
+        metavar="N",
+        help="run every module in N processes (replicas; the web front takes them in turn, "
+        "a replica that is away is passed over); meant with --postgres (default 1)",
     )
     p_serve = sub.add_parser("serve", help="run one module against configured NATS, Temporal, database")
     p_serve.add_argument(

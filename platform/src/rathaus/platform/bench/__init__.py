@@ -137,23 +137,31 @@ async def _case_load(
 
 
 async def _production_shape(workdir: Path, seconds: float, in_flight: int, table: Table) -> None:
-    """The end-to-end row again on the production shape's stores: every module on a
-    PostgreSQL server (a throw-away cluster, commits crash-safe) and a 3-node NATS cluster
-    with R3 streams and ``sync_interval: always`` — all on this one machine."""
+    """The end-to-end row again on the production shape: every module on a PostgreSQL
+    server (a throw-away cluster, commits crash-safe) and a 3-node NATS cluster with R3
+    streams and ``sync_interval: always``, first with one process per group of modules,
+    then with two replicas of each (``rathaus up --replicas 2``: four module processes,
+    the web front taking them in turn) — all on this one machine."""
     from rathaus.platform.runtime.embedded import EmbeddedPlatform
     from rathaus.platform.testing import PostgresCluster
 
     server = PostgresCluster(crash_safe=True)
     server.start()
-    platform = EmbeddedPlatform(workdir / "production", nats_cluster=3)
-    platform.postgres = f"{server.server_url}/bench"
-    platform.extra_env["RATHAUS_NATS__SYNC_INTERVAL"] = "always"
     try:
-        platform.start()
-        label = "production stores (PostgreSQL + 3-node NATS, R3, sync always)"
-        await _case_load(platform, seconds, in_flight, table, label, "compare: end to end (embedded)")
+        for replicas in (1, 2):
+            platform = EmbeddedPlatform(workdir / f"production-{replicas}", nats_cluster=3, replicas=replicas)
+            platform.postgres = f"{server.server_url}/bench{replicas}"
+            platform.extra_env["RATHAUS_NATS__SYNC_INTERVAL"] = "always"
+            try:
+                platform.start()
+                shape = (
+                    "production stores" if replicas == 1 else f"production shape, {replicas} replicas each"
+                )
+                label = f"{shape} (PostgreSQL + 3-node NATS, R3, sync always)"
+                await _case_load(platform, seconds, in_flight, table, label, "compare: end to end (embedded)")
+            finally:
+                platform.stop()
     finally:
-        platform.stop()
         server.stop()
 
 
@@ -222,7 +230,7 @@ async def _run(args: Any, out: TextIO) -> Table:
             except Exception as exc:  # a failed section is reported; the others still run
                 table.add("cases and ceiling", "failed", "", f"{type(exc).__name__}: {exc}"[:300])
         if "production" in sections:
-            out.write("cases on PostgreSQL and a 3-node NATS cluster …\n")
+            out.write("cases on PostgreSQL and a 3-node NATS cluster, one and two replicas …\n")
             out.flush()
             try:
                 await _production_shape(workdir, args.duration, args.in_flight, table)

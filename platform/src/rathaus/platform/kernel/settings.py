@@ -67,6 +67,10 @@ class WebSettings(BaseModel):
     # `rathaus up`: 2 runs the E-Akte and the case workflows (Temporal worker) in a second
     # process behind the same origin (both cores); 1 keeps every module in one process
     processes: int = Field(default=2, ge=1, le=2)
+    # `rathaus up --replicas 2`: every group of modules runs in that many processes
+    # (RATHAUS_REPLICA 0, 1, …), the web front taking them in turn as a load balancer does:
+    # the production shape's replicas on one machine (with --postgres and --nats-cluster)
+    replicas: int = Field(default=1, ge=1, le=4)
 
 
 class SessionTimeouts(BaseModel):

@@ -20,8 +20,9 @@ from rathaus.platform.runtime.processes import free_port, free_port_row
 class EmbeddedPlatform:
     """``rathaus up`` as a real child process on its own data dir and free ports."""
 
-    def __init__(self, data_dir: Path, *, nats_cluster: int = 1) -> None:
+    def __init__(self, data_dir: Path, *, nats_cluster: int = 1, replicas: int = 1) -> None:
         self.data_dir = data_dir
+        self.replicas = replicas  # `rathaus up --replicas N`: each group of modules N times
         self.web_port, self.temporal_port, self.ui_port, self.smtp_port = (free_port() for _ in range(4))
         # `rathaus up --nats-cluster N`: its nodes on nats_port … nats_port+N-1, routes beside
         self.nats_cluster = nats_cluster
@@ -85,7 +86,10 @@ class EmbeddedPlatform:
         """Start and wait for the line that says it is up (or for it to die)."""
         rathaus = str(Path(sys.executable).parent / "rathaus")
         self.proc = subprocess.Popen(  # noqa: S603 - our own command
-            [rathaus, "up", "--data-dir", str(self.data_dir), "--nats-cluster", str(self.nats_cluster)],
+            [
+                *(rathaus, "up", "--data-dir", str(self.data_dir)),
+                *("--nats-cluster", str(self.nats_cluster), "--replicas", str(self.replicas)),
+            ],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

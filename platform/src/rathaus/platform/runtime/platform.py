@@ -83,10 +83,11 @@ class Platform:
         self.services: list[Any] = []
         # further ASGI apps of the gateway by URL prefix (e.g. /integratoren), before the modules
         self.extra_apps: dict[str, Any] = {}
-        # modules another process of the same platform runs (`rathaus up` on two cores):
-        # URL prefix -> that process's base URL; the gateway passes their requests on and
-        # merges their health and AsyncAPI operations into its own
-        self.remote: dict[str, str] = {}
+        # the other processes of the same platform behind this gateway (`rathaus up` on two
+        # cores, and with --replicas further replicas of each group of modules): the gateway
+        # passes their modules' requests on, choosing in turn among the processes that run
+        # a module (this one included), and merges their health and AsyncAPI operations
+        self.others: list[OtherProcess] = []
 
     async def start(self) -> None:
         """Start every module; on a fresh data dir, seed the demo city first."""
@@ -127,21 +128,51 @@ class Platform:
             components[module.name] = state
         for name, check in self.extra_health.items():
             components[name] = await check()
-        for base in dict.fromkeys(self.remote.values()):
-            components.update(await _remote_health(base))
+        for other in self.others:
+            suffix = f" #{other.replica}" if other.replica else ""
+            theirs = await _remote_health(other.base)
+            components.update({name + suffix: state for name, state in theirs.items()})
         return {"ok": all(c.get("ok") for c in components.values()), "components": components}
 
     async def asyncapi(self) -> dict[str, Any]:
         consumers = {m.name: list(m.kernel.subscriptions.handlers) for m in self.modules}
         document = asyncapi.build(consumers, nats_url=self.settings.nats.url)
-        for base in dict.fromkeys(self.remote.values()):
+        for other in self.others:
+            if other.replica:  # the same operations as its first replica's
+                continue
             try:
                 async with httpx.AsyncClient(timeout=5) as client:
-                    theirs = (await client.get(f"{base}/asyncapi.json")).json()
+                    theirs = (await client.get(f"{other.base}/asyncapi.json")).json()
                 document["operations"].update(theirs.get("operations", {}))
             except (httpx.HTTPError, ValueError) as exc:
-                log.warning("AsyncAPI of %s not reachable: %s", base, exc)
+                log.warning("AsyncAPI of %s not reachable: %s", other.base, exc)
         return document
+
+    def targets(self) -> dict[str, tuple[str, ...]]:
+        """URL prefix -> the processes that serve it (``LOCAL`` for this one, else a base
+        URL), for every prefix another process serves."""
+        served: dict[str, list[str]] = {}
+        for other in self.others:
+            for module in other.modules:
+                served.setdefault(module_prefix(module), []).append(other.base)
+        own = {m.prefix for m in self.modules}
+        return {
+            prefix: ((LOCAL,) if prefix in own else ()) + tuple(bases) for prefix, bases in served.items()
+        }
+
+
+# a target of the gateway: a module of this process (not passed on)
+LOCAL = ""
+
+
+@dataclass(frozen=True)
+class OtherProcess:
+    """Another process of the platform behind this one's gateway: where it listens, which
+    modules it runs and which replica of them it is (0 the first)."""
+
+    base: str
+    modules: tuple[str, ...]
+    replica: int = 0
 
 
 async def _remote_health(base: str) -> dict[str, Any]:
@@ -160,6 +191,10 @@ class Gateway:
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
         self.routes = sorted(((m.prefix, m.web) for m in platform.modules), key=lambda r: -len(r[0]))
+        self.local = dict(self.routes)
+        # prefixes other processes serve, longest first, each with its processes taken in turn
+        self.shared = sorted(platform.targets().items(), key=lambda r: -len(r[0]))
+        self._turn: dict[str, int] = {}
         self._stack: AsyncExitStack | None = None
         self._client: httpx.AsyncClient | None = None
 
@@ -179,9 +214,9 @@ class Gateway:
             if path.startswith(prefix + "/"):
                 await app(scope, receive, send)
                 return
-        for prefix, base in self.platform.remote.items():
+        for prefix, targets in self.shared:
             if path == prefix or path.startswith(prefix + "/"):
-                await self._pass_on(base, scope, receive, send)
+                await self._dispatch(prefix, targets, scope, receive, send)
                 return
         for prefix, app in self.routes:
             if not prefix or path == prefix or path.startswith(prefix + "/"):
@@ -189,12 +224,29 @@ class Gateway:
                 return
         await _json(send, {"status_code": 404, "detail": "Not Found"}, 404)
 
-    async def _pass_on(self, base: str, scope: Any, receive: Any, send: Any) -> None:
-        """A request for a module of the other process: passed on as it came (streamed both
+    async def _dispatch(
+        self, prefix: str, targets: tuple[str, ...], scope: Any, receive: Any, send: Any
+    ) -> None:
+        """Round robin over the processes that serve ``prefix``, as a load balancer does; a
+        process that refuses the connection (killed, restarting) is passed over for the
+        next one, as the request has not been sent yet."""
+        turn = self._turn.get(prefix, 0)
+        self._turn[prefix] = turn + 1
+        order = targets[turn % len(targets) :] + targets[: turn % len(targets)]
+        for i, target in enumerate(order):
+            if target == LOCAL:
+                await self.local[prefix](scope, receive, send)
+                return
+            if await self._pass_on(target, scope, receive, send, last=i == len(order) - 1):
+                return
+
+    async def _pass_on(self, base: str, scope: Any, receive: Any, send: Any, *, last: bool = True) -> bool:
+        """A request for a module of another process: passed on as it came (streamed both
         ways, redirects and cookies untouched), with the client's address in
-        X-Forwarded-For, which that process trusts from the loopback only."""
+        X-Forwarded-For, which that process trusts from the loopback only. False when that
+        process refused the connection and another one may take the request (not ``last``)."""
         if scope["type"] != "http":
-            return
+            return True
         assert self._client is not None, "the gateway has not started"
         raw_path = scope.get("raw_path") or scope["path"].encode()
         query = scope.get("query_string") or b""
@@ -223,8 +275,10 @@ class Gateway:
             response = await self._client.send(request, stream=True)
         except httpx.HTTPError as exc:
             log.warning("%s not reachable for %s: %s", base, scope["path"], exc)
+            if isinstance(exc, httpx.ConnectError) and not last:
+                return False  # nothing of the request was sent: the next process takes it
             await _json(send, {"status_code": 502, "detail": MSG_OTHER_PROCESS_AWAY}, 502)
-            return
+            return True
         try:
             await send(
                 {
@@ -238,6 +292,7 @@ class Gateway:
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         finally:
             await response.aclose()
+        return True
 
     async def _lifespan(self, receive: Any, send: Any) -> None:
         while True:
@@ -245,7 +300,7 @@ class Gateway:
             if message["type"] == "lifespan.startup":
                 try:
                     self._stack = AsyncExitStack()
-                    if self.platform.remote:
+                    if self.platform.others:
                         # long enough for an upload or a large download; no pool limit to wait on
                         self._client = await self._stack.enter_async_context(
                             httpx.AsyncClient(timeout=httpx.Timeout(300, connect=5), limits=httpx.Limits())

@@ -30,7 +30,7 @@ from rathaus.platform.runtime.integrator_service import IntegratorService
 from rathaus.platform.runtime.mailsink import MailSink
 from rathaus.platform.runtime.natscluster import SERVERS_FILE, NatsCluster, embedded_cluster
 from rathaus.platform.runtime.payprovider import TestPaymentProvider, use_test_provider
-from rathaus.platform.runtime.platform import Gateway, Platform, module_prefix
+from rathaus.platform.runtime.platform import Gateway, OtherProcess, Platform
 from rathaus.platform.runtime.processes import (
     ChildProcess,
     RuntimeProblem,
@@ -245,24 +245,28 @@ def up(settings: Settings, out: TextIO) -> None:
                 use_test_idp(settings, idprovider)
             nats.start()
             temporal.start(timeout=120)
-            child: subprocess.Popen[bytes] | None = None
-            child_port = 0
+            children: list[tuple[subprocess.Popen[bytes], OtherProcess]] = []
             problem: list[str] = []
             try:
                 own, second = split_modules(settings)
-                if second:  # both cores: the second process starts while this one does
-                    child_port = free_port()
+                # both cores: the second group's processes start while this one does; with
+                # --replicas, each group runs that many times (this process is the first
+                # replica of its own), and only a group's first replica seeds the demo city
+                for modules, replica in [
+                    *((own, r) for r in range(1, settings.web.replicas)),
+                    *((second, r) for r in range(settings.web.replicas) if second),
+                ]:
+                    port = free_port()
                     child = module_process(
-                        second,
+                        modules,
                         data_dir,
-                        child_port,
-                        child_env(settings, child_port),
-                        seed_demo=settings.seed_demo and fresh,
+                        port,
+                        child_env(settings, port, replica=replica),
+                        seed_demo=settings.seed_demo and fresh and replica == 0,
                     )
+                    children.append((child, OtherProcess(f"http://127.0.0.1:{port}", modules, replica)))
                 platform = Platform(settings, own)
-                if child is not None:
-                    base = f"http://127.0.0.1:{child_port}"
-                    platform.remote = {module_prefix(m): base for m in second}
+                platform.others = [other for _, other in children]
                 platform.seed_on_start = settings.seed_demo and fresh
                 platform.extra_health["temporal"] = lambda: temporal_health(settings)
                 if payprovider is not None:
@@ -277,8 +281,8 @@ def up(settings: Settings, out: TextIO) -> None:
                 platform.extra_apps["/integratoren"] = delivery_app(data_dir)
 
                 def ready() -> None:
-                    if child is not None:
-                        failed = wait_until_serving(child, child_port)
+                    for child, other in children:
+                        failed = wait_until_serving(child, other)
                         if failed:
                             problem.append(failed)
                             os.kill(os.getpid(), signal.SIGINT)  # stop this process in order
@@ -309,8 +313,7 @@ def up(settings: Settings, out: TextIO) -> None:
 
                 run_web(platform, settings, ready)
             finally:
-                if child is not None:
-                    stop_child(child)
+                stop_children([child for child, _ in children])
                 temporal.stop()
             if problem:
                 raise RuntimeProblem(problem[0])
@@ -416,10 +419,10 @@ def split_modules(settings: Settings) -> tuple[tuple[str, ...], tuple[str, ...]]
     return tuple(m for m in COMPONENTS if m not in SECOND_PROCESS), SECOND_PROCESS
 
 
-def child_env(settings: Settings, port: int) -> dict[str, str]:
-    """The environment of the second process: exactly the settings this one runs with (the
+def child_env(settings: Settings, port: int, *, replica: int = 0) -> dict[str, str]:
+    """The environment of a further process: exactly the settings this one runs with (the
     embedded servers' addresses and credentials included), each top-level field as JSON,
-    on a port of the loopback."""
+    on a port of the loopback, as replica ``replica`` of its modules."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("RATHAUS_")}
     data = settings.model_dump(mode="json", exclude_none=True)
     # its own port on the loopback; links it builds for citizens (the payment provider's way
@@ -429,36 +432,45 @@ def child_env(settings: Settings, port: int) -> dict[str, str]:
         "host": "127.0.0.1",
         "port": port,
         "processes": 1,
+        "replicas": 1,
         "public_url": portal_url(settings),
     }
     for key, value in data.items():
         env[f"RATHAUS_{key.upper()}"] = value if isinstance(value, str) else json.dumps(value)
     env["RATHAUS_CONFIG"] = os.devnull  # nothing from a rathaus.toml beside what this process read
+    env["RATHAUS_REPLICA"] = str(replica)
     return env
 
 
-def wait_until_serving(child: subprocess.Popen[bytes], port: int, timeout: float = 180.0) -> str | None:
-    """Wait for the second process to answer (uvicorn listens once its modules started);
+def wait_until_serving(
+    child: subprocess.Popen[bytes], other: OtherProcess, timeout: float = 180.0
+) -> str | None:
+    """Wait for a further process to answer (uvicorn listens once its modules started);
     the problem in German when it died or took too long."""
+    port = int(other.base.rsplit(":", 1)[1])
+    name = f"Der Prozess für {', '.join(other.modules)} (Replik {other.replica})"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if child.poll() is not None:
-            return f"Der zweite Prozess (E-Akte, Abläufe) ist mit Code {child.returncode} beendet."
+            return f"{name} ist mit Code {child.returncode} beendet."
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=0.5):
                 return None
         except OSError:
             time.sleep(0.1)  # polling a port, not waiting for a fixed time
-    return f"Der zweite Prozess (E-Akte, Abläufe) antwortet nach {timeout:.0f} s nicht."
+    return f"{name} antwortet nach {timeout:.0f} s nicht."
 
 
-def stop_child(child: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    """Stop the second process as Ctrl-C would stop a module: gracefully, else killed."""
-    if child.poll() is not None:
-        return
-    child.send_signal(signal.SIGTERM)
-    try:
-        child.wait(timeout)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.wait()
+def stop_children(children: list[subprocess.Popen[bytes]], timeout: float = 30.0) -> None:
+    """Stop the further processes as Ctrl-C would stop a module, all at once: gracefully,
+    else killed."""
+    running = [child for child in children if child.poll() is None]
+    for child in running:
+        child.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    for child in running:
+        try:
+            child.wait(max(deadline - time.monotonic(), 0.1))
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
