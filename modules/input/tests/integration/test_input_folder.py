@@ -3,8 +3,12 @@ with a German reason, incomplete files are left alone until they are complete.""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import fcntl
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 
 from rathaus.input.bootstrap import bootstrap
@@ -65,3 +69,41 @@ async def test_files_dropped_while_down_are_taken_and_bad_ones_refused(
     finally:
         await kernel.stop(app)
     assert not await app.health["eingangsordner"]()
+
+
+async def test_a_file_another_replica_holds_is_passed_over(
+    settings: Settings, make_letter: Callable[..., bytes], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two replicas watch one folder: a file under another replica's lock is left to it
+    (not read, not taken twice, no warning), and taken once the lock is gone while the
+    file is still there."""
+    inbox = settings.data_dir / "input" / "eingangsordner"
+    inbox.mkdir(parents=True)
+    held, free = inbox / "a-gehalten.pdf", inbox / "b-frei.pdf"
+    held.write_bytes(make_letter(["Brief A"]))
+    free.write_bytes(make_letter(["Brief B"]))
+    other_replica = os.open(held, os.O_RDONLY)
+    fcntl.flock(other_replica, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    kernel = Kernel("input", settings)
+    app = bootstrap(kernel)
+    await kernel.start(app)
+    try:
+        done = inbox / "verarbeitet"
+
+        def taken(path: Path) -> Callable[[], Awaitable[bool]]:
+            async def check() -> bool:
+                return (done / path.name).exists()
+
+            return check
+
+        # the sweep that takes b (after a, in name order) has passed a over
+        await eventually(taken(free), timeout=60)
+        assert held.exists() and not (done / held.name).exists()
+        assert "could not be taken" not in caplog.text
+        os.close(other_replica)  # that replica gave up without taking it
+        await eventually(taken(held), timeout=60)
+        async with kernel.db.session() as s:
+            letters = (await s.execute(sa.select(documents.c.sha256))).scalars().all()
+        assert len(letters) == len(set(letters)) == 2  # each file once
+    finally:
+        await kernel.stop(app)

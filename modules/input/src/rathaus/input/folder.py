@@ -7,13 +7,19 @@ its size and modification time unchanged for a moment (a file renamed into place
 complete at once, and names like ``.x``, ``x.part``, ``x.tmp`` are never taken). After
 the database commit it moves to ``verarbeitet/``; a file input management does not take
 moves to ``fehler/`` with ``<name>.fehler.txt`` beside it saying why, in German.
+
+Replicas of input management on one host watch the same folder: a replica takes a file
+only under an exclusive ``flock`` on it, not waited for, and only while the name still
+leads to the file it locked; the others pass it over, and find it gone afterwards.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -128,7 +134,8 @@ class IntakeFolder:
             if clock < not_before:
                 continue
             try:
-                await self._take(self.inbox / name, sig[0])
+                if not await self._take(self.inbox / name, sig[0]):
+                    continue  # another replica takes it
             except Exception as exc:  # e.g. the database is busy: try again, less and less often
                 failures += 1
                 self._retry[name] = (failures, clock + min(2.0**failures, 60.0))
@@ -139,19 +146,51 @@ class IntakeFolder:
             handled += 1
         return handled
 
-    async def _take(self, path: Path, size: int) -> None:
+    async def _take(self, path: Path, size: int) -> bool:
+        """Take one file; False when another replica holds it (or has just moved it)."""
+        fd = await asyncio.to_thread(self._claim, path)
+        if fd is None:
+            return False
         try:
-            check_size(size)
-            data = await asyncio.to_thread(path.read_bytes)
-            doc_id, new = await self.handlers.take_letter(data, filename=path.name, source="eingangsordner")
-        except UnreadableFile as exc:
-            target = await asyncio.to_thread(self._refuse, path, exc.message)
-            self.refused += 1
-            log.warning("intake file refused, moved to %s", target.parent.name)
-            return
-        await asyncio.to_thread(self._move, path, self.done)
+            try:
+                check_size(size)
+                data = await asyncio.to_thread(self._read, fd)
+                doc_id, new = await self.handlers.take_letter(
+                    data, filename=path.name, source="eingangsordner"
+                )
+            except UnreadableFile as exc:
+                target = await asyncio.to_thread(self._refuse, path, exc.message)
+                self.refused += 1
+                log.warning("intake file refused, moved to %s", target.parent.name)
+                return True
+            await asyncio.to_thread(self._move, path, self.done)
+        finally:
+            os.close(fd)  # releases the lock, after the file has left the folder
         self.taken += 1
         log.info("intake file taken as letter %s (%s)", doc_id, "new" if new else "already there")
+        return True
+
+    @staticmethod
+    def _claim(path: Path) -> int | None:
+        """The file opened and locked for this process alone, or None: locked by another
+        replica, or moved away by one since it was listed (the name now leads elsewhere)."""
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except (BlockingIOError, FileNotFoundError):
+            pass
+        os.close(fd)
+        return None
+
+    @staticmethod
+    def _read(fd: int) -> bytes:
+        with open(fd, "rb", closefd=False) as handle:
+            return handle.read()
 
     @staticmethod
     def _move(path: Path, folder: Path) -> Path:
