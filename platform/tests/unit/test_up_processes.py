@@ -46,3 +46,24 @@ def test_the_second_process_gets_the_settings_this_one_runs_with(
     # what it links citizens to (the payment provider's way back, e-mails) is this process's origin
     assert child.web.public_url == f"http://{settings.web.host}:{settings.web.port}"
     assert child.model_dump(exclude={"web"}) == settings.model_dump(exclude={"web"})
+
+
+def test_a_further_replica_never_seeds_and_knows_its_number(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With --replicas, a group's first replica seeds the demo city into new databases; a
+    second one starting beside it on the same files must not seed them too."""
+    settings = Settings(data_dir=tmp_path / "rathaus", seed_demo=True, web={"replicas": 2})
+    for key in list(os.environ):
+        if key.startswith("RATHAUS_"):
+            monkeypatch.delenv(key)
+    first, further = child_env(settings, 4711, replica=0), child_env(settings, 4712, replica=1)
+    assert (first["RATHAUS_REPLICA"], further["RATHAUS_REPLICA"]) == ("0", "1")
+    for env, seeds in ((first, True), (further, False)):
+        with monkeypatch.context() as m:
+            for key, value in env.items():
+                if key.startswith("RATHAUS_"):
+                    m.setenv(key, value)
+            child = Settings()
+        assert child.seed_demo is seeds
+        assert child.web.replicas == 1  # a replica starts no replicas of its own

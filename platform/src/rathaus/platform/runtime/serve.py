@@ -435,6 +435,10 @@ def child_env(settings: Settings, port: int, *, replica: int = 0) -> dict[str, s
         "replicas": 1,
         "public_url": portal_url(settings),
     }
+    if replica:
+        # a group's first replica seeds its part of the demo city; a further one starting
+        # beside it on the same new databases would seed it a second time, at once
+        data["seed_demo"] = False
     for key, value in data.items():
         env[f"RATHAUS_{key.upper()}"] = value if isinstance(value, str) else json.dumps(value)
     env["RATHAUS_CONFIG"] = os.devnull  # nothing from a rathaus.toml beside what this process read
