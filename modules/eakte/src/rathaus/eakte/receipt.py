@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from html import escape
 
 from rathaus.eakte.domain import euro, german_date
+from rathaus.platform.kernel.typeset import write_pdf
 
 METHODS = {
     "GIROPAY": "giropay",
@@ -69,7 +70,4 @@ th, td {{ border-bottom: 1px solid #999; padding: 4pt; text-align: left; }}
 
 def render(r: Receipt) -> bytes:
     """The receipt as PDF (blocking: call it in a thread)."""
-    from weasyprint import HTML
-
-    pdf: bytes = HTML(string=html(r)).write_pdf()
-    return pdf
+    return write_pdf(html(r))

@@ -25,6 +25,7 @@ import pypdfium2
 from PIL import Image, ImageDraw
 
 from rathaus.platform.kernel.pdfium import PDFIUM_LOCK
+from rathaus.platform.kernel.typeset import write_pdf
 
 RENDER_DPI = 150
 MIN_TEXT_LAYER = 25  # characters a page's own text needs to count as a text layer
@@ -252,13 +253,6 @@ def _html(title: str, body: str) -> str:
     )
 
 
-def _typeset(document: str) -> bytes:
-    from weasyprint import HTML
-
-    pdf: bytes = HTML(string=document).write_pdf()
-    return pdf
-
-
 def build_export(
     *,
     heading: str,
@@ -302,10 +296,10 @@ def build_export(
         appendix.append(
             f"<h2>{html.escape(redact_text(d.title, terms)[0])}</h2><pre>{html.escape(shown)}</pre>"
         )
-    appendix_pdf = _typeset(
+    appendix_pdf = write_pdf(
         _html("Textfassung", "<h1>Textfassung der Dokumente (geschwärzt)</h1>" + "".join(appendix))
     )
-    cover_pdf = _typeset(cover)
+    cover_pdf = write_pdf(cover)
     with PDFIUM_LOCK:
         out = pypdfium2.PdfDocument.new()
         try:

@@ -14,20 +14,16 @@ from cryptography.x509.oid import NameOID
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.sign import signers
 from pyhanko.sign.general import get_pyca_cryptography_hash
-from weasyprint import HTML
-from weasyprint.urls import URLFetcher
 
 from rathaus.output.domain import CITY
 from rathaus.platform.kernel.certificates import made_once, write_atomically
+from rathaus.platform.kernel.typeset import write_pdf
 
 
 def render_pdf(html: str) -> bytes:
     """PDF/A-3b of the HTML. A template may embed only ``data:`` URLs: no file of this
     machine and no address on the network ends up in (or is reached by) a Bescheid."""
-    fetcher = URLFetcher(allowed_protocols={"data"})
-    pdf = HTML(string=html, url_fetcher=fetcher).write_pdf(pdf_variant="pdf/a-3b", pdf_identifier=True)
-    assert pdf is not None
-    return bytes(pdf)
+    return write_pdf(html, pdf_variant="pdf/a-3b", pdf_identifier=True)
 
 
 class _SealSigner(signers.SimpleSigner):
