@@ -80,51 +80,84 @@ async def stage(
 _STAGE = outbox_table.insert()
 
 
+def _claimable() -> sa.Select[Any]:
+    """The rows a relay may claim now (parameters ``now``, ``batch_size``), oldest first."""
+    t = outbox_table
+    earlier = t.alias("earlier")
+    now = sa.bindparam("now", type_=sa.Float)
+    claimable = sa.and_(
+        t.c.status == "pending",
+        sa.or_(t.c.retry_at.is_(None), t.c.retry_at <= now),
+        sa.or_(t.c.lease_until.is_(None), t.c.lease_until < now),
+    )
+    # strict per-key order: skip a row while an earlier row of its key is blocked
+    blocked = (
+        sa.select(earlier.c.id)
+        .where(
+            earlier.c.key == t.c.key,
+            earlier.c.id < t.c.id,
+            earlier.c.status == "pending",
+            sa.or_(earlier.c.retry_at > now, earlier.c.lease_until >= now),
+        )
+        .exists()
+    )
+    return (
+        sa.select(t)
+        .where(claimable, ~blocked)
+        .order_by(t.c.id)
+        .limit(sa.bindparam("batch_size", type_=sa.Integer))
+    )
+
+
+# built once, like _STAGE: every relay polls with them (up to 50 times a second each under
+# load); built per call, the alias alone made 13 columns and the claim cost about 2 ms
+_CLAIMABLE = _claimable()
+_LEASE = (
+    outbox_table.update()
+    .where(outbox_table.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .values(
+        attempts=outbox_table.c.attempts + 1,
+        leased_by=sa.bindparam("worker"),
+        lease_until=sa.bindparam("until"),
+    )
+)
+
+_SENT = (
+    outbox_table.update()
+    .where(
+        outbox_table.c.id.in_(sa.bindparam("ids", expanding=True)),
+        outbox_table.c.leased_by == sa.bindparam("worker"),
+    )
+    .values(status="sent", lease_until=None)
+)
+
+
 class SqlAlchemyOutboxStorage:
     """:class:`txoutbox.Storage` over the kernel's outbox table."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._claimable = (
+            _CLAIMABLE if db.is_sqlite else _CLAIMABLE.with_for_update(skip_locked=True, of=outbox_table)
+        )
 
     async def claim(self, *, batch_size: int, lease: timedelta, worker_id: str) -> Sequence[OutboxMessage]:
-        t = outbox_table
         now = time.time()
-        earlier = t.alias("earlier")
-        claimable = sa.and_(
-            t.c.status == "pending",
-            sa.or_(t.c.retry_at.is_(None), t.c.retry_at <= now),
-            sa.or_(t.c.lease_until.is_(None), t.c.lease_until < now),
-        )
-        # strict per-key order: skip a row while an earlier row of its key is blocked
-        blocked = (
-            sa.select(earlier.c.id)
-            .where(
-                earlier.c.key == t.c.key,
-                earlier.c.id < t.c.id,
-                earlier.c.status == "pending",
-                sa.or_(
-                    earlier.c.retry_at > now,
-                    earlier.c.lease_until >= now,
-                ),
-            )
-            .exists()
-        )
-        query = sa.select(t).where(claimable, ~blocked).order_by(t.c.id).limit(batch_size)
-        if not self.db.is_sqlite:
-            query = query.with_for_update(skip_locked=True, of=t)
         async with self.db.session(durable=False) as session:
-            rows = (await session.execute(query)).mappings().all()
+            rows = (
+                (await session.execute(self._claimable, {"now": now, "batch_size": batch_size}))
+                .mappings()
+                .all()
+            )
             if not rows:
                 return []
-            ids = [row["id"] for row in rows]
             await session.execute(
-                t.update()
-                .where(t.c.id.in_(ids))
-                .values(
-                    attempts=t.c.attempts + 1,
-                    leased_by=worker_id,
-                    lease_until=now + lease.total_seconds(),
-                )
+                _LEASE,
+                {
+                    "ids": [row["id"] for row in rows],
+                    "worker": worker_id,
+                    "until": now + lease.total_seconds(),
+                },
             )
         return [
             OutboxMessage(
@@ -151,15 +184,10 @@ class SqlAlchemyOutboxStorage:
     async def ack(self, ids: Sequence[MessageId], *, worker_id: str) -> None:
         if not ids:
             return
-        t = outbox_table
         # sent rows stay a while: their event ids keep deterministic emits idempotent, and
         # ``leased_by`` says which relay (module@host#replica) published each
         async with self.db.session(durable=False) as session:
-            await session.execute(
-                t.update()
-                .where(t.c.id.in_(list(ids)), t.c.leased_by == worker_id)
-                .values(status="sent", lease_until=None)
-            )
+            await session.execute(_SENT, {"ids": list(ids), "worker": worker_id})
 
     async def nack(self, message_id: MessageId, *, worker_id: str, error: str, retry_at: datetime) -> None:
         await self._update(
