@@ -3,12 +3,14 @@ the settings the first runs with (the embedded servers' addresses and credential
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 import pytest
 
 from rathaus.platform.kernel.settings import COMPONENTS, Settings
+from rathaus.platform.runtime import processes
 from rathaus.platform.runtime.serve import child_env, split_modules
 
 
@@ -67,3 +69,16 @@ def test_a_further_replica_never_seeds_and_knows_its_number(
             child = Settings()
         assert child.seed_demo is seeds
         assert child.web.replicas == 1  # a replica starts no replicas of its own
+
+
+def test_a_slow_step_of_stopping_is_named(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = iter([100.0, 100.1, 200.0, 231.0])
+    monkeypatch.setattr(processes.time, "monotonic", lambda: next(clock))
+    with caplog.at_level(logging.WARNING, logger="rathaus.runtime"):
+        with processes.stopping("Modul eakte"):
+            pass  # 0.1 s: said nothing
+        with processes.stopping("Temporal"):
+            pass  # 31 s
+    assert [r.getMessage() for r in caplog.records] == ["Beenden: Temporal brauchte 31 s"]

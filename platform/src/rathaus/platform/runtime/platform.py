@@ -19,6 +19,7 @@ from rathaus.platform.kernel.blobs import BlobStore
 from rathaus.platform.kernel.module import Kernel, ModuleApp
 from rathaus.platform.kernel.settings import COMPONENTS, Settings
 from rathaus.platform.kernel.web import create_module_app
+from rathaus.platform.runtime.processes import stopping
 
 log = logging.getLogger("rathaus.runtime")
 
@@ -107,12 +108,14 @@ class Platform:
     async def stop(self) -> None:
         for service in reversed(self.services):
             try:
-                await service.stop()
+                with stopping(type(service).__name__):
+                    await service.stop()
             except Exception:
                 log.exception("%s did not stop cleanly", type(service).__name__)
         for module in reversed(self.modules):
             try:
-                await module.kernel.stop(module.app)
+                with stopping(f"Modul {module.name}"):
+                    await module.kernel.stop(module.app)
             except Exception:  # stop the others even if one fails
                 log.exception("module %s did not stop cleanly", module.name)
 

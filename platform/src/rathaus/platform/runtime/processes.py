@@ -2,14 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+
+SLOW_STOP_SECONDS = 5.0
+_log = logging.getLogger("rathaus.runtime")
+
+
+@contextlib.contextmanager
+def stopping(what: str) -> Iterator[None]:
+    """Time one step of stopping the platform and say so when it took long: a Ctrl-C that
+    seems to hang then names the step that held it (a module, a further process, Temporal,
+    NATS) instead of leaving the operator to guess."""
+    started = time.monotonic()
+    try:
+        yield
+    finally:
+        took = time.monotonic() - started
+        if took > SLOW_STOP_SECONDS:
+            _log.warning("Beenden: %s brauchte %.0f s", what, took)
 
 
 class RuntimeProblem(Exception):

@@ -38,6 +38,7 @@ from rathaus.platform.runtime.processes import (
     module_process,
     nats_server,
     require_free,
+    stopping,
     temporal_server,
 )
 from rathaus.platform.runtime.webhook_view import delivery_app
@@ -313,12 +314,15 @@ def up(settings: Settings, out: TextIO) -> None:
 
                 run_web(platform, settings, ready)
             finally:
-                stop_children([child for child, _ in children])
-                temporal.stop()
+                with stopping("die weiteren Prozesse (rathaus serve)"):
+                    stop_children([child for child, _ in children])
+                with stopping("Temporal"):
+                    temporal.stop()
             if problem:
                 raise RuntimeProblem(problem[0])
         finally:
-            nats.stop()
+            with stopping("NATS"):
+                nats.stop()
             if sink is not None:
                 sink.stop()
             if payprovider is not None:
