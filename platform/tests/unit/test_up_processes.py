@@ -82,3 +82,15 @@ def test_a_slow_step_of_stopping_is_named(
         with processes.stopping("Temporal"):
             pass  # 31 s
     assert [r.getMessage() for r in caplog.records] == ["Beenden: Temporal brauchte 31 s"]
+
+
+def test_the_platform_and_its_processes_take_two_malloc_arenas_unless_the_operator_chose(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "")  # whatever was there comes back after the test
+    monkeypatch.delenv("MALLOC_ARENA_MAX")
+    processes.two_malloc_arenas()
+    assert os.environ["MALLOC_ARENA_MAX"] == "2"  # inherited by every process it starts
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    processes.two_malloc_arenas()
+    assert os.environ["MALLOC_ARENA_MAX"] == "4"

@@ -257,6 +257,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     for noisy in ("alembic", "faststream", "faststream.access.nats"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    if args.command in ("up", "serve"):
+        from rathaus.platform.runtime.processes import two_malloc_arenas
+
+        two_malloc_arenas()
     try:
         settings = _settings(args)
         if args.command == "up":
