@@ -92,3 +92,30 @@ def test_bench_ocr_section_times_input_management_against_raw_tesseract() -> Non
     assert float(module.group(1)) > 0 and float(raw.group(1)) > 0
     # both read the letter: hundreds of characters, not an empty page
     assert int(module.group(2)) > 500 and int(raw.group(2)) > 500
+
+
+def test_bench_pdf_section_compares_the_kernels_typesetting_with_weasyprints_default() -> None:
+    result = subprocess.run(
+        [
+            str(Path(sys.executable).parent / "rathaus"),
+            "bench",
+            "--only",
+            "pdf",
+            "--pdf-documents",
+            "30",
+            "--output",
+            "",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = re.findall(
+        r"\| PDFs, 4 threads asking: (the kernel's|WeasyPrint's) .*\| ([\d.]+) documents/s \| +\| "
+        r"RSS \+(-?[\d.]+) MiB per 100 documents after 20, peak (\d+) MiB \|",
+        result.stdout,
+    )
+    assert [way for way, *_ in rows] == ["the kernel's", "WeasyPrint's"], result.stdout
+    assert all(float(per_s) > 0 and int(peak) > 50 for _, per_s, _, peak in rows)

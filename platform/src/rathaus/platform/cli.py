@@ -238,9 +238,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_bench.add_argument("--search-queries", type=int, default=2000, help="timed searches (default 2000)")
     p_bench.add_argument(
+        "--pdf-documents", type=int, default=200, help="documents per way in the PDF run (default 200)"
+    )
+    p_bench.add_argument(
         "--only",
         action="append",
-        choices=["cases", "ceiling", "http", "bus", "cluster", "production", "ocr", "termine", "suche"],
+        choices=[
+            "cases",
+            "ceiling",
+            "http",
+            "bus",
+            "cluster",
+            "production",
+            "ocr",
+            "pdf",
+            "termine",
+            "suche",
+        ],
     )
     p_bench.add_argument("--output", default="BENCHMARKS.md", help="append the table here ('' = do not)")
     p_bench.add_argument(

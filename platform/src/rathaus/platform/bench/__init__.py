@@ -7,6 +7,8 @@ Sections (all on this machine, on the embedded stack, in one run):
 - ``ceiling``: a bare Temporal workflow with the steps of a case on the same dev server;
 - ``http``: durable submissions over HTTP (locust) against a bare Litestar endpoint;
 - ``bus``: publish + consume through the kernel against raw nats-py;
+- ``pdf``: typesetting (the kernel's ``write_pdf`` against WeasyPrint's default): documents/s
+  and the growth of the process per 100 documents;
 - ``termine``: appointment bookings/s and p99 (hold + book over HTTP, concurrent citizens);
 - ``suche``: the E-Akte's full-text search on a generated corpus (default 1,000,000
   documents): index build time, size and documents/s, query latency p50/p95/p99;
@@ -30,7 +32,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-SECTIONS = ("cases", "ceiling", "http", "bus", "cluster", "production", "ocr", "termine", "suche")
+SECTIONS = ("cases", "ceiling", "http", "bus", "cluster", "production", "ocr", "pdf", "termine", "suche")
 
 
 def pct(values: Sequence[float], p: float) -> float:
@@ -292,6 +294,29 @@ async def _run(args: Any, out: TextIO) -> Table:
                 ocr.rows(await asyncio.to_thread(ocr.run, args.ocr_pages), table)
             except Exception as exc:
                 table.add("OCR", "failed", "", f"{type(exc).__name__}: {exc}"[:300])
+        if "pdf" in sections:
+            out.write("typesetting PDFs …\n")
+            out.flush()
+            from rathaus.platform.bench import pdf
+
+            try:
+                typeset = await asyncio.to_thread(pdf.run, args.pdf_documents)
+            except Exception as exc:
+                table.add("typesetting PDFs", "failed", "", f"{type(exc).__name__}: {exc}"[:300])
+            else:
+                for p in typeset:
+                    way = (
+                        "the kernel's write_pdf (one font configuration, one document at a time)"
+                        if p.way == "kernel"
+                        else "WeasyPrint's default (a font configuration per document, all at once)"
+                    )
+                    table.add(
+                        f"PDFs, 4 threads asking: {way}",
+                        f"{p.per_s:.1f} documents/s",
+                        "",
+                        f"RSS +{p.growth_kib_per_100 / 1024:.1f} MiB per 100 documents after "
+                        f"{pdf.WARM_UP}, peak {p.peak_kib / 1024:.0f} MiB",
+                    )
         if "suche" in sections:
             out.write(f"search: {args.search_docs} documents …\n")
             out.flush()
