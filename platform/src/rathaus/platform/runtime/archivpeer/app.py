@@ -134,4 +134,7 @@ def create_app(peer: ArchivePeer, poll_seconds: float) -> Litestar:
         route_handlers=[health, index, state, control, receive, listing, fetch, remove],
         lifespan=[reading],
         request_max_body_size=2 * 1024**3,
+        # the process configures logging once (rathaus CLI); Litestar's own default would
+        # set the root logger to INFO and print, e.g., the mail sink's RCPT TO addresses
+        logging_config=None,
     )

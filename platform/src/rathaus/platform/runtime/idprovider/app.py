@@ -455,4 +455,7 @@ def create_app(config: IdpConfig) -> Litestar:
             *([saml_metadata, saml_sso] if config.saml is not None else []),
         ],
         openapi_config=None,
+        # the process configures logging once (rathaus CLI); Litestar's own default would
+        # set the root logger to INFO and print, e.g., the mail sink's RCPT TO addresses
+        logging_config=None,
     )

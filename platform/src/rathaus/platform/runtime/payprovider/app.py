@@ -381,6 +381,9 @@ def create_app(store: Store, config: ProviderConfig) -> Litestar:
         ],
         on_shutdown=[store.close],
         openapi_config=None,
+        # the process configures logging once (rathaus CLI); Litestar's own default would
+        # set the root logger to INFO and print, e.g., the mail sink's RCPT TO addresses
+        logging_config=None,
     )
 
 
