@@ -133,6 +133,7 @@ class WebhookDeliverer:
         self.wake = asyncio.Event()
         self.in_flight: dict[str, asyncio.Task[None]] = {}
         self.tasks: list[asyncio.Task[None]] = []
+        self.running = True
         self.http = httpx.AsyncClient(timeout=self.target.timeout_seconds, follow_redirects=False)
 
     def start(self) -> None:
@@ -142,17 +143,31 @@ class WebhookDeliverer:
         self.tasks.append(asyncio.create_task(self._dispatch(), name=f"webhook-{name}"))
 
     async def stop(self) -> None:
-        for task in [*self.tasks, *self.in_flight.values()]:
-            task.cancel()
-        for task in [*self.tasks, *self.in_flight.values()]:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        """Stop reading and delivering. The loops end on ``running`` as well as on the
+        cancellation: on Python 3.11 ``asyncio.wait_for`` (inside nats-py's fetch, and the
+        dispatcher's wait) can swallow a cancellation that meets its inner future finishing,
+        and a loop that only waited to be cancelled then ran on and held the stop for good
+        (a CI run's webhook test hung until pytest's 300 s). A task still running is
+        cancelled again until it ends."""
+        self.running = False
+        self.wake.set()
+        tasks = [*self.tasks, *self.in_flight.values()]
+        pending = set(tasks)
+        while pending:
+            for task in pending:
+                task.cancel()
+            _, pending = await asyncio.wait(pending, timeout=2.0)
+        for task in tasks:  # retrieved, so that asyncio does not report them as never seen
+            if not task.cancelled() and task.exception() is not None:
+                log.warning(
+                    "webhook %s: %s ended with %r", self.integrator.name, task.get_name(), task.exception()
+                )
         await self.http.aclose()
 
     async def _fetch(self, stream: str) -> None:
         """Move the consumer's messages into the delivery table; ack once stored."""
         sub = None
-        while True:
+        while self.running:
             try:
                 if sub is None:
                     sub = await self.js.pull_subscribe_bind(durable=self.integrator.durable, stream=stream)
@@ -173,9 +188,11 @@ class WebhookDeliverer:
             self.wake.set()
 
     async def _dispatch(self) -> None:
-        while True:
+        while self.running:
             self.wake.clear()
             heads = await asyncio.to_thread(self.store.heads, self.integrator.name)
+            if not self.running:  # stopped meanwhile: start no delivery the stop would not see
+                return
             now = time.time()
             next_due = now + 1.0  # at least once a second: `redeliver` from the CLI is seen
             free = self.target.parallel - len(self.in_flight)
