@@ -16,28 +16,25 @@ from rathaus.platform.bench import smoke
 from rathaus.platform.kernel.consumer import EventConsumer
 
 
-def test_bench_bus_section_prints_figures(tmp_path: Path) -> None:
-    out = tmp_path / "BENCHMARKS.md"
+def bench(*args: str) -> str:
+    """``rathaus bench`` with these arguments, as a user runs it; its printed table."""
     result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "rathaus"),
-            "bench",
-            "--only",
-            "bus",
-            "--messages",
-            "200",
-            "--output",
-            str(out),
-        ],
+        [str(Path(sys.executable).parent / "rathaus"), "bench", *args],
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    kernel = re.search(r"\| bus: kernel publish \+ consume \(200 events\) \| (\d+) events/s", result.stdout)
-    raw = re.search(r"\| bus: raw nats-py publish \+ consume \| (\d+) events/s", result.stdout)
-    assert kernel and raw and int(kernel.group(1)) > 0 and int(raw.group(1)) > 0, result.stdout
+    return result.stdout
+
+
+def test_bench_bus_section_prints_figures(tmp_path: Path) -> None:
+    out = tmp_path / "BENCHMARKS.md"
+    printed = bench("--only", "bus", "--messages", "200", "--output", str(out))
+    kernel = re.search(r"\| bus: kernel publish \+ consume \(200 events\) \| (\d+) events/s", printed)
+    raw = re.search(r"\| bus: raw nats-py publish \+ consume \| (\d+) events/s", printed)
+    assert kernel and raw and int(kernel.group(1)) > 0 and int(raw.group(1)) > 0, printed
     written = out.read_text()
     assert "`rathaus bench --only bus" in written and "Machine: " in written and "| kernel / raw |" in written
 
@@ -68,59 +65,27 @@ async def test_the_smoke_guard_fails_on_a_deliberately_slowed_kernel(monkeypatch
 
 
 def test_bench_ocr_section_times_input_management_against_raw_tesseract() -> None:
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "rathaus"),
-            "bench",
-            "--only",
-            "ocr",
-            "--ocr-pages",
-            "1",
-            "--output",
-            "",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    printed = bench("--only", "ocr", "--ocr-pages", "1", "--output", "")
     module = re.search(
         r"\| OCR: input management reads scanned pages .*\| ([\d.]+) pages/s \| +\| (\d+) characters",
-        result.stdout,
+        printed,
     )
     raw = re.search(
-        r"\| OCR: raw tesserocr on the same pages \| ([\d.]+) pages/s \| +\| (\d+) characters", result.stdout
+        r"\| OCR: raw tesserocr on the same pages \| ([\d.]+) pages/s \| +\| (\d+) characters", printed
     )
-    ratio = re.search(r"\| OCR: input management / raw \| ([\d.]+) \| ≥ 0.9 \|", result.stdout)
-    assert module and raw and ratio, result.stdout
+    ratio = re.search(r"\| OCR: input management / raw \| ([\d.]+) \| ≥ 0.9 \|", printed)
+    assert module and raw and ratio, printed
     assert float(module.group(1)) > 0 and float(raw.group(1)) > 0
     # both read the letter: hundreds of characters, not an empty page
     assert int(module.group(2)) > 500 and int(raw.group(2)) > 500
 
 
 def test_bench_pdf_section_compares_the_kernels_typesetting_with_weasyprints_default() -> None:
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "rathaus"),
-            "bench",
-            "--only",
-            "pdf",
-            "--pdf-documents",
-            "30",
-            "--output",
-            "",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
+    printed = bench("--only", "pdf", "--pdf-documents", "30", "--output", "")
     rows = re.findall(
         r"\| PDFs, 4 threads asking: (the kernel's|WeasyPrint's) .*\| ([\d.]+) documents/s \| +\| "
         r"RSS \+(-?[\d.]+) MiB per 100 documents after 20, peak (\d+) MiB \|",
-        result.stdout,
+        printed,
     )
-    assert [way for way, *_ in rows] == ["the kernel's", "WeasyPrint's"], result.stdout
+    assert [way for way, *_ in rows] == ["the kernel's", "WeasyPrint's"], printed
     assert all(float(per_s) > 0 and int(peak) > 50 for _, per_s, _, peak in rows)

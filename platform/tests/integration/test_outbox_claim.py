@@ -11,28 +11,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from txoutbox import OutboxMessage
 
-from rathaus.contracts.common import Address, Person
-from rathaus.contracts.portal.v1 import Applicant, ApplicationSubmitted
+from rathaus.platform.bench.bus import application  # the bus benchmark's sample event
 from rathaus.platform.kernel import Settings
 from rathaus.platform.kernel.db import Database
 from rathaus.platform.kernel.outbox import SqlAlchemyOutboxStorage, outbox_table, stage
 
 LEASE = timedelta(seconds=30)
-
-
-def submitted(case_id: str) -> ApplicationSubmitted:
-    return ApplicationSubmitted(
-        case_id=case_id,
-        service_id="bewohnerparkausweis",
-        account_id="konto-1",
-        applicant=Applicant(
-            person=Person(given_name="Erika", family_name="Muster", birth_date="1980-01-01"),
-            address=Address(street="Zenettistraße", house_number="12", postal_code="80337"),
-            email="erika@example.org",
-        ),
-        form={},
-        submitted_at="2026-11-30T10:00:00+00:00",
-    )
 
 
 @pytest.fixture
@@ -47,7 +31,7 @@ async def staged(db: Database, *cases: str) -> list[str]:
     ids = []
     for case in cases:
         async with db.session() as session:
-            ids.append((await stage(session, submitted(case), subject=case)).id)
+            ids.append((await stage(session, application(case), subject=case)).id)
     return ids
 
 
