@@ -164,8 +164,6 @@ class ChildProcess:
 
 def die_with_parent(sig: int = signal.SIGTERM) -> None:
     """In the child before exec: ask Linux for ``sig`` when the parent process dies."""
-    import ctypes
-
     pr_set_pdeathsig = 1
     ctypes.CDLL("libc.so.6", use_errno=True).prctl(pr_set_pdeathsig, sig)
 
