@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
+from email.message import Message
 from typing import Any
 
 import aiosmtplib
@@ -19,7 +19,7 @@ from rathaus.contracts.common import BlobRef
 from rathaus.output.domain import CITY, EMAIL
 from rathaus.output.store import bescheide
 from rathaus.platform.kernel import Kernel
-from rathaus.platform.kernel.mail import message, portal_url, send
+from rathaus.platform.kernel.mail import Attachment, message, portal_url, send
 from rathaus.platform.kernel.settings import Settings
 
 log = logging.getLogger("rathaus.output")
@@ -32,7 +32,7 @@ SUBJECT = "Neues Dokument in Ihrem Postkorb"
 BESCHEID_SUBJECT = "Ihr Bescheid, Aktenzeichen {aktenzeichen}"
 
 
-def notification(settings: Settings, to: str, aktenzeichen: str) -> EmailMessage:
+def notification(settings: Settings, to: str, aktenzeichen: str) -> Message:
     return message(
         settings,
         to,
@@ -46,9 +46,9 @@ def notification(settings: Settings, to: str, aktenzeichen: str) -> EmailMessage
     )
 
 
-def bescheid_mail(settings: Settings, to: str, aktenzeichen: str, pdf: bytes) -> EmailMessage:
+def bescheid_mail(settings: Settings, to: str, aktenzeichen: str, pdf: bytes) -> Message:
     """The sealed PDF as an attachment; the text repeats nothing of its content."""
-    mail = message(
+    return message(
         settings,
         to,
         BESCHEID_SUBJECT.format(aktenzeichen=aktenzeichen),
@@ -60,9 +60,8 @@ def bescheid_mail(settings: Settings, to: str, aktenzeichen: str, pdf: bytes) ->
         "Bitte antworten Sie nicht auf diese E-Mail. Wie Sie gegen den Bescheid vorgehen "
         "können, steht in seiner Rechtsbehelfsbelehrung.\n\n"
         "Mit freundlichen Grüßen\nIhre Stadtverwaltung\n",
+        [Attachment(f"Bescheid-{aktenzeichen}.pdf", pdf, "application/pdf")],
     )
-    mail.add_attachment(pdf, maintype="application", subtype="pdf", filename=f"Bescheid-{aktenzeichen}.pdf")
-    return mail
 
 
 def permanent(error: BaseException) -> bool:

@@ -17,11 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import email
-import email.policy
 import logging
 import uuid
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
+from email.message import Message
 from typing import Any
 
 import aiosmtplib
@@ -30,7 +29,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from rathaus.platform.kernel.db import Database
-from rathaus.platform.kernel.mail import send
+from rathaus.platform.kernel.mail import SMTP_COMPAT32, as_smtp_bytes, send
 from rathaus.platform.kernel.settings import Settings
 
 log = logging.getLogger("rathaus.mail")
@@ -81,7 +80,7 @@ class MailOutbox:
         self._wake = asyncio.Event()
         self._stopping = False
 
-    async def queue(self, session: AsyncSession, mail: EmailMessage, *, purpose: str, ref: str) -> str:
+    async def queue(self, session: AsyncSession, mail: Message, *, purpose: str, ref: str) -> str:
         """Add ``mail`` in the caller's transaction; it goes out after that commits."""
         mail_id = str(uuid.uuid4())
         now = _stamp(datetime.now(UTC))
@@ -90,7 +89,7 @@ class MailOutbox:
                 mail_id=mail_id,
                 purpose=purpose,
                 ref=ref,
-                message=mail.as_bytes(policy=email.policy.SMTP),
+                message=as_smtp_bytes(mail),
                 status="pending",
                 attempts=0,
                 next_at=now,
@@ -177,7 +176,7 @@ class MailOutbox:
         values: dict[str, Any] = {"attempts": attempts}
         now = datetime.now(UTC)
         try:
-            mail = email.message_from_bytes(row["message"], policy=email.policy.default)
+            mail = email.message_from_bytes(row["message"], policy=SMTP_COMPAT32)  # as stored
             await send(self.settings, mail)
         except Exception as exc:
             values["error"] = type(exc).__name__

@@ -26,7 +26,7 @@ from rathaus.contracts.portal.v1 import AppointmentBooked, AppointmentCancelled
 from rathaus.platform.kernel import UnitOfWork
 from rathaus.platform.kernel.appointments import Calendars, Location
 from rathaus.platform.kernel.db import dialect_insert
-from rathaus.platform.kernel.mail import message, portal_url
+from rathaus.platform.kernel.mail import Attachment, message, portal_url
 from rathaus.portal import PREFIX
 from rathaus.portal.domain.accounts import Account
 from rathaus.portal.domain.appointments import (
@@ -627,16 +627,16 @@ class Appointments(Base):
     ) -> None:
         """The e-mail goes into the kernel's mail outbox with the change it reports: sent after
         the commit, retried while the mail server is away (never lost, never in the request)."""
-        mail = message(self.kernel.settings, row["email"], subject, body)
-        for filename, which in files:
-            method = "CANCEL" if which["status"] == "cancelled" else "REQUEST"
-            mail.add_attachment(
+        attachments = [
+            Attachment(
+                filename,
                 self.calendar_file(which),
-                maintype="text",
-                subtype="calendar",
-                filename=filename,
-                params={"method": method},
+                "text/calendar",
+                {"method": "CANCEL" if which["status"] == "cancelled" else "REQUEST"},
             )
+            for filename, which in files
+        ]
+        mail = message(self.kernel.settings, row["email"], subject, body, attachments)
         await self.kernel.mails.queue(uow.session, mail, purpose=purpose, ref=row["appointment_id"])
 
     async def _mail_booked(self, uow: UnitOfWork, row: Row, token: str, old: Row | None) -> None:
