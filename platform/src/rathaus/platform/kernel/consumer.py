@@ -38,12 +38,15 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from rathaus.contracts import CloudEvent, Event, decode_event
 from rathaus.contracts.envelope import UnknownContractError
 from rathaus.platform.kernel.bus import DEADLETTER_PREFIX, DEADLETTER_STREAM, REPLAY_PREFIX, stream_name
-from rathaus.platform.kernel.db import dialect_insert, one_case_at_a_time
+from rathaus.platform.kernel.db import OnConflictInsert, one_case_at_a_time
 from rathaus.platform.kernel.outbox import processed_table
 from rathaus.platform.kernel.telemetry import case_context
 from rathaus.platform.kernel.uow import Transactions, UnitOfWork
 
 log = logging.getLogger("rathaus.consumer")
+# an event's id recorded once per consumer: compiled once (SQLAlchemy does not cache ON CONFLICT)
+RECORD = OnConflictInsert(processed_table)
+RECORD_NEW = OnConflictInsert(processed_table, returning=[processed_table.c.event_id])
 ERROR_SAFE = (
     " !\"#$&'()*+,-./:;<=>?@[]^_`{|}~"  # printable ASCII stays readable; "%" and the rest are encoded
 )
@@ -302,14 +305,10 @@ class EventConsumer:
         async with self.transactions.batch() as batch:
             session = batch.session
             await one_case_at_a_time(session, (d.envelope.subject for d in group))
-            insert = dialect_insert(session)
             now = time.time()
             # one statement records every event id and tells which were there already
-            recorded = await session.execute(
-                insert(processed_table)
-                .values([{"consumer": self.module, "event_id": i, "processed_at": now} for i in unique])
-                .on_conflict_do_nothing()
-                .returning(processed_table.c.event_id)
+            recorded = await RECORD_NEW.execute(
+                session, *({"consumer": self.module, "event_id": i, "processed_at": now} for i in unique)
             )
             new = set(recorded.scalars().all())
             taken = applied = 0
@@ -394,12 +393,10 @@ class EventConsumer:
             async with self.transactions(envelope) as uow:
                 await one_case_at_a_time(uow.session, [envelope.subject])
                 # one statement records the event id and tells whether it was there already
-                insert = dialect_insert(uow.session)
                 try:
-                    recorded = await uow.session.execute(
-                        insert(processed_table)
-                        .values(consumer=self.module, event_id=envelope.id, processed_at=time.time())
-                        .on_conflict_do_nothing()
+                    recorded = await RECORD.execute(
+                        uow.session,
+                        {"consumer": self.module, "event_id": envelope.id, "processed_at": time.time()},
                     )
                 except IntegrityError:
                     raise _AlreadyApplied from None

@@ -12,7 +12,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, MetaData, event, text
+from sqlalchemy import Connection, MetaData, bindparam, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -280,7 +280,87 @@ def dialect_insert(where: AsyncSession | Database) -> Any:
     """``insert`` of the session's (or database's) dialect, SQLite or PostgreSQL: the one
     that offers ``on_conflict_do_nothing`` and ``returning`` for it."""
     dialect = ("sqlite" if where.is_sqlite else "postgresql") if isinstance(where, Database) else None
-    if (dialect or where.bind.dialect.name) == "postgresql":  # type: ignore[union-attr]
+    return dialect_insert_for(dialect or where.bind.dialect.name)  # type: ignore[union-attr]
+
+
+class OnConflictInsert:
+    """``INSERT … ON CONFLICT`` into ``table``, compiled once per dialect and shape.
+
+    SQLAlchemy 2.0 does not cache the SQLite and PostgreSQL dialects' ``Insert`` (their
+    classes set ``inherit_cache = False``, the ON CONFLICT clauses have no cache key), so
+    a statement built with :func:`dialect_insert` is compiled anew on every execution:
+    0.2 ms for one row, about 1 ms for 32 (an event batch's processed ids, a booking's
+    seat and rate count: BENCHMARKS.md, 2026-12-01). Here the statement is compiled once
+    for each dialect, column set and number of rows, and run as the driver's SQL with
+    positional parameters. No type conversion is applied to the values, so only ``str``,
+    ``int``, ``float``, ``bytes`` and ``None`` are taken (a ``bool`` or a ``datetime`` is
+    refused with ``TypeError``: convert it first).
+
+    ``set_`` makes it ``DO UPDATE`` (a function of the dialect's statement returning the
+    SET mapping, e.g. ``lambda stmt: {"hits": table.c.hits + 1}``); without it, ``DO
+    NOTHING``. ``index_elements`` names the conflict target (required by ``DO UPDATE``).
+    """
+
+    _TYPES = (str, int, float, bytes, type(None))
+
+    def __init__(
+        self,
+        table: Any,
+        *,
+        index_elements: Iterable[Any] | None = None,
+        set_: Callable[[Any], dict[str, Any]] | None = None,
+        returning: Iterable[Any] = (),
+    ) -> None:
+        self.table = table
+        self.index_elements = list(index_elements) if index_elements is not None else None
+        self.set_ = set_
+        self.returning = list(returning)
+        self._compiled: dict[tuple[str, tuple[str, ...], int], tuple[str, list[str], dict[str, Any]]] = {}
+
+    def _statement(
+        self, dialect: Any, keys: tuple[str, ...], rows: int
+    ) -> tuple[str, list[str], dict[str, Any]]:
+        key = (dialect.name, keys, rows)
+        found = self._compiled.get(key)
+        if found is None:
+            insert = dialect_insert_for(dialect.name)
+            stmt = insert(self.table).values([{k: bindparam(f"r{i}_{k}") for k in keys} for i in range(rows)])
+            if self.set_ is not None:
+                stmt = stmt.on_conflict_do_update(index_elements=self.index_elements, set_=self.set_(stmt))
+            else:
+                stmt = stmt.on_conflict_do_nothing(index_elements=self.index_elements)
+            if self.returning:
+                stmt = stmt.returning(*self.returning)
+            compiled = stmt.compile(dialect=dialect)
+            order = list(compiled.positiontup or ())
+            if len(order) != len(compiled.params):  # a paramstyle with names: not one of ours
+                raise RuntimeError(f"{dialect.name}: expected positional parameters")
+            found = (str(compiled), order, dict(compiled.params))
+            if len(self._compiled) < 256:  # shapes are few (a batch is at most a fetch long)
+                self._compiled[key] = found
+        return found
+
+    async def execute(self, session: AsyncSession, *rows: dict[str, Any]) -> Any:
+        """Insert ``rows`` (all with the same keys) in the session's transaction; the
+        cursor result (``rowcount``, and the returned rows)."""
+        if not rows:
+            raise ValueError("no rows to insert")
+        keys = tuple(rows[0])
+        connection = await session.connection()
+        sql, order, defaults = self._statement(connection.dialect, keys, len(rows))
+        values = dict(defaults)
+        for i, row in enumerate(rows):
+            if tuple(row) != keys:
+                raise ValueError(f"every row needs the keys {keys}, got {tuple(row)}")
+            for k, v in row.items():
+                if not isinstance(v, self._TYPES) or isinstance(v, bool):
+                    raise TypeError(f"{k}: {type(v).__name__} is not passed unconverted; convert it first")
+                values[f"r{i}_{k}"] = v
+        return await connection.exec_driver_sql(sql, tuple(values[name] for name in order))
+
+
+def dialect_insert_for(name: str) -> Any:
+    if name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
         return pg_insert

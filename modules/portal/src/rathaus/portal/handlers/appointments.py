@@ -25,7 +25,7 @@ from rathaus.contracts.platform.v1 import AppointmentReminderDue
 from rathaus.contracts.portal.v1 import AppointmentBooked, AppointmentCancelled
 from rathaus.platform.kernel import UnitOfWork
 from rathaus.platform.kernel.appointments import Calendars, Location
-from rathaus.platform.kernel.db import dialect_insert
+from rathaus.platform.kernel.db import OnConflictInsert
 from rathaus.platform.kernel.mail import Attachment, message, portal_url
 from rathaus.portal import PREFIX
 from rathaus.portal.domain.accounts import Account
@@ -59,6 +59,15 @@ from rathaus.portal.store_appointments import appointment_seats, appointments, r
 
 log = logging.getLogger("rathaus.portal.appointments")
 Row = dict[str, Any]
+# the booking path's INSERT … ON CONFLICT, compiled once each (SQLAlchemy does not cache them)
+COUNT_HIT = OnConflictInsert(
+    rate_hits,
+    index_elements=[rate_hits.c.key, rate_hits.c.window],
+    set_=lambda _stmt: {"hits": rate_hits.c.hits + 1},
+    returning=[rate_hits.c.hits],
+)
+USE_CHALLENGE = OnConflictInsert(used_challenges, returning=[used_challenges.c.challenge_hash])
+TAKE_SEAT = OnConflictInsert(appointment_seats, returning=[appointment_seats.c.seat])
 
 
 def rowcount(result: Any) -> int:
@@ -95,9 +104,6 @@ class Appointments(Base):
 
     def _key(self) -> bytes:
         return hashlib.sha256(self.kernel.settings.secret() + b"/termine").digest()
-
-    def _insert(self, table: sa.Table) -> Any:
-        return dialect_insert(self.kernel.db)(table)
 
     def location_for(self, service_id: str, location_id: str) -> Location:
         loc = self.calendars.location(location_id)
@@ -184,11 +190,7 @@ class Appointments(Base):
         async with self.kernel.db.session() as s:
             for subject in subjects:
                 key = hmac.new(self._key(), f"{action}:{subject}".encode(), hashlib.sha256).hexdigest()
-                stmt = self._insert(rate_hits).values(key=key, window=window, hits=1)
-                stmt = stmt.on_conflict_do_update(
-                    index_elements=[rate_hits.c.key, rate_hits.c.window], set_={"hits": rate_hits.c.hits + 1}
-                ).returning(rate_hits.c.hits)
-                hits = (await s.execute(stmt)).scalar_one()
+                hits = (await COUNT_HIT.execute(s, {"key": key, "window": window, "hits": 1})).scalar_one()
                 if hits == 1:  # a new window: the old ones of this key are of no use any more
                     await s.execute(
                         rate_hits.delete().where(rate_hits.c.key == key, rate_hits.c.window < window)
@@ -208,13 +210,8 @@ class Appointments(Base):
         expires = int(text.split(".")[0])
         async with self.kernel.db.session() as s:
             await s.execute(used_challenges.delete().where(used_challenges.c.expires_at < int(time.time())))
-            stmt = (
-                self._insert(used_challenges)
-                .values(challenge_hash=hashlib.sha256(text.encode()).hexdigest(), expires_at=expires)
-                .on_conflict_do_nothing()
-                .returning(used_challenges.c.challenge_hash)
-            )
-            return (await s.execute(stmt)).first() is not None
+            used = {"challenge_hash": hashlib.sha256(text.encode()).hexdigest(), "expires_at": expires}
+            return (await USE_CHALLENGE.execute(s, used)).first() is not None
 
     async def guard_booking(self, ip: str, account: Account | None, challenge: str, nonce: str) -> None:
         """The rate limits of a reservation: a solved challenge counts against the normal limit;
@@ -344,20 +341,14 @@ class Appointments(Base):
                         occupied[key].add(seat)
                     for key in keys:
                         for seat in (n for n in range(loc.counters) if n not in occupied[key]):
-                            taken = (
-                                await s.execute(
-                                    self._insert(appointment_seats)
-                                    .values(
-                                        location_id=loc.id,
-                                        slot_start=key,
-                                        seat=seat,
-                                        appointment_id=appointment_id,
-                                        expires_at=stamp(hold_until),
-                                    )
-                                    .on_conflict_do_nothing()
-                                    .returning(appointment_seats.c.seat)
-                                )
-                            ).first()
+                            seat_row = {
+                                "location_id": loc.id,
+                                "slot_start": key,
+                                "seat": seat,
+                                "appointment_id": appointment_id,
+                                "expires_at": stamp(hold_until),
+                            }
+                            taken = (await TAKE_SEAT.execute(s, seat_row)).first()
                             if taken is not None:
                                 break
                         else:

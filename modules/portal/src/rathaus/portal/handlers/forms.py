@@ -18,7 +18,7 @@ from rathaus.contracts.portal.v1 import EvidenceUse
 from rathaus.contracts.portal.v2 import ApplicationSubmitted, AttachedFile
 from rathaus.platform.kernel import UnitOfWork
 from rathaus.platform.kernel.calendar import is_holiday
-from rathaus.platform.kernel.db import dialect_insert
+from rathaus.platform.kernel.db import OnConflictInsert
 from rathaus.platform.kernel.procedures import Definition, Inputs, Result, judge, preview
 from rathaus.platform.kernel.procedures.definition import DIRECTORY_SOURCE
 from rathaus.platform.kernel.procedures.pins import pin
@@ -40,6 +40,10 @@ MSG_ADDRESS_UNCHECKED = (
 )
 MSG_NOT_A_MEMBER = "Sie können diesen Antrag nicht für dieses Unternehmen stellen."
 PLACE = "_ort"  # the draft's cached street-directory answer for its address
+# the case id taken in one statement, compiled once (SQLAlchemy does not cache ON CONFLICT)
+RECORD_APPLICATION = OnConflictInsert(
+    applications, index_elements=[applications.c.case_id], returning=[applications.c.case_id]
+)
 ADDRESS_SOURCES = {
     "melderegister": ("strasse", "hausnummer", "postleitzahl", "ort"),
     "unternehmen": ("strasse", "hausnummer", "postleitzahl", "ort"),
@@ -396,25 +400,16 @@ class Forms(StreetDirectory):
         event = application_event(applicant, definition, case_id, result, attachments, evidence, place)
         # the case id taken first, in one statement: two submissions of one draft at once (a
         # double click) cannot both pass a look-up on PostgreSQL, where writers run side by side
-        insert = dialect_insert(uow.session)
-        recorded = (
-            await uow.session.execute(
-                insert(applications)
-                .values(
-                    case_id=case_id,
-                    account_id=applicant.owner,
-                    organisation_id=applicant.organisation.organisation_id
-                    if applicant.organisation
-                    else None,
-                    service_id=definition.id,
-                    service_version=definition.version,
-                    status="eingegangen",
-                    submitted_at=event.submitted_at,
-                )
-                .on_conflict_do_nothing(index_elements=[applications.c.case_id])
-                .returning(applications.c.case_id)
-            )
-        ).scalar()
+        application_row = {
+            "case_id": case_id,
+            "account_id": applicant.owner,
+            "organisation_id": applicant.organisation.organisation_id if applicant.organisation else None,
+            "service_id": definition.id,
+            "service_version": definition.version,
+            "status": "eingegangen",
+            "submitted_at": event.submitted_at,
+        }
+        recorded = (await RECORD_APPLICATION.execute(uow.session, application_row)).scalar()
         if recorded is None:
             owner = (
                 await uow.session.execute(
