@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,9 +15,10 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, MetaData, bindparam, event, text
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
-from rathaus.platform.kernel.sqlite_inline import inline_creator
+from rathaus.platform.kernel.sqlite_inline import inline_creator, inline_sqlite3
 
 KERNEL_MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -32,6 +34,7 @@ class Database:
         power_safe: bool = True,
         pool_size: int = 5,
         max_overflow: int = 10,
+        busy_timeout: float = 30.0,
     ) -> None:
         self.module = module
         self.url = make_url(url)
@@ -39,7 +42,11 @@ class Database:
         if self.is_sqlite and self.url.database:
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         # SQLite runs on the event loop's thread (see sqlite_inline for why and what it costs)
-        inline = {"async_creator": inline_creator(self.url.database, timeout=30)} if self.is_sqlite else {}
+        inline = (
+            {"async_creator": inline_creator(self.url.database, timeout=busy_timeout)}
+            if self.is_sqlite
+            else {}
+        )
         if self.url.drivername == "postgresql+asyncpg":
             inline = {"async_creator": postgres_connector(self.url)}
         # PostgreSQL: a pool per process sized by settings (database_pool_size, _max_overflow)
@@ -54,14 +61,14 @@ class Database:
             **pool,
         )
         if self.is_sqlite:
-            _sqlite_pragmas(self.engine)
+            _sqlite_pragmas(self.engine, busy_timeout=busy_timeout)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # reads: on SQLite a pool of its own whose transactions begin deferred, so that in
         # WAL mode they read a snapshot next to the one writer instead of queueing for it
         self.read_engine = self.engine
         if self.is_sqlite:
             self.read_engine = create_async_engine(self.url, hide_parameters=True, **inline)
-            _sqlite_pragmas(self.read_engine, begin="BEGIN")
+            _sqlite_pragmas(self.read_engine, begin="BEGIN", busy_timeout=busy_timeout)
         self.read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
         self._lock: asyncio.Lock | None = None
         self._lock_loop: asyncio.AbstractEventLoop | None = None
@@ -377,7 +384,9 @@ def alembic_config(location: Path, version_table: str, metadata: MetaData | None
     return config
 
 
-def _sqlite_pragmas(engine: AsyncEngine, begin: str = "BEGIN IMMEDIATE") -> None:
+def _sqlite_pragmas(
+    engine: AsyncEngine, begin: str = "BEGIN IMMEDIATE", *, busy_timeout: float = 30.0
+) -> None:
     # pysqlite's own transaction handling is turned off so that every transaction starts
     # with BEGIN IMMEDIATE: writers queue on the lock instead of failing with "database
     # is locked" when a read transaction tries to upgrade.
@@ -387,7 +396,12 @@ def _sqlite_pragmas(engine: AsyncEngine, begin: str = "BEGIN IMMEDIATE") -> None
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        pragmas = ["journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=30000", "foreign_keys=ON"]
+        pragmas = [
+            "journal_mode=WAL",
+            "synchronous=NORMAL",
+            f"busy_timeout={int(busy_timeout * 1000)}",
+            "foreign_keys=ON",
+        ]
         if begin != "BEGIN IMMEDIATE":
             pragmas.append("query_only=ON")  # the read pool cannot write by mistake
         for pragma in pragmas:
@@ -396,7 +410,18 @@ def _sqlite_pragmas(engine: AsyncEngine, begin: str = "BEGIN IMMEDIATE") -> None
 
     @event.listens_for(sync, "begin")
     def on_begin(conn: Any) -> None:
-        conn.exec_driver_sql(begin)
+        # straight to sqlite3 on the loop's thread (the connection is inline): through
+        # exec_driver_sql the BEGIN cost SQLAlchemy's whole execution path, a sixth of a
+        # short read transaction; an error (a lock not given within the busy timeout)
+        # comes wrapped as SQLAlchemy's, as it did
+        raw = inline_sqlite3(conn.connection.dbapi_connection)
+        if raw is None:
+            conn.exec_driver_sql(begin)
+            return
+        try:
+            raw.execute(begin)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(begin, None, error, sqlite3.Error) from error
 
 
 def run_env(context: Any) -> None:

@@ -80,3 +80,12 @@ def inline_creator(database: str | None, *, timeout: float) -> Callable[[], Awai
         return await InlineConnection(connector)
 
     return connect
+
+
+def inline_sqlite3(adapted: Any) -> sqlite3.Connection | None:
+    """The sqlite3 connection under SQLAlchemy's adapter when it is one of ours (inline):
+    calls on it run on this thread like any other of the connection; None otherwise."""
+    connection = getattr(adapted, "_connection", None)
+    if isinstance(connection, InlineConnection) and connection._connection is not None:
+        return connection._connection
+    return None
