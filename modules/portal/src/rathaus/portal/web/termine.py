@@ -363,6 +363,7 @@ def routes(pages: Pages) -> list[HTTPRouteHandler]:
                 values["name"],
                 values["email"],
                 visitor.account,
+                held=row,
             )
         except HoldExpired as error:
             assert error.row is not None
