@@ -124,7 +124,11 @@ def create_module_app(
             title=f"Rathaus {title}", version="1", path=f"{prefix}/schema", use_handler_docstrings=True
         ),
         plugins=[
-            OpenTelemetryPlugin(OpenTelemetryConfig(tracer_provider=kernel.provider)),
+            # one span per request; the ASGI layer's "http receive"/"http send" spans (three
+            # more per request, each with its attributes) say nothing the request's span does not
+            OpenTelemetryPlugin(
+                OpenTelemetryConfig(tracer_provider=kernel.provider, exclude_spans=["receive", "send"])
+            ),
             HTMXPlugin(),
         ],
         exception_handlers={Exception: error_handler},
