@@ -7,14 +7,17 @@ import argparse
 import asyncio
 import getpass
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rathaus.platform.kernel import Kernel, ModuleApp, Settings
+if TYPE_CHECKING:  # the modules' code is imported when a command runs, not for --help
+    from rathaus.platform.kernel import ModuleApp, Settings
 
 
 async def _run_module_command(settings: Settings, module: str, function: str, **kwargs: Any) -> Any:
     bootstrap = importlib.import_module(f"rathaus.{module}.bootstrap")
     commands = importlib.import_module(f"rathaus.{module}.commands")
+    from rathaus.platform.kernel import Kernel
+
     kernel = Kernel(module, settings)
     app: ModuleApp = bootstrap.bootstrap(kernel)
     await kernel.db.migrate(app.migrations, app.metadata)
