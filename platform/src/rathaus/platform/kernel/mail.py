@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import email.encoders
 import email.policy
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.charset import QP, Charset
@@ -66,7 +67,10 @@ def message(
     text.set_payload(body, _UTF8)
     out: Message = text
     if attachments:
-        out = MIMEMultipart()
+        # a boundary of our own: the generator's would compile a regular expression for each
+        # new one to search the text for it; "=_" cannot occur in quoted-printable or base64
+        # parts, which all of ours are
+        out = MIMEMultipart(boundary=f"=_{secrets.token_hex(16)}")
         out.attach(text)
         for attachment in attachments:
             maintype, subtype = attachment.mimetype.split("/", 1)

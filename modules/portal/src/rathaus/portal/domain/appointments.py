@@ -214,15 +214,16 @@ def ics_text(value: str) -> str:
 
 def fold(line: str) -> str:
     """Lines longer than 75 octets are folded (CRLF and a space), never inside a UTF-8 character."""
+    data = line.encode()
     out: list[str] = []
-    current = b""
-    for char in line:
-        encoded = char.encode()
-        if len(current) + len(encoded) > (75 if not out else 74):
-            out.append(current.decode())
-            current = b""
-        current += encoded
-    out.append(current.decode())
+    start, limit = 0, 75  # the first line 75 octets, the others 74 after their leading space
+    while len(data) - start > limit:
+        end = start + limit
+        while data[end] & 0xC0 == 0x80:  # a continuation byte: back to where its character starts
+            end -= 1
+        out.append(data[start:end].decode())
+        start, limit = end, 74
+    out.append(data[start:].decode())
     return "\r\n ".join(out)
 
 
