@@ -31,6 +31,7 @@ from rathaus.portal.domain import (
     steps,
     validate_registration,
 )
+from rathaus.portal.domain.forms import MSG_PIXELS
 
 SCAN = Path(__file__).parents[4] / "e2e" / "data" / "fahrzeugschein-scan.pdf"
 TODAY = date(2026, 11, 23)
@@ -199,6 +200,17 @@ def test_uploads_are_judged_by_content() -> None:
     assert check_upload(FAHRZEUGSCHEIN, b"%PDF-1.7\n kein PDF") == (corrupt, "")
     assert check_upload(FAHRZEUGSCHEIN, image("PNG")[:60]) == (corrupt, "")
     assert check_upload(FAHRZEUGSCHEIN, image("JPEG")[:200]) == (corrupt, "")
+    # a decompression bomb: a few kilobytes of PNG claiming 60 million pixels (180 MB to decode)
+    # is refused from its header, before anything is decoded
+    from PIL import Image
+
+    bomb = io.BytesIO()
+    Image.new("1", (10_000, 6_000)).save(bomb, "PNG")
+    assert len(bomb.getvalue()) < 100_000
+    assert check_upload(FAHRZEUGSCHEIN, bomb.getvalue()) == (MSG_PIXELS, "")
+    huge = io.BytesIO()  # beyond even Pillow's own limit
+    Image.new("1", (20_000, 10_000)).save(huge, "PNG")
+    assert check_upload(FAHRZEUGSCHEIN, huge.getvalue()) == (MSG_PIXELS, "")
     only_pdf = variant(media_types=["application/pdf"])
     assert (
         check_upload(only_pdf, image("PNG"))[0] == "Diese Datei ist keine erlaubte Datei. Erlaubt sind: PDF."

@@ -144,6 +144,14 @@ def row_action(definition: Definition, step: str, action: str, values: dict[str,
     return f"gruppe-{group}"
 
 
+# an image is decoded to check it: a few kilobytes of PNG can claim a billion pixels and take
+# gigabytes to decode (Pillow only warns below 89 million, 178 million with input's setting)
+MAX_PIXELS = 50_000_000  # a 50-megapixel photo; a scanned A4 page at 300 dpi has 8.7 million
+MSG_PIXELS = (
+    "Das Bild ist zu groß (höchstens 50 Megapixel). Bitte verkleinern Sie es oder laden Sie ein PDF hoch."
+)
+
+
 def check_upload(node: Node, data: bytes) -> tuple[str | None, str]:
     """(message, media type) of a form's file field: see :func:`check_file`."""
     return check_file(data, node.element.media_types, node.element.max_bytes)
@@ -175,8 +183,13 @@ def check_file(data: bytes, media_types: Iterable[str], max_bytes: int) -> tuple
         else:
             from PIL import Image
 
-            with Image.open(io.BytesIO(data)) as image:
-                image.verify()
+            try:
+                with Image.open(io.BytesIO(data)) as image:  # reads the header, decodes nothing
+                    if image.width * image.height > MAX_PIXELS:
+                        return MSG_PIXELS, ""
+                    image.verify()
+            except Image.DecompressionBombError:  # Pillow's own limit, far above ours
+                return MSG_PIXELS, ""
             with Image.open(io.BytesIO(data)) as image:
                 image.load()  # verify() does not decode; a truncated image fails here
     except Exception:
