@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from urllib.parse import urlparse
 
 import msgspec
 import nats
+import pytest
 
 from rathaus.contracts.common import BlobRef
 from rathaus.platform.kernel.procedures import Procedures
@@ -193,3 +195,30 @@ async def published(world: Any) -> int:
         return int((await nc.jetstream().stream_info("RATHAUS_PORTAL")).state.messages)
     finally:
         await nc.close()
+
+
+async def test_the_content_check_runs_beside_the_event_loop(
+    world: Any, scan: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decoding an upload (up to 50 megapixels) must not hold the portal's event loop: the
+    check here waits until the loop itself lets it go on, which it cannot while the check
+    runs on it."""
+    from rathaus.portal.handlers import submission
+
+    started, release = threading.Event(), threading.Event()
+    real = submission.check_upload
+
+    def check_waiting_for_the_loop(node: Any, data: bytes) -> tuple[str | None, str]:
+        started.set()
+        if not release.wait(10):
+            return "Die Prüfung hat die Ereignisschleife angehalten.", ""
+        return real(node, data)
+
+    monkeypatch.setattr(submission, "check_upload", check_waiting_for_the_loop)
+    erika = await world.citizen()
+    assert (await erika.register()).status_code == 303
+    sent = asyncio.create_task(erika.http.post(API, json=antrag(scan())))
+    assert await asyncio.to_thread(started.wait, 10)
+    asyncio.get_running_loop().call_soon(release.set)  # only a free loop gets here
+    r = await sent
+    assert r.status_code == 201, r.text

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import io
 import re
+import threading
 import unicodedata
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from rathaus.platform.kernel.pdfium import PDFIUM_LOCK
 from rathaus.platform.kernel.procedures import Definition, Node
 from rathaus.platform.kernel.procedures.engine import TEXT_MAX, clean, path_key
 
@@ -147,6 +149,7 @@ def row_action(definition: Definition, step: str, action: str, values: dict[str,
 # an image is decoded to check it: a few kilobytes of PNG can claim a billion pixels and take
 # gigabytes to decode (Pillow only warns below 89 million, 178 million with input's setting)
 MAX_PIXELS = 50_000_000  # a 50-megapixel photo; a scanned A4 page at 300 dpi has 8.7 million
+DECODING = threading.BoundedSemaphore(2)  # images decoded at once (each up to 200 MB)
 MSG_PIXELS = (
     "Das Bild ist zu groß (höchstens 50 Megapixel). Bitte verkleinern Sie es oder laden Sie ein PDF hoch."
 )
@@ -159,7 +162,8 @@ def check_upload(node: Node, data: bytes) -> tuple[str | None, str]:
 
 def check_file(data: bytes, media_types: Iterable[str], max_bytes: int) -> tuple[str | None, str]:
     """(message, media type) of any upload (a form's file field, a reply's attachment): the
-    size, the type taken from the content (never from the name), a PDF or image that opens."""
+    size, the type taken from the content (never from the name), a PDF or image that opens.
+    Blocking (an image is decoded): the handlers call it through ``asyncio.to_thread``."""
     media_types = list(media_types)
     allowed = ", ".join(MEDIA_NAMES.get(m, m) for m in media_types)
     if not data:
@@ -173,13 +177,14 @@ def check_file(data: bytes, media_types: Iterable[str], max_bytes: int) -> tuple
         if media == "application/pdf":
             import pypdfium2
 
-            document = pypdfium2.PdfDocument(data)
-            try:
-                if len(document) == 0:
-                    return "Die PDF-Datei enthält keine Seite.", ""
-                document[0].get_size()
-            finally:
-                document.close()
+            with PDFIUM_LOCK:  # PDFium is not for two threads at once (input reads PDFs too)
+                document = pypdfium2.PdfDocument(data)
+                try:
+                    if len(document) == 0:
+                        return "Die PDF-Datei enthält keine Seite.", ""
+                    document[0].get_size()
+                finally:
+                    document.close()
         else:
             from PIL import Image
 
@@ -190,7 +195,7 @@ def check_file(data: bytes, media_types: Iterable[str], max_bytes: int) -> tuple
                     image.verify()
             except Image.DecompressionBombError:  # Pillow's own limit, far above ours
                 return MSG_PIXELS, ""
-            with Image.open(io.BytesIO(data)) as image:
+            with DECODING, Image.open(io.BytesIO(data)) as image:
                 image.load()  # verify() does not decode; a truncated image fails here
     except Exception:
         return "Die Datei ist beschädigt oder kann nicht geöffnet werden.", ""

@@ -3,6 +3,7 @@ submission — for any service, from its procedure version (services as data).""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -331,7 +332,7 @@ class Forms(StreetDirectory):
         node = definition.nodes.get(field)
         if node is None or not node.is_file:
             return "Für diesen Antrag wird keine solche Datei verlangt."
-        message, media = check_upload(node, data)
+        message, media = await asyncio.to_thread(check_upload, node, data)  # decodes: off the loop
         if message:
             return message
         ref = await self.kernel.blobs.put("portal", data, media_type=media, filename=safe_filename(filename))

@@ -7,6 +7,7 @@ anyone else learns nothing, not even that it exists."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import date
@@ -281,7 +282,7 @@ class Messages(Base):
                         )
                     )
                 ).scalar()
-        checked = check_reply(text, files, app["status"])
+        checked = await asyncio.to_thread(check_reply, text, files, app["status"])  # decodes: off the loop
         if checked.errors:
             raise ReplyRefused(checked)
         stored = []

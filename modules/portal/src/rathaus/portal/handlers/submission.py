@@ -3,6 +3,7 @@ version's JSON Schema and by the same rule engine as the form, for any service."
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -124,7 +125,7 @@ class Submissions(Forms):
         applicant = await self._applicant(account, definition, command.organisation_id)
         evidence = await self._register_use(account, definition, command.register_request)
         values = cleaned(command.values)
-        checked, upload_errors = self._uploads(definition, command.uploads)
+        checked, upload_errors = await asyncio.to_thread(self._uploads, definition, command.uploads)
         files = {upload.field: {"field": upload.field} for upload, _ in checked}
         judged = dict(values)  # gets the street directory's answer (the place) beside the values
         result = await self.judge_values(definition, judged, origin="json", files=files, evidence=evidence)
