@@ -3,22 +3,17 @@ organisation they belong to (units and file plan, from the procedure data)."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
 from rathaus.contracts.eakte.rpc_v1 import StaffCredentials, StaffIdentity
 from rathaus.eakte.domain import ROLES, SYSTEM, Staff
 from rathaus.eakte.handlers.common import Base, record
 from rathaus.eakte.store import aktenplan, staff, units
+from rathaus.platform.kernel.passwords import hash_password, verify_password
 from rathaus.platform.kernel.procedures.model import PlanEntry
-
-hasher = PasswordHasher()
-_DUMMY_HASH = hasher.hash("no such user")
 
 
 class StaffHandlers(Base):
@@ -29,12 +24,7 @@ class StaffHandlers(Base):
                 .mappings()
                 .first()
             )
-        stored = row["password_hash"] if row else _DUMMY_HASH
-        ok: bool
-        try:
-            ok = bool(await asyncio.to_thread(hasher.verify, stored, credentials.password))
-        except (VerificationError, InvalidHashError):
-            ok = False
+        ok = await verify_password(row["password_hash"] if row else None, credentials.password)
         if not ok or row is None:
             return StaffIdentity(ok=False)
         return StaffIdentity(
@@ -75,7 +65,7 @@ class StaffHandlers(Base):
                     staff_id=staff_id,
                     username=username,
                     display_name=display_name,
-                    password_hash=await asyncio.to_thread(hasher.hash, password),
+                    password_hash=await hash_password(password),
                     role=role,
                     unit=unit,
                 )

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import IntegrityError
 
+from rathaus.platform.kernel.passwords import hash_password, verify_password
 from rathaus.portal.domain import (
     ASSURANCE_ORDER,
     EMAIL,
@@ -26,10 +24,6 @@ from rathaus.portal.handlers.base import Base, now
 from rathaus.portal.handlers.organisations import visible_to
 from rathaus.portal.store import accounts, login_failures, postkorb
 from rathaus.portal.store_postkorb import nachrichten
-
-hasher = PasswordHasher()
-# verified against when no account has the address, so that a login takes as long either way
-_DUMMY = hasher.hash("no such account")
 
 
 def email_hash(email: str) -> str:
@@ -67,7 +61,7 @@ class Accounts(Base):
         if assurance_level not in ASSURANCE_ORDER:
             raise ValueError(f"Unbekanntes Vertrauensniveau {assurance_level!r}.")
         account_id = str(uuid.uuid4())
-        password_hash = await asyncio.to_thread(hasher.hash, password)
+        password_hash = await hash_password(password)
         try:
             async with self.kernel.db.session() as s:
                 await s.execute(
@@ -106,12 +100,7 @@ class Accounts(Base):
             )
         if locked and datetime.fromisoformat(locked) > moment:
             return None, lock_message(datetime.fromisoformat(locked))
-        try:
-            ok = bool(
-                await asyncio.to_thread(hasher.verify, row["password_hash"] if row else _DUMMY, password)
-            )
-        except (VerificationError, InvalidHashError):
-            ok = False
+        ok = await verify_password(row["password_hash"] if row else None, password)
         if ok and row is not None:
             async with self.kernel.db.session() as s:
                 await s.execute(login_failures.delete().where(login_failures.c.email_hash == key))

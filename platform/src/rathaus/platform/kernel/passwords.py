@@ -1,0 +1,41 @@
+"""Password hashes (Argon2id) for every module that keeps passwords (citizens' accounts in
+the portal, staff in the E-Akte): off the event loop, and at most two at a time.
+
+Argon2id as argon2-cffi sets it up by default takes 64 MiB of memory per hash, on purpose.
+Run through the event loop's default executor (six threads on two cores), a burst of
+logins took six of them at once: the portal's peak RSS went from 240 MiB to 606 MiB in the
+first second of `rathaus bench --only http` (32 citizens logging in), and every other user
+of that executor (the write-ahead log's fsync, the uploads' content check) waited behind
+them. Here they have two threads of their own: at most 128 MiB, and a login burst queues
+for the two cores the machine has instead of taking every thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_HASHER = PasswordHasher()
+_POOL = ThreadPoolExecutor(max_workers=2, thread_name_prefix="argon2")
+# compared against when there is no stored hash, so that a check takes as long either way
+_DUMMY = _HASHER.hash("no such account")
+
+
+async def hash_password(password: str) -> str:
+    """The hash to store for ``password``."""
+    return await asyncio.get_running_loop().run_in_executor(_POOL, _HASHER.hash, password)
+
+
+async def verify_password(stored: str | None, password: str) -> bool:
+    """Does ``password`` match the stored hash? ``None`` (no such account) costs a
+    verification all the same and is never a match."""
+    try:
+        ok = await asyncio.get_running_loop().run_in_executor(
+            _POOL, _HASHER.verify, stored or _DUMMY, password
+        )
+    except (VerificationError, InvalidHashError):
+        return False
+    return bool(ok) and stored is not None
