@@ -151,7 +151,8 @@ def row_action(definition: Definition, step: str, action: str, values: dict[str,
 MAX_PIXELS = 50_000_000  # a 50-megapixel photo; a scanned A4 page at 300 dpi has 8.7 million
 DECODING = threading.BoundedSemaphore(2)  # images decoded at once (each up to 200 MB)
 MSG_PIXELS = (
-    "Das Bild ist zu groß (höchstens 50 Megapixel). Bitte verkleinern Sie es oder laden Sie ein PDF hoch."
+    f"Das Bild ist zu groß (höchstens {MAX_PIXELS // 1_000_000} Megapixel). "
+    "Bitte verkleinern Sie es oder laden Sie ein PDF hoch."
 )
 
 
