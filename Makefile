@@ -31,10 +31,10 @@ PG_SUITES := $(wildcard modules/*/tests/integration) e2e/test_durability.py e2e/
 	e2e/faults/test_replicas.py
 PG_MARKERS := not browser
 # The tests run their files on two workers (pytest-xdist; a file stays on one worker, so
-# its module fixtures start once; the tests bind no fixed port or path), except the fault
-# suites (marker `faults`): they run after, one at a time, on a machine not loaded by other
-# tests, and print what they checked (xdist keeps a worker's output). The PostgreSQL pass
-# runs wholly on two workers (its replicas fault test prints in the first pass).
+# its module fixtures start once; the tests bind no fixed port or path). The fault suites
+# (marker `faults`) run after the others, on two workers of their own, not beside the
+# browser and e2e tests; what each checked is printed in the summary ("what the long tests
+# checked"). The PostgreSQL pass runs on two workers too.
 # PYTEST_WORKERS=0 runs everything in one process, one test after another.
 PYTEST_WORKERS ?= 2
 XDIST := -n $(PYTEST_WORKERS) --dist loadfile
@@ -51,7 +51,7 @@ test: bootstrap browser postgres
 	$(BIN)/lint-imports
 	$(BIN)/python -m rathaus.contracts check
 	$(BIN)/pytest $(XDIST) -m "not faults" $(PYTEST_ARGS) $(NONE_SELECTED_IS_FINE)
-	$(BIN)/pytest -m faults $(PYTEST_ARGS) $(NONE_SELECTED_IS_FINE)
+	$(BIN)/pytest $(XDIST) -m faults $(PYTEST_ARGS) $(NONE_SELECTED_IS_FINE)
 	RATHAUS_TEST_DATABASE=postgresql $(BIN)/pytest $(XDIST) -m "$(PG_MARKERS)" $(PG_SUITES) $(PYTEST_ARGS) $(NONE_SELECTED_IS_FINE)
 	$(BIN)/rathaus bench --smoke
 

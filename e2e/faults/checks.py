@@ -22,7 +22,7 @@ from rathaus.eakte.domain import verify_chain
 from rathaus.platform.kernel.bus import DEADLETTER_STREAM
 from rathaus.platform.kernel.deadletters import list_dead_letters
 from rathaus.platform.kernel.settings import MODULE_NAMES
-from rathaus.platform.testing import ModuleDatabases, eventually
+from rathaus.platform.testing import ModuleDatabases, eventually, report
 
 STATUSES = ("eingegangen", "in_pruefung", "zur_entscheidung", "entschieden", "zugestellt")
 # what the E-Akte writes, how often, on the way of a case without attachments whose fee is
@@ -286,9 +286,6 @@ def reported(capsys: Any, title: str, summary: list[str], logs: Callable[[], str
     try:
         yield
     except BaseException:
-        with capsys.disabled():
-            print("\nso far:\n  " + "\n  ".join(summary) + "\n" + logs())
+        print("\nso far:\n  " + "\n  ".join(summary) + "\n" + logs())  # shown with the failure
         raise
-    with capsys.disabled():
-        print(f"\n== {title} ({time.monotonic() - began:.0f}s) ==")
-        print("checked:\n  " + "\n  ".join(summary))
+    report(capsys, f"== {title} ({time.monotonic() - began:.0f}s) ==\nchecked:\n  " + "\n  ".join(summary))

@@ -20,7 +20,7 @@ from e2e.faults.cluster import STAFF_PASSWORD, STAFF_USER, Distributed
 from e2e.faults.load import Citizens, Decider, Malformed, StatusWatch
 from rathaus.platform.kernel.deadletters import list_dead_letters
 from rathaus.platform.runtime.payprovider.controls import AutoPayer
-from rathaus.platform.testing import eventually
+from rathaus.platform.testing import eventually, report
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(900)]
 BATCH = 2  # new cases per fault; earlier ones are still on their way when the next strikes
@@ -193,13 +193,15 @@ async def test_every_fault_in_turn_and_each_case_ends_once(
             f"fees paid on the test provider's page: {len(payer.paid)} ({len(payer.errors)} errors)"
         )
         await nc.close()
-        with capsys.disabled():
-            print(f"\n== fault suite, distributed shape ({time.monotonic() - began:.0f}s) ==")
-            print("faults injected:\n  " + "\n  ".join(run.log))
-            print("checked:\n  " + "\n  ".join(summary))
+        report(
+            capsys,
+            f"== fault suite, distributed shape ({time.monotonic() - began:.0f}s) ==\n"
+            "faults injected:\n  " + "\n  ".join(run.log) + "\nchecked:\n  " + "\n  ".join(summary),
+        )
     except BaseException:
-        with capsys.disabled():
-            print("\nfault log so far:\n  " + "\n  ".join(run.log) + "\n" + cluster.logs())
+        print(
+            "\nfault log so far:\n  " + "\n  ".join(run.log) + "\n" + cluster.logs()
+        )  # shown with the failure
         raise
     finally:
         await payer.stop()

@@ -14,7 +14,7 @@ from e2e.faults.checks import ModuleDatabases, check_end_states, quiescent
 from e2e.faults.load import Citizens, Decider, StatusWatch
 from rathaus.platform.kernel import Settings
 from rathaus.platform.runtime.payprovider.controls import AutoPayer
-from rathaus.platform.testing import EmbeddedPlatform, eventually
+from rathaus.platform.testing import EmbeddedPlatform, eventually, report
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(600)]
 CASES = 12
@@ -80,17 +80,16 @@ async def test_sigkill_of_the_whole_platform_mid_case_and_each_case_ends_once(
         summary.append(
             f"fees paid on the test provider's page: {len(payer.paid)} ({len(payer.errors)} errors)"
         )
-        with capsys.disabled():
-            print(f"\n== fault suite, embedded platform ({time.monotonic() - began:.0f}s) ==")
-            print(
-                f"faults injected:\n  SIGKILL rathaus up with {len(first)} cases in flight "
-                f"(passed in_pruefung: {stages['in_pruefung']}, entschieden: {stages['entschieden']}, "
-                f"zugestellt: {stages['zugestellt']}); up again after {back:.1f}s, {CASES - len(first)} more cases"
-            )
-            print("checked:\n  " + "\n  ".join(summary))
+        report(
+            capsys,
+            f"== fault suite, embedded platform ({time.monotonic() - began:.0f}s) ==\n"
+            f"faults injected:\n  SIGKILL rathaus up with {len(first)} cases in flight "
+            f"(passed in_pruefung: {stages['in_pruefung']}, entschieden: {stages['entschieden']}, "
+            f"zugestellt: {stages['zugestellt']}); up again after {back:.1f}s, {CASES - len(first)} more cases\n"
+            "checked:\n  " + "\n  ".join(summary),
+        )
     except BaseException:
-        with capsys.disabled():
-            print("\n" + "".join(platform.output[-40:]))
+        print("\n" + "".join(platform.output[-40:]))  # shown with the failure
         raise
     finally:
         await decider.close()

@@ -23,7 +23,7 @@ from rathaus.platform.kernel.bus import stream_configs
 from rathaus.platform.runtime.natscluster import NatsCluster
 from rathaus.platform.runtime.payprovider.controls import AutoPayer
 from rathaus.platform.runtime.processes import free_port
-from rathaus.platform.testing import eventually
+from rathaus.platform.testing import eventually, report
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(600)]
 BATCH = 3  # cases per step: in flight when the fault strikes, during it, after it
@@ -117,10 +117,11 @@ class ClusterRun:
         )
         summary += await check_dead_letters(self.options, [])  # no good event parked
         summary.append(f"fees paid on the test provider's page: {len(self.payer.paid)}")
-        with capsys.disabled():
-            print(f"\n== {title} ({time.monotonic() - self.began:.0f}s) ==")
-            print("fault:\n  " + "\n  ".join(self.log))
-            print("checked:\n  " + "\n  ".join(summary))
+        report(
+            capsys,
+            f"== {title} ({time.monotonic() - self.began:.0f}s) ==\n"
+            "fault:\n  " + "\n  ".join(self.log) + "\nchecked:\n  " + "\n  ".join(summary),
+        )
 
 
 @asynccontextmanager
@@ -133,9 +134,9 @@ async def running(
         yield run
     except BaseException:
         state = await run.streams()
-        with capsys.disabled():
-            print("\nfault log so far:\n  " + "\n  ".join(run.log) + "\n" + run.cluster.logs())
-            print("streams:\n  " + "\n  ".join(state))
+        # shown with the failure
+        print("\nfault log so far:\n  " + "\n  ".join(run.log) + "\n" + run.cluster.logs())
+        print("streams:\n  " + "\n  ".join(state))
         raise
     finally:
         await run.close()

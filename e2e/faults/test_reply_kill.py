@@ -21,7 +21,7 @@ from e2e.city import SCAN, TOKEN, demo_citizen, example, form_post, staff
 from e2e.faults.checks import ModuleDatabases
 from rathaus.platform.bench.cases import citizen_session
 from rathaus.platform.kernel.procedures import Procedures
-from rathaus.platform.testing import EmbeddedPlatform, eventually
+from rathaus.platform.testing import EmbeddedPlatform, eventually, report
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(600)]
 UNIT = "SKA-2/21"  # Hundesteuer: decided by a clerk, no fee
@@ -175,17 +175,16 @@ async def test_replies_while_the_platform_is_killed_are_filed_once_or_refused_vi
             (case_id,),
         )
         assert tuple(kept) == (REPLIES, REPLIES)
-        with capsys.disabled():
-            print(f"\n== fault suite, Postkorb replies ({time.monotonic() - began:.0f}s) ==")
-            print(
-                f"SIGKILL rathaus up with {REPLIES - 2} replies in flight: stored before the kill "
-                f"{len(stored_before)} ({stored_before}), refused visibly {len(refused)} ({refused}); "
-                f"after the restart every reply filed once ({REPLIES} replies, documents {dict(documents)}), "
-                "a reply sent twice filed once"
-            )
+        report(
+            capsys,
+            f"== fault suite, Postkorb replies ({time.monotonic() - began:.0f}s) ==\n"
+            f"SIGKILL rathaus up with {REPLIES - 2} replies in flight: stored before the kill "
+            f"{len(stored_before)} ({stored_before}), refused visibly {len(refused)} ({refused}); "
+            f"after the restart every reply filed once ({REPLIES} replies, documents {dict(documents)}), "
+            "a reply sent twice filed once",
+        )
     except BaseException:
-        with capsys.disabled():
-            print("\n" + "".join(platform.output[-40:]))
+        print("\n" + "".join(platform.output[-40:]))  # shown with the failure
         raise
     finally:
         await clerk.aclose()

@@ -20,7 +20,7 @@ from rathaus.platform.kernel.outbox import outbox_table
 from rathaus.platform.kernel.settings import NatsSettings, TemporalSettings
 from rathaus.platform.runtime.natscluster import NatsCluster
 from rathaus.platform.runtime.processes import free_port
-from rathaus.platform.testing import eventually
+from rathaus.platform.testing import eventually, report
 
 EVENTS = 240
 
@@ -161,14 +161,16 @@ async def test_outbox_and_consumer_exactly_once_across_a_leader_sigkill(
     assert stored.messages == EVENTS, f"{stored.messages} messages in the stream for {EVENTS} events"
     assert pending == 0
     assert info.cluster is not None and len(info.cluster.replicas or []) == 2
-    with capsys.disabled():
-        print(
-            f"\nleader {leader.name} SIGKILLed with {EVENTS // 2} events on their way, restarted; "
+    report(
+        capsys,
+        (
+            f"leader {leader.name} SIGKILLed with {EVENTS // 2} events on their way, restarted; "
             f"new leader {new_leader.name}; {len(emitted)} events emitted, {stored.messages} stored "
             f"(20 published again, dropped by Nats-Msg-Id), {len(got)} applied once each "
             f"({len(calls)} handler calls incl. batches applied again), "
             f"{producer.publish_retries} publishes tried again by the relay; replicas current again"
-        )
+        ),
+    )
 
 
 async def test_streams_wait_for_a_cluster_whose_third_node_comes_late(tmp_path: Path) -> None:

@@ -249,6 +249,33 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+REPORT = "rathaus report"  # the user property that carries a test's report to the summary
+
+
+def report(capsys: pytest.CaptureFixture[str], text: str) -> None:
+    """Show what a long test checked (the fault suites' counts) even when it passes: printed
+    at once when the tests run in one process; on a pytest-xdist worker, whose output the
+    controller drops, carried in the test's report and printed in the terminal summary."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        capsys.request.node.user_properties.append((REPORT, text))
+        return
+    with capsys.disabled():
+        print("\n" + text)
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    texts: dict[tuple[str, str], None] = {}
+    for reports in terminalreporter.stats.values():
+        for rep in reports:
+            for name, value in getattr(rep, "user_properties", ()):
+                if name == REPORT:
+                    texts[(rep.nodeid, value)] = None
+    if texts:
+        terminalreporter.section("what the long tests checked")
+        for nodeid, text in texts:
+            terminalreporter.write_line(f"{nodeid}\n{text}")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _postgres_pass(request: pytest.FixtureRequest) -> None:
     """The PostgreSQL pass starts the session's cluster before any test needs it."""
