@@ -18,17 +18,17 @@ VENDOR := platform/src/rathaus/platform/kernel/static/vendor
 # The PostgreSQL pass: the suites that touch the modules' databases once more with every
 # module on PostgreSQL (RATHAUS_TEST_DATABASE=postgresql: one cluster per pytest session, a
 # fresh database per module for each test and each platform started). In `make test` it
-# covers every module's integration suite, the e2e durability suite (SIGKILL mid-case), the
-# twelve services end to end (e2e/test_services.py) and the replicas fault suite (two replicas of every component on one PostgreSQL, one of each
-# killed). It skips what does not depend on the database: the unit tests (in memory) and
+# covers every module's integration suite, the e2e durability suite (SIGKILL mid-case) and the
+# twelve services end to end (e2e/test_services.py); the replicas fault suite (two replicas of
+# every component, one of each killed) runs on PostgreSQL in the fault pass. It skips what
+# does not depend on the database: the unit tests (in memory) and
 # the browser tests (-m "not browser": they test pages and accessibility; the same handlers
 # and queries run on PG in each module's HTTP-level tests); and, for CI's time on 2 cores,
 # platform/tests/integration and the other e2e and fault suites. Measured on this machine:
 # README "For testers".
 # Everything on PG:
 #   make test-postgres PG_SUITES="modules/*/tests/integration platform/tests/integration e2e"
-PG_SUITES := $(wildcard modules/*/tests/integration) e2e/test_durability.py e2e/test_services.py \
-	e2e/faults/test_replicas.py
+PG_SUITES := $(wildcard modules/*/tests/integration) e2e/test_durability.py e2e/test_services.py
 PG_MARKERS := not browser
 # The tests run their files on two workers (pytest-xdist; a file stays on one worker, so
 # its module fixtures start once; the tests bind no fixed port or path). The fault suites

@@ -1,5 +1,5 @@
 """Two replicas of every component (``rathaus serve <component>`` twice, ``RATHAUS_REPLICA``
-0 and 1), the clients choosing either as a load balancer would.
+0 and 1) on one PostgreSQL, the clients choosing either as a load balancer would.
 
 First, both replicas up: a citizen logs in with the CSRF token of a page another replica
 served, submits an application with a scanned Nachweis to one replica and reads it on the
@@ -27,7 +27,7 @@ from e2e.faults.cluster import STAFF_PASSWORD, STAFF_USER, Distributed
 from e2e.faults.load import Citizens, Decider, EitherReplica, StatusWatch
 from rathaus.platform.kernel.settings import COMPONENTS
 from rathaus.platform.runtime.payprovider.controls import AutoPayer
-from rathaus.platform.testing import eventually
+from rathaus.platform.testing import PostgresCluster, eventually
 
 pytestmark = [pytest.mark.e2e, pytest.mark.faults, pytest.mark.timeout(900)]
 CALM, IN_FLIGHT, AFTER = 4, 6, 4  # cases: both replicas up; struck mid-way; submitted after
@@ -110,9 +110,12 @@ async def citizen_across_replicas(cluster: Distributed, citizens: Citizens) -> t
 
 
 async def test_two_replicas_of_every_component_one_of_each_killed_each_case_ends_once(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], postgres_cluster: PostgresCluster
 ) -> None:
     cluster = Distributed(tmp_path, replicas=2)
+    # replicas share their module's database: PostgreSQL, as `rathaus up --replicas` asks
+    # for, in every pass (the PostgreSQL pass leaves this file to the fault pass)
+    cluster.postgres = f"{postgres_cluster.server_url}/r{uuid.uuid4().hex[:8]}"
     citizens = Citizens(cluster.settings())
     workspace = EitherReplica(cluster.urls("eakte"))
     decider = Decider(cluster.eakte_url, STAFF_USER, STAFF_PASSWORD, transport=workspace)
