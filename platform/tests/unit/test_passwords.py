@@ -1,5 +1,5 @@
-"""The kernel's password hashes: Argon2id, checked off the event loop on two threads of
-their own (each hash takes 64 MiB; a burst of logins must not take every thread)."""
+"""The kernel's password hashes: Argon2id, checked off the event loop on one thread of
+its own (each hash takes 64 MiB; a burst of logins must not take every thread)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ async def test_a_hash_verifies_its_password_only() -> None:
     assert not await verify_password("kein Hash", "lang-genug-2026")  # a broken stored value
 
 
-async def test_hashes_run_on_two_threads_of_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_hashes_run_on_a_thread_of_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
     threads: set[str] = set()
     loop_thread = threading.current_thread().name
 
@@ -40,4 +40,4 @@ async def test_hashes_run_on_two_threads_of_their_own(monkeypatch: pytest.Monkey
     await asyncio.gather(*(verify_password("$argon2id$x", "p") for _ in range(8)), hash_password("p"))
     assert threads and all(name.startswith("argon2") for name in threads), threads
     assert loop_thread not in threads
-    assert passwords._POOL._max_workers == 2  # at most 2 × 64 MiB at once
+    assert passwords._POOL._max_workers == 1  # at most 64 MiB at once
