@@ -183,10 +183,11 @@ async def test_an_invalid_answer_is_refused_and_nothing_is_destroyed_before_the_
         )
     staging.replace(forged)  # whole, as a transfer partner writes
 
-    async def refused() -> bool:
-        return bool(
-            await rows(office, aussonderung_nachrichten, aussonderung_nachrichten.c.state == "abgelehnt")
+    async def refused() -> bool:  # recorded, then moved aside (a move lost in a crash redoes both)
+        recorded = await rows(
+            office, aussonderung_nachrichten, aussonderung_nachrichten.c.state == "abgelehnt"
         )
+        return bool(recorded) and (inbox / "abgelehnt" / forged.name).exists()
 
     await eventually(refused, timeout=30)
     (bad,) = await rows(office, aussonderung_nachrichten, aussonderung_nachrichten.c.state == "abgelehnt")
