@@ -199,9 +199,8 @@ async def test_every_fault_in_turn_and_each_case_ends_once(
             "faults injected:\n  " + "\n  ".join(run.log) + "\nchecked:\n  " + "\n  ".join(summary),
         )
     except BaseException:
-        print(
-            "\nfault log so far:\n  " + "\n  ".join(run.log) + "\n" + cluster.logs()
-        )  # shown with the failure
+        # shown with the failure
+        print("\nfault log so far:\n  " + "\n  ".join(run.log) + "\n" + cluster.logs())
         raise
     finally:
         await payer.stop()

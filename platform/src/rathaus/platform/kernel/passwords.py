@@ -17,14 +17,25 @@ from __future__ import annotations
 
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _HASHER = PasswordHasher()
 _POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="argon2")
-# compared against when there is no stored hash, so that a check takes as long either way
-_DUMMY = _HASHER.hash("no such account")
+
+
+@cache
+def _dummy() -> str:
+    """Compared against when there is no stored hash, so that a check takes as long either
+    way. Made on the first such check, on the pool's thread: at import it cost every process
+    that imports this module (each one starting the portal or the E-Akte) ~190 ms of CPU."""
+    return _HASHER.hash("no such account")
+
+
+def _verify(stored: str | None, password: str) -> bool:
+    return bool(_HASHER.verify(stored or _dummy(), password))
 
 
 async def hash_password(password: str) -> str:
@@ -36,9 +47,7 @@ async def verify_password(stored: str | None, password: str) -> bool:
     """Does ``password`` match the stored hash? ``None`` (no such account) costs a
     verification all the same and is never a match."""
     try:
-        ok = await asyncio.get_running_loop().run_in_executor(
-            _POOL, _HASHER.verify, stored or _DUMMY, password
-        )
+        ok = await asyncio.get_running_loop().run_in_executor(_POOL, _verify, stored, password)
     except (VerificationError, InvalidHashError):
         return False
-    return bool(ok) and stored is not None
+    return ok and stored is not None
